@@ -1,10 +1,53 @@
 // Package adjoint computes exact derivatives of numerical programs by the
 // adjoint-state method.
 //
-// It has two levels. Flat functions on []float64 (the Func interface) serve
-// hot paths and user-supplied models. Traced tensor programs, written with
-// this package's operations on *Var values, are differentiated in reverse
-// mode (Grad, VJP), forward mode (JVP) and to any order, because every
-// primitive's derivative rules are themselves written with differentiable
-// operations.
+// # Two levels
+//
+// Flat functions on []float64 (the Func interface, with the optional JVPer)
+// serve hot paths and user-supplied models such as ODE right-hand sides.
+//
+// Traced tensor programs are ordinary Go code written with this package's
+// operations on *Var values. A Var holds a Tensor (dense, row-major float64)
+// and, when it depends on a differentiable leaf made by Param, the operation
+// that produced it. Running the code records the graph (define-by-run):
+//
+//	x := adjoint.Param(t)
+//	y := adjoint.Mean(adjoint.Tanh(adjoint.MatMul(x, w)))
+//	g := adjoint.Grad(y, x)[0]                  // reverse mode
+//	_, yd := adjoint.JVP(f, t, v)                // forward mode
+//	h := adjoint.HVP(f, t, v)                    // Hessian-vector product
+//
+// # Exact to any order
+//
+// Each primitive keeps its forward computation, its VJP rule and its JVP
+// rule side by side, and both rules are written with the package's own
+// differentiable operations. With GradGraph (or GradSettings.CreateGraph)
+// the backward pass is itself recorded, so a gradient can be differentiated
+// again: Hessians, Hessian-vector products (HVP: forward-over-reverse;
+// HVPRev: reverse-over-reverse) and MAML-style meta-gradients are exact, not
+// finite-difference approximations.
+//
+// # No-graph mode
+//
+// An operation whose inputs are all constants (Const, Detach) records
+// nothing and keeps no reference to its inputs, so inference code run on
+// constants retains no graph and allocates no input lists.
+//
+// # Custom derivatives
+//
+// Apply uses a Func with a hand-written VJP as a single operation inside a
+// trace; TracedFunc turns a traced program into a Func.
+//
+// # Verification
+//
+// Check compares reverse mode, forward mode and central finite differences
+// (gonum's diff/fd), first and second order, and reports the largest
+// errors. The package's own tests run it on every primitive.
+//
+// # Conventions
+//
+// Operations broadcast under NumPy rules. Shape misuse panics with an
+// "adjoint: " message. Operations never modify their inputs; tensors passed
+// to Param, Const and FromData are shared, not copied, and must not be
+// modified while in use.
 package adjoint

@@ -1,0 +1,216 @@
+package adjoint
+
+import "fmt"
+
+// BroadcastShape returns the shape that a and b broadcast to under NumPy
+// rules (dimensions aligned from the right; a dimension of 1 stretches). It
+// panics if the shapes are incompatible.
+func BroadcastShape(a, b []int) []int {
+	s, ok := broadcastShapes(a, b)
+	if !ok {
+		panic(fmt.Sprintf("adjoint: shapes %v and %v do not broadcast", a, b))
+	}
+	return s
+}
+
+func broadcastShapes(a, b []int) ([]int, bool) {
+	n := max(len(a), len(b))
+	out := make([]int, n)
+	for i := range n {
+		da, db := 1, 1
+		if j := i - (n - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (n - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		case db == 1:
+			out[i] = da
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// broadcastsTo reports whether in broadcasts to out without changing out.
+func broadcastsTo(in, out []int) bool {
+	if len(in) > len(out) {
+		return false
+	}
+	off := len(out) - len(in)
+	for i, d := range in {
+		if d != 1 && d != out[off+i] {
+			return false
+		}
+	}
+	return true
+}
+
+// bcastStrides returns the strides of a row-major tensor of shape in, seen as
+// a tensor of shape out: broadcast dimensions get stride 0.
+func bcastStrides(in, out []int) []int {
+	st := make([]int, len(out))
+	off := len(out) - len(in)
+	s := 1
+	for i := len(in) - 1; i >= 0; i-- {
+		if in[i] != 1 {
+			st[off+i] = s
+		}
+		s *= in[i]
+	}
+	return st
+}
+
+// suffixRepeat reports whether a tensor of shape in, broadcast to out, is a
+// simple repetition of its data: leading dimensions are broadcast and the
+// trailing ones match out exactly. Then element i of out reads in[i % size].
+func suffixRepeat(in, out []int) bool {
+	off := len(out) - len(in)
+	lead := true
+	for i := range out {
+		d := 1
+		if j := i - off; j >= 0 {
+			d = in[j]
+		}
+		if lead {
+			if d == 1 && out[i] != 1 {
+				continue
+			}
+			lead = false
+		}
+		if d != out[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// broadcastOffsets calls fn(i, ia, ib) for every linear index i of out with
+// the matching linear indices into a and b.
+func broadcastOffsets(out, sa, sb []int, fn func(i, ia, ib int)) {
+	n := shapeSize(out)
+	if n == 0 {
+		return
+	}
+	r := len(out)
+	idx := make([]int, r)
+	ia, ib := 0, 0
+	for i := range n {
+		fn(i, ia, ib)
+		for d := r - 1; d >= 0; d-- {
+			idx[d]++
+			ia += sa[d]
+			ib += sb[d]
+			if idx[d] < out[d] {
+				break
+			}
+			ia -= sa[d] * out[d]
+			ib -= sb[d] * out[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// binaryKernel computes dst = f(a, b) elementwise with broadcasting.
+func binaryKernel(a, b *Tensor, f func(x, y float64) float64) *Tensor {
+	shape := BroadcastShape(a.Shape, b.Shape)
+	out := New(shape...)
+	ad, bd, od := a.Data, b.Data, out.Data
+	switch {
+	case len(ad) == len(od) && len(bd) == len(od):
+		for i := range od {
+			od[i] = f(ad[i], bd[i])
+		}
+	case len(bd) == 1 && len(ad) == len(od):
+		y := bd[0]
+		for i := range od {
+			od[i] = f(ad[i], y)
+		}
+	case len(ad) == 1 && len(bd) == len(od):
+		x := ad[0]
+		for i := range od {
+			od[i] = f(x, bd[i])
+		}
+	case len(ad) == len(od) && suffixRepeat(b.Shape, shape) && len(bd) > 0:
+		m := len(bd)
+		for i := 0; i < len(od); i += m {
+			row := od[i : i+m]
+			arow := ad[i : i+m]
+			for j := range row {
+				row[j] = f(arow[j], bd[j])
+			}
+		}
+	case len(bd) == len(od) && suffixRepeat(a.Shape, shape) && len(ad) > 0:
+		m := len(ad)
+		for i := 0; i < len(od); i += m {
+			row := od[i : i+m]
+			brow := bd[i : i+m]
+			for j := range row {
+				row[j] = f(ad[j], brow[j])
+			}
+		}
+	default:
+		sa := bcastStrides(a.Shape, shape)
+		sb := bcastStrides(b.Shape, shape)
+		broadcastOffsets(shape, sa, sb, func(i, ia, ib int) {
+			od[i] = f(ad[ia], bd[ib])
+		})
+	}
+	return out
+}
+
+// broadcastTensor returns x broadcast to shape (a fresh tensor).
+func broadcastTensor(x *Tensor, shape []int) *Tensor {
+	out := New(shape...)
+	xd, od := x.Data, out.Data
+	switch {
+	case len(xd) == len(od):
+		copy(od, xd)
+	case len(xd) == 1:
+		for i := range od {
+			od[i] = xd[0]
+		}
+	case suffixRepeat(x.Shape, shape):
+		for i := 0; i < len(od); i += len(xd) {
+			copy(od[i:], xd)
+		}
+	default:
+		sx := bcastStrides(x.Shape, shape)
+		broadcastOffsets(shape, sx, sx, func(i, ia, _ int) { od[i] = xd[ia] })
+	}
+	return out
+}
+
+// sumToTensor sums x over its broadcast dimensions so that it has shape
+// (the adjoint of broadcasting).
+func sumToTensor(x *Tensor, shape []int) *Tensor {
+	out := New(shape...)
+	xd, od := x.Data, out.Data
+	switch {
+	case len(xd) == len(od):
+		copy(od, xd)
+	case len(od) == 1:
+		var s float64
+		for _, v := range xd {
+			s += v
+		}
+		od[0] = s
+	case suffixRepeat(shape, x.Shape):
+		for i := 0; i < len(xd); i += len(od) {
+			row := xd[i : i+len(od)]
+			for j, v := range row {
+				od[j] += v
+			}
+		}
+	default:
+		so := bcastStrides(shape, x.Shape)
+		broadcastOffsets(x.Shape, so, so, func(i, io, _ int) { od[io] += xd[i] })
+	}
+	return out
+}

@@ -1,0 +1,184 @@
+package adjoint
+
+import "fmt"
+
+// GradSettings configures a reverse-mode pass. A nil *GradSettings means the
+// defaults described on each field.
+type GradSettings struct {
+	// Cotangent is the seed ȳ of the vector-Jacobian product ȳᵀ ∂y/∂x.
+	// Nil means 1, which requires y to have exactly one element. It must
+	// have y's shape.
+	Cotangent *Var
+	// CreateGraph records the backward pass itself as a differentiable
+	// graph, so that the returned gradients can be differentiated again
+	// (Hessian-vector products, MAML). False (the default) computes plain
+	// values and records nothing.
+	CreateGraph bool
+}
+
+// Backward is the general reverse-mode pass: it returns ȳᵀ ∂y/∂w for each w
+// in wrt, in order. Any Var that y depends on may appear in wrt, leaves and
+// intermediate values alike; a w that y does not depend on gets zeros.
+// Gradients are accumulated over every path, so values used several times
+// are handled exactly.
+func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
+	var seed *Var
+	create := false
+	if s != nil {
+		seed, create = s.Cotangent, s.CreateGraph
+	}
+	if seed == nil {
+		if y.Size() != 1 {
+			panic(fmt.Sprintf("adjoint: gradient of a value with shape %v needs a cotangent", y.Shape()))
+		}
+		seed = Const(Full(1, y.Shape()...))
+	} else if !equalInts(seed.Shape(), y.Shape()) {
+		panic(fmt.Sprintf("adjoint: cotangent shape %v does not match value shape %v", seed.Shape(), y.Shape()))
+	}
+	if !create {
+		seed = Detach(seed)
+	}
+
+	order := topoOrder(y)
+	index := make(map[*Var]int, len(order))
+	for i, v := range order {
+		index[v] = i
+	}
+	// relevant[i]: order[i] lies on a path from some w to y, so its
+	// cotangent is needed.
+	relevant := make([]bool, len(order))
+	keep := make([]bool, len(order))
+	keep[len(order)-1] = true
+	for _, w := range wrt {
+		if i, ok := index[w]; ok {
+			relevant[i] = true
+			keep[i] = true
+		}
+	}
+	for i, v := range order {
+		if relevant[i] {
+			continue
+		}
+		for _, x := range v.in {
+			if relevant[index[x]] {
+				relevant[i] = true
+				break
+			}
+		}
+	}
+
+	ct := make([]*Var, len(order))
+	ct[len(order)-1] = seed
+	need := make([]bool, 0, 4)
+	for i := len(order) - 1; i >= 0; i-- {
+		v, g := order[i], ct[i]
+		if g == nil || v.op == nil || !relevant[i] {
+			continue
+		}
+		need = need[:0]
+		any := false
+		for _, x := range v.in {
+			r := relevant[index[x]]
+			need = append(need, r)
+			any = any || r
+		}
+		if !any {
+			continue
+		}
+		in, out := v.in, v
+		if !create {
+			in, out = detachAll(v.in), Detach(v)
+		}
+		gs := v.op.vjp(g, in, out, need)
+		for j, x := range v.in {
+			if !need[j] || gs[j] == nil {
+				continue
+			}
+			k := index[x]
+			if ct[k] == nil {
+				ct[k] = gs[j]
+			} else {
+				ct[k] = Add(ct[k], gs[j])
+			}
+		}
+		if !create && !keep[i] {
+			ct[i] = nil // free intermediate cotangents as soon as they are used
+		}
+	}
+
+	res := make([]*Var, len(wrt))
+	for j, w := range wrt {
+		if i, ok := index[w]; ok && ct[i] != nil {
+			res[j] = ct[i]
+			if !create {
+				res[j] = Detach(res[j])
+			}
+		} else {
+			res[j] = Const(New(w.Shape()...))
+		}
+	}
+	return res
+}
+
+// Grad returns the gradient of the one-element value y with respect to each
+// of wrt, as plain tensors.
+func Grad(y *Var, wrt ...*Var) []*Tensor {
+	return values(Backward(y, wrt, nil))
+}
+
+// GradGraph returns the gradient of the one-element value y with respect to
+// each of wrt as differentiable values: the backward pass is recorded, so
+// the result can be differentiated again exactly.
+func GradGraph(y *Var, wrt ...*Var) []*Var {
+	return Backward(y, wrt, &GradSettings{CreateGraph: true})
+}
+
+// VJP returns the vector-Jacobian products ybarᵀ ∂y/∂w for each w in wrt.
+func VJP(y *Var, ybar *Tensor, wrt ...*Var) []*Tensor {
+	return values(Backward(y, wrt, &GradSettings{Cotangent: Const(ybar)}))
+}
+
+func values(vs []*Var) []*Tensor {
+	ts := make([]*Tensor, len(vs))
+	for i, v := range vs {
+		ts[i] = v.val
+	}
+	return ts
+}
+
+func detachAll(vs []*Var) []*Var {
+	out := make([]*Var, len(vs))
+	for i, v := range vs {
+		out[i] = &Var{val: v.val}
+	}
+	return out
+}
+
+// topoOrder returns every Var that y depends on through recorded operations,
+// inputs before the values computed from them, ending with y. It is
+// iterative so that very long chains (recurrences of 10⁵ steps) cannot
+// overflow the stack.
+func topoOrder(y *Var) []*Var {
+	var order []*Var
+	visited := map[*Var]bool{y: true}
+	type frame struct {
+		v    *Var
+		next int
+	}
+	stack := []frame{{v: y}}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.next < len(f.v.in) {
+			x := f.v.in[f.next]
+			f.next++
+			if !visited[x] {
+				visited[x] = true
+				stack = append(stack, frame{v: x})
+			}
+			continue
+		}
+		order = append(order, f.v)
+		stack = stack[:len(stack)-1]
+	}
+	return order
+}

@@ -1,0 +1,197 @@
+package adjoint
+
+import (
+	"math"
+	"slices"
+)
+
+type sumAxisOp struct {
+	axis int
+	keep bool
+}
+
+func (sumAxisOp) name() string { return "sum_axis" }
+func (s sumAxisOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
+	return []*Var{BroadcastTo(keepDims(g, in[0].Shape(), s.axis, s.keep), in[0].Shape())}
+}
+func (s sumAxisOp) jvp(t []*Var, _ []*Var, _ *Var) *Var { return SumAxis(t[0], s.axis, s.keep) }
+
+// keepDims reshapes a reduced value back to rank of shape with a 1 at axis.
+func keepDims(g *Var, shape []int, axis int, kept bool) *Var {
+	if kept {
+		return g
+	}
+	s := slices.Clone(shape)
+	s[axis] = 1
+	return Reshape(g, s...)
+}
+
+func reducedShape(shape []int, axis int, keep bool) []int {
+	if keep {
+		s := slices.Clone(shape)
+		s[axis] = 1
+		return s
+	}
+	return slices.Delete(slices.Clone(shape), axis, axis+1)
+}
+
+// SumAxis sums x along axis (negative counts from the end). With keepDims
+// the reduced axis stays with size 1, so the result broadcasts against x.
+func SumAxis(x *Var, axis int, keepDims bool) *Var {
+	a := normAxis(axis, len(x.Shape()), "SumAxis")
+	outer, n, inner := axisSplit(x.Shape(), a)
+	out := New(reducedShape(x.Shape(), a, keepDims)...)
+	xd, od := x.val.Data, out.Data
+	for o := range outer {
+		dst := od[o*inner : (o+1)*inner]
+		for k := range n {
+			src := xd[(o*n+k)*inner : (o*n+k+1)*inner]
+			for j, v := range src {
+				dst[j] += v
+			}
+		}
+	}
+	return newVar1(out, sumAxisOp{a, keepDims}, x)
+}
+
+// MeanAxis averages x along axis.
+func MeanAxis(x *Var, axis int, keepDims bool) *Var {
+	a := normAxis(axis, len(x.Shape()), "MeanAxis")
+	return Scale(SumAxis(x, a, keepDims), 1/float64(x.Shape()[a]))
+}
+
+// Sum returns the sum of all elements as a 0-D value.
+func Sum(x *Var) *Var { return SumTo(Reshape(x, -1), []int{}) }
+
+// Mean returns the mean of all elements as a 0-D value.
+func Mean(x *Var) *Var { return Scale(Sum(x), 1/float64(x.Size())) }
+
+// Dot returns Σ aᵢbᵢ over all elements (with broadcasting) as a 0-D value.
+func Dot(a, b *Var) *Var { return Sum(Mul(a, b)) }
+
+type maxAxisOp struct {
+	axis int
+	keep bool
+	arg  *Tensor // 1 at the position of the maximum, 0 elsewhere
+}
+
+func (maxAxisOp) name() string { return "max_axis" }
+func (m maxAxisOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
+	s := in[0].Shape()
+	return []*Var{applyMask(BroadcastTo(keepDims(g, s, m.axis, m.keep), s), m.arg)}
+}
+func (m maxAxisOp) jvp(t []*Var, _ []*Var, _ *Var) *Var {
+	return SumAxis(applyMask(t[0], m.arg), m.axis, m.keep)
+}
+
+// MaxAxis returns the maximum of x along axis. The gradient goes entirely to
+// the position of the maximum; on ties, to the first (lowest index) one.
+// NaN compares as larger than any number, so a NaN is propagated.
+func MaxAxis(x *Var, axis int, keepDims bool) *Var {
+	a := normAxis(axis, len(x.Shape()), "MaxAxis")
+	outer, n, inner := axisSplit(x.Shape(), a)
+	if n == 0 {
+		panic("adjoint: MaxAxis over an empty axis")
+	}
+	out := New(reducedShape(x.Shape(), a, keepDims)...)
+	arg := New(x.Shape()...)
+	xd := x.val.Data
+	for o := range outer {
+		for j := range inner {
+			best := o * n * inner
+			best += j
+			for k := 1; k < n; k++ {
+				i := (o*n+k)*inner + j
+				if xd[i] > xd[best] || (math.IsNaN(xd[i]) && !math.IsNaN(xd[best])) {
+					best = i
+				}
+			}
+			out.Data[o*inner+j] = xd[best]
+			arg.Data[best] = 1
+		}
+	}
+	return newVar1(out, maxAxisOp{a, keepDims, arg}, x)
+}
+
+type logSumExpOp struct {
+	axis int
+	keep bool
+}
+
+func (logSumExpOp) name() string { return "logsumexp" }
+func (l logSumExpOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
+	s := in[0].Shape()
+	return []*Var{Mul(keepDims(g, s, l.axis, l.keep), Softmax(in[0], l.axis))}
+}
+func (l logSumExpOp) jvp(t []*Var, in []*Var, _ *Var) *Var {
+	return SumAxis(Mul(t[0], Softmax(in[0], l.axis)), l.axis, l.keep)
+}
+
+// LogSumExp returns log Σ exp(x) along axis, computed stably by shifting by
+// the maximum.
+func LogSumExp(x *Var, axis int, keepDims bool) *Var {
+	a := normAxis(axis, len(x.Shape()), "LogSumExp")
+	outer, n, inner := axisSplit(x.Shape(), a)
+	out := New(reducedShape(x.Shape(), a, keepDims)...)
+	xd := x.val.Data
+	for o := range outer {
+		for j := range inner {
+			m := math.Inf(-1)
+			for k := range n {
+				m = max(m, xd[(o*n+k)*inner+j])
+			}
+			if math.IsInf(m, 0) {
+				out.Data[o*inner+j] = m
+				continue
+			}
+			var s float64
+			for k := range n {
+				s += math.Exp(xd[(o*n+k)*inner+j] - m)
+			}
+			out.Data[o*inner+j] = m + math.Log(s)
+		}
+	}
+	return newVar1(out, logSumExpOp{a, keepDims}, x)
+}
+
+type softmaxOp struct{ axis int }
+
+func (softmaxOp) name() string { return "softmax" }
+func (s softmaxOp) vjp(g *Var, _ []*Var, out *Var, _ []bool) []*Var {
+	return []*Var{Mul(out, Sub(g, SumAxis(Mul(g, out), s.axis, true)))}
+}
+func (s softmaxOp) jvp(t []*Var, _ []*Var, out *Var) *Var {
+	return Mul(out, Sub(t[0], SumAxis(Mul(t[0], out), s.axis, true)))
+}
+
+// Softmax returns exp(x) normalised to sum to one along axis, computed
+// stably.
+func Softmax(x *Var, axis int) *Var {
+	a := normAxis(axis, len(x.Shape()), "Softmax")
+	outer, n, inner := axisSplit(x.Shape(), a)
+	out := New(x.Shape()...)
+	xd, od := x.val.Data, out.Data
+	for o := range outer {
+		for j := range inner {
+			m := math.Inf(-1)
+			for k := range n {
+				m = max(m, xd[(o*n+k)*inner+j])
+			}
+			var s float64
+			for k := range n {
+				i := (o*n+k)*inner + j
+				od[i] = math.Exp(xd[i] - m)
+				s += od[i]
+			}
+			for k := range n {
+				od[(o*n+k)*inner+j] /= s
+			}
+		}
+	}
+	return newVar1(out, softmaxOp{a}, x)
+}
+
+// LogSoftmax returns x − LogSumExp(x) along axis.
+func LogSoftmax(x *Var, axis int) *Var {
+	return Sub(x, LogSumExp(x, axis, true))
+}

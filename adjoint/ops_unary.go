@@ -1,0 +1,225 @@
+package adjoint
+
+import "math"
+
+// Elementwise unary operations share one primitive type: the Jacobian is
+// diagonal, so both the VJP and the JVP multiply by the elementwise
+// derivative f'(x), which each operation writes with differentiable ops
+// (deriv below). That single rule is what makes every order exact.
+
+type unaryKind uint8
+
+const (
+	uExp unaryKind = iota
+	uLog
+	uSqrt
+	uAbs
+	uSquare
+	uTanh
+	uSigmoid
+	uReLU
+	uSoftplus
+	uSin
+	uCos
+	uTanhDeriv    // 1 − x², the derivative of tanh written in terms of its output
+	uSigmoidDeriv // x(1 − x), the derivative of the sigmoid in terms of its output
+)
+
+var unaryTable = [...]struct {
+	name string
+	f    func(float64) float64
+}{
+	uExp:          {"exp", math.Exp},
+	uLog:          {"log", math.Log},
+	uSqrt:         {"sqrt", math.Sqrt},
+	uAbs:          {"abs", math.Abs},
+	uSquare:       {"square", func(x float64) float64 { return x * x }},
+	uTanh:         {"tanh", math.Tanh},
+	uSigmoid:      {"sigmoid", sigmoid},
+	uReLU:         {"relu", func(x float64) float64 { return max(x, 0) }},
+	uSoftplus:     {"softplus", softplus},
+	uSin:          {"sin", math.Sin},
+	uCos:          {"cos", math.Cos},
+	uTanhDeriv:    {"tanh'", func(y float64) float64 { return 1 - y*y }},
+	uSigmoidDeriv: {"sigmoid'", func(y float64) float64 { return y * (1 - y) }},
+}
+
+type unaryOp struct{ k unaryKind }
+
+func (u unaryOp) name() string { return unaryTable[u.k].name }
+
+// deriv returns f'(x) elementwise, as a differentiable value, given the input
+// x and the output y = f(x).
+func (u unaryOp) deriv(x, y *Var) *Var {
+	switch u.k {
+	case uExp:
+		return y
+	case uLog:
+		return PowConst(x, -1)
+	case uSqrt:
+		return Scale(PowConst(y, -1), 0.5)
+	case uAbs:
+		// The derivative of |x| is sign(x), constant almost everywhere;
+		// at 0 we take 0.
+		return Const(mapTensor(x.val, sign))
+	case uSquare:
+		return Scale(x, 2)
+	case uTanh:
+		return unary(uTanhDeriv, y)
+	case uSigmoid:
+		return unary(uSigmoidDeriv, y)
+	case uReLU:
+		// The step function; at 0 we take 0 (the subgradient PyTorch uses).
+		return Const(mapTensor(x.val, func(v float64) float64 {
+			if v > 0 {
+				return 1
+			}
+			return 0
+		}))
+	case uSoftplus:
+		return Sigmoid(x)
+	case uSin:
+		return Cos(x)
+	case uCos:
+		return Neg(Sin(x))
+	case uTanhDeriv:
+		return Scale(x, -2)
+	case uSigmoidDeriv:
+		return AddScalar(Scale(x, -2), 1)
+	}
+	panic("adjoint: unknown unary op")
+}
+
+func (u unaryOp) vjp(g *Var, in []*Var, out *Var, _ []bool) []*Var {
+	return []*Var{Mul(g, u.deriv(in[0], out))}
+}
+
+func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {
+	return Mul(t[0], u.deriv(in[0], out))
+}
+
+func unary(k unaryKind, x *Var) *Var {
+	return newVar1(mapTensor(x.val, unaryTable[k].f), unaryOp{k}, x)
+}
+
+// Exp returns eˣ elementwise.
+func Exp(x *Var) *Var { return unary(uExp, x) }
+
+// Log returns the natural logarithm elementwise.
+func Log(x *Var) *Var { return unary(uLog, x) }
+
+// Sqrt returns √x elementwise.
+func Sqrt(x *Var) *Var { return unary(uSqrt, x) }
+
+// Abs returns |x| elementwise. Its derivative at 0 is taken as 0.
+func Abs(x *Var) *Var { return unary(uAbs, x) }
+
+// Square returns x² elementwise.
+func Square(x *Var) *Var { return unary(uSquare, x) }
+
+// Tanh returns tanh x elementwise.
+func Tanh(x *Var) *Var { return unary(uTanh, x) }
+
+// Sigmoid returns the logistic function 1/(1+e⁻ˣ) elementwise, computed
+// without overflow for large |x|.
+func Sigmoid(x *Var) *Var { return unary(uSigmoid, x) }
+
+// ReLU returns max(x, 0) elementwise. Its derivative at 0 is taken as 0.
+func ReLU(x *Var) *Var { return unary(uReLU, x) }
+
+// Softplus returns log(1+eˣ) elementwise, computed without overflow.
+func Softplus(x *Var) *Var { return unary(uSoftplus, x) }
+
+// Sin returns sin x elementwise.
+func Sin(x *Var) *Var { return unary(uSin, x) }
+
+// Cos returns cos x elementwise.
+func Cos(x *Var) *Var { return unary(uCos, x) }
+
+type scaleOp struct{ c float64 }
+
+func (s scaleOp) name() string {
+	if s.c == -1 {
+		return "neg"
+	}
+	return "scale"
+}
+func (s scaleOp) vjp(g *Var, _ []*Var, _ *Var, _ []bool) []*Var { return []*Var{Scale(g, s.c)} }
+func (s scaleOp) jvp(t []*Var, _ []*Var, _ *Var) *Var           { return Scale(t[0], s.c) }
+
+// Scale returns c·x.
+func Scale(x *Var, c float64) *Var {
+	return newVar1(mapTensor(x.val, func(v float64) float64 { return c * v }), scaleOp{c}, x)
+}
+
+// Neg returns −x.
+func Neg(x *Var) *Var { return Scale(x, -1) }
+
+type shiftOp struct{}
+
+func (shiftOp) name() string                                  { return "add_scalar" }
+func (shiftOp) vjp(g *Var, _ []*Var, _ *Var, _ []bool) []*Var { return []*Var{g} }
+func (shiftOp) jvp(t []*Var, _ []*Var, _ *Var) *Var           { return t[0] }
+
+// AddScalar returns x + c elementwise.
+func AddScalar(x *Var, c float64) *Var {
+	return newVar1(mapTensor(x.val, func(v float64) float64 { return v + c }), shiftOp{}, x)
+}
+
+type powConstOp struct{ p float64 }
+
+func (p powConstOp) name() string { return "pow_const" }
+func (p powConstOp) deriv(x *Var) *Var {
+	if p.p == 0 {
+		return Const(New(x.Shape()...))
+	}
+	return Scale(PowConst(x, p.p-1), p.p)
+}
+func (p powConstOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
+	return []*Var{Mul(g, p.deriv(in[0]))}
+}
+func (p powConstOp) jvp(t []*Var, in []*Var, _ *Var) *Var { return Mul(t[0], p.deriv(in[0])) }
+
+// PowConst returns xᵖ elementwise for a constant exponent p.
+func PowConst(x *Var, p float64) *Var {
+	var f func(float64) float64
+	switch p {
+	case -1:
+		f = func(v float64) float64 { return 1 / v }
+	case 2:
+		f = func(v float64) float64 { return v * v }
+	default:
+		f = func(v float64) float64 { return math.Pow(v, p) }
+	}
+	return newVar1(mapTensor(x.val, f), powConstOp{p}, x)
+}
+
+func mapTensor(x *Tensor, f func(float64) float64) *Tensor {
+	out := &Tensor{Shape: x.Shape, Data: make([]float64, len(x.Data))}
+	for i, v := range x.Data {
+		out.Data[i] = f(v)
+	}
+	return out
+}
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+func softplus(x float64) float64 {
+	return max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
+}
+
+func sign(v float64) float64 {
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
+}

@@ -1,0 +1,118 @@
+package adjoint
+
+import "fmt"
+
+// Var is a value in a traced computation: a tensor together with, when it
+// depends on a differentiable leaf, the operation and inputs that produced it.
+//
+// Graphs are built by running ordinary Go code on Vars (define-by-run). A Var
+// created by Param is a differentiable leaf; one created by Const is not.
+// An operation whose inputs are all constants records nothing: its result is
+// a plain constant, so code run on constants is the package's no-graph
+// inference mode and keeps no references to intermediate values.
+//
+// Vars are immutable once created and safe to read from several goroutines;
+// differentiating one graph from several goroutines at once is safe too.
+type Var struct {
+	val     *Tensor
+	op      primitive
+	in      []*Var
+	tracked bool
+}
+
+// Param returns a differentiable leaf holding t. The tensor is not copied
+// and must not be modified while the graph is in use.
+func Param(t *Tensor) *Var { return &Var{val: t, tracked: true} }
+
+// Const returns a constant (non-differentiable) value holding t.
+func Const(t *Tensor) *Var { return &Var{val: t} }
+
+// ConstScalar returns a 0-D constant.
+func ConstScalar(v float64) *Var { return Const(Scalar(v)) }
+
+// Detach returns a constant holding the same tensor as v, cutting it out of
+// any graph.
+func Detach(v *Var) *Var { return &Var{val: v.val} }
+
+// Value returns the tensor held by v. It must not be modified.
+func (v *Var) Value() *Tensor { return v.val }
+
+// Shape returns v's shape. It must not be modified.
+func (v *Var) Shape() []int { return v.val.Shape }
+
+// Size returns the number of elements of v.
+func (v *Var) Size() int { return len(v.val.Data) }
+
+// Item returns the single element of a one-element value.
+func (v *Var) Item() float64 { return v.val.Item() }
+
+// Tracked reports whether v belongs to a differentiable graph, that is
+// whether it is a Param or depends on one.
+func (v *Var) Tracked() bool { return v.tracked }
+
+// IsLeaf reports whether v was created directly (Param, Const) rather than by
+// an operation.
+func (v *Var) IsLeaf() bool { return v.op == nil }
+
+// Op returns the name of the operation that produced v, or "" for leaves and
+// constants.
+func (v *Var) Op() string {
+	if v.op == nil {
+		return ""
+	}
+	return v.op.name()
+}
+
+// String describes v briefly.
+func (v *Var) String() string {
+	kind := "const"
+	switch {
+	case v.op != nil:
+		kind = v.op.name()
+	case v.tracked:
+		kind = "param"
+	}
+	return fmt.Sprintf("Var(%s %v)", kind, v.val)
+}
+
+// primitive is one differentiable operation. Its forward computation happens
+// in the constructor function that creates the output Var; its derivative
+// rules live here, written with differentiable operations so that the
+// derivatives can themselves be differentiated.
+type primitive interface {
+	name() string
+	// vjp returns the cotangent contributions for each input given the
+	// output cotangent g. Entries for which need[i] is false may be nil.
+	vjp(g *Var, in []*Var, out *Var, need []bool) []*Var
+	// jvp returns the output tangent given input tangents; a nil tangent
+	// stands for zero. At least one tangent is non-nil.
+	jvp(tan []*Var, in []*Var, out *Var) *Var
+}
+
+// newVar wraps the result of an operation, recording the graph edge only when
+// some input is tracked.
+func newVar(val *Tensor, p primitive, in ...*Var) *Var {
+	for _, x := range in {
+		if x.tracked {
+			return &Var{val: val, op: p, in: in, tracked: true}
+		}
+	}
+	return &Var{val: val}
+}
+
+// newVar1 and newVar2 are newVar for one and two inputs; they allocate the
+// input list only when a graph is recorded, which keeps no-graph evaluation
+// lean.
+func newVar1(val *Tensor, p primitive, x *Var) *Var {
+	if !x.tracked {
+		return &Var{val: val}
+	}
+	return &Var{val: val, op: p, in: []*Var{x}, tracked: true}
+}
+
+func newVar2(val *Tensor, p primitive, a, b *Var) *Var {
+	if !a.tracked && !b.tracked {
+		return &Var{val: val}
+	}
+	return &Var{val: val, op: p, in: []*Var{a, b}, tracked: true}
+}

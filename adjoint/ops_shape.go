@@ -389,3 +389,16 @@ func Where(cond *Tensor, a, b *Var) *Var {
 	}
 	return Add(applyMask(BroadcastTo(a, shape), c), applyMask(BroadcastTo(b, shape), notC))
 }
+
+// Pad surrounds x with before zeros and after zeros along axis (negative
+// counts from the end). Its adjoint is Slice.
+func Pad(x *Var, axis, before, after int) *Var {
+	a := normAxis(axis, len(x.Shape()), "Pad")
+	if before < 0 || after < 0 {
+		panic(fmt.Sprintf("adjoint: Pad: negative padding %d, %d", before, after))
+	}
+	if before == 0 && after == 0 {
+		return x
+	}
+	return padAxis(x, a, before, before+x.Shape()[a]+after)
+}

@@ -115,6 +115,7 @@ func opCases() []opCase {
 		{"sum_to", func(x ...*Var) *Var { return Square(SumTo(x[0], []int{3, 1})) }, sh([]int{2, 3, 4}), nil},
 		{"slice_axis1", func(x ...*Var) *Var { return Square(Slice(x[0], 1, 1, 3)) }, sh([]int{2, 4, 3}), nil},
 		{"concat", func(x ...*Var) *Var { return Mul(Concat(1, x[0], x[1], x[0]), Concat(1, x[1], x[0], x[1])) }, sh([]int{2, 2}, []int{2, 2}), nil},
+		{"pad", func(x ...*Var) *Var { return Sin(Pad(x[0], 1, 2, 1)) }, sh([]int{2, 3}), nil},
 		{"take_repeated", func(x ...*Var) *Var { return Square(Take(x[0], 0, []int{2, 0, 2, 1})) }, sh([]int{3, 2}), nil},
 		{"take_axis1", func(x ...*Var) *Var { return Sin(Take(x[0], -1, []int{1, 1, 0})) }, sh([]int{2, 3}), nil},
 		{"where", func(x ...*Var) *Var { return Where(cond, Square(x[0]), Sin(x[1])) }, sh([]int{2, 3}, []int{3}), nil},

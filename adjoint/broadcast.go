@@ -117,43 +117,111 @@ func broadcastOffsets(out, sa, sb []int, fn func(i, ia, ib int)) {
 	}
 }
 
-// binaryKernel computes dst = f(a, b) elementwise with broadcasting.
-func binaryKernel(a, b *Tensor, f func(x, y float64) float64) *Tensor {
-	shape := BroadcastShape(a.Shape, b.Shape)
-	out := New(shape...)
+// binOp names the arithmetic of the common binary operations, so that their
+// hot loops are written out rather than calling a function per element.
+type binOp uint8
+
+const (
+	binOther binOp = iota
+	binAdd
+	binSub
+	binMul
+	binDiv
+)
+
+// loop computes dst[i] = a[i] op b[i], with a or b of length 1 meaning a
+// scalar repeated.
+func (op binOp) loop(dst, a, b []float64, f func(x, y float64) float64) {
+	switch {
+	case len(a) == 1 && len(b) != 1:
+		x := a[0]
+		switch op {
+		case binAdd:
+			for i, y := range b[:len(dst)] {
+				dst[i] = x + y
+			}
+		case binMul:
+			for i, y := range b[:len(dst)] {
+				dst[i] = x * y
+			}
+		default:
+			for i, y := range b[:len(dst)] {
+				dst[i] = f(x, y)
+			}
+		}
+	case len(b) == 1 && len(a) != 1:
+		y := b[0]
+		switch op {
+		case binAdd:
+			for i, x := range a[:len(dst)] {
+				dst[i] = x + y
+			}
+		case binSub:
+			for i, x := range a[:len(dst)] {
+				dst[i] = x - y
+			}
+		case binMul:
+			for i, x := range a[:len(dst)] {
+				dst[i] = x * y
+			}
+		default:
+			for i, x := range a[:len(dst)] {
+				dst[i] = f(x, y)
+			}
+		}
+	default:
+		a, b = a[:len(dst)], b[:len(dst)]
+		switch op {
+		case binAdd:
+			for i := range dst {
+				dst[i] = a[i] + b[i]
+			}
+		case binSub:
+			for i := range dst {
+				dst[i] = a[i] - b[i]
+			}
+		case binMul:
+			for i := range dst {
+				dst[i] = a[i] * b[i]
+			}
+		case binDiv:
+			for i := range dst {
+				dst[i] = a[i] / b[i]
+			}
+		default:
+			for i := range dst {
+				dst[i] = f(a[i], b[i])
+			}
+		}
+	}
+}
+
+// binaryKernel computes f(a, b) elementwise with broadcasting; op, when
+// not binOther, must be the arithmetic f performs.
+func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor {
+	var shape []int
+	switch {
+	case equalInts(a.Shape, b.Shape):
+		shape = a.Shape
+	default:
+		shape = BroadcastShape(a.Shape, b.Shape)
+	}
+	out := &Tensor{Shape: shape, Data: make([]float64, shapeSize(shape))}
 	ad, bd, od := a.Data, b.Data, out.Data
 	switch {
-	case len(ad) == len(od) && len(bd) == len(od):
-		for i := range od {
-			od[i] = f(ad[i], bd[i])
-		}
-	case len(bd) == 1 && len(ad) == len(od):
-		y := bd[0]
-		for i := range od {
-			od[i] = f(ad[i], y)
-		}
-	case len(ad) == 1 && len(bd) == len(od):
-		x := ad[0]
-		for i := range od {
-			od[i] = f(x, bd[i])
-		}
-	case len(ad) == len(od) && suffixRepeat(b.Shape, shape) && len(bd) > 0:
+	case len(ad) == len(od) && len(bd) == len(od),
+		len(bd) == 1 && len(ad) == len(od),
+		len(ad) == 1 && len(bd) == len(od):
+		op.loop(od, ad, bd, f)
+	case len(ad) == len(od) && len(bd) > 0 && suffixRepeat(b.Shape, shape):
 		m := len(bd)
 		for i := 0; i < len(od); i += m {
-			row := od[i : i+m]
-			arow := ad[i : i+m]
-			for j := range row {
-				row[j] = f(arow[j], bd[j])
-			}
+			op.loop(od[i:i+m], ad[i:i+m], bd, f)
 		}
-	case len(bd) == len(od) && suffixRepeat(a.Shape, shape) && len(ad) > 0:
+	case len(bd) == len(od) && len(ad) > 0 && suffixRepeat(a.Shape, shape):
 		m := len(ad)
 		for i := 0; i < len(od); i += m {
-			row := od[i : i+m]
-			brow := bd[i : i+m]
-			for j := range row {
-				row[j] = f(ad[j], brow[j])
-			}
+			op.loop(od[i:i+m], ad, bd[i:i+m], f)
 		}
 	default:
 		sa := bcastStrides(a.Shape, shape)

@@ -18,7 +18,7 @@ func (addOp) jvp(t []*Var, _ []*Var, out *Var) *Var {
 
 // Add returns a + b.
 func Add(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, func(x, y float64) float64 { return x + y }), addOp{}, a, b)
+	return newVar2(binaryKernel(a.val, b.val, binAdd, func(x, y float64) float64 { return x + y }), addOp{}, a, b)
 }
 
 type subOp struct{}
@@ -40,7 +40,7 @@ func (subOp) jvp(t []*Var, _ []*Var, out *Var) *Var {
 
 // Sub returns a − b.
 func Sub(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, func(x, y float64) float64 { return x - y }), subOp{}, a, b)
+	return newVar2(binaryKernel(a.val, b.val, binSub, func(x, y float64) float64 { return x - y }), subOp{}, a, b)
 }
 
 type mulOp struct{}
@@ -69,7 +69,7 @@ func (mulOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 
 // Mul returns the elementwise product a ⊙ b.
 func Mul(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, func(x, y float64) float64 { return x * y }), mulOp{}, a, b)
+	return newVar2(binaryKernel(a.val, b.val, binMul, func(x, y float64) float64 { return x * y }), mulOp{}, a, b)
 }
 
 type divOp struct{}
@@ -99,7 +99,7 @@ func (divOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 
 // Div returns the elementwise quotient a / b.
 func Div(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, func(x, y float64) float64 { return x / y }), divOp{}, a, b)
+	return newVar2(binaryKernel(a.val, b.val, binDiv, func(x, y float64) float64 { return x / y }), divOp{}, a, b)
 }
 
 type powOp struct{}
@@ -134,7 +134,7 @@ func (p powOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 // Pow returns a^b elementwise. Its derivative with respect to b involves
 // log a and is only meaningful for a > 0; use PowConst for a fixed exponent.
 func Pow(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, math.Pow), powOp{}, a, b)
+	return newVar2(binaryKernel(a.val, b.val, binOther, math.Pow), powOp{}, a, b)
 }
 
 // sumToIf returns SumTo(g, like's shape) when needed, nil otherwise.

@@ -355,24 +355,33 @@ func OneHot(labels []int, k int) *Tensor {
 	return t
 }
 
-type maskOp struct{ keep *Tensor }
+type maskOp struct {
+	by   *Tensor
+	keep func(float64) bool
+}
 
 func (maskOp) name() string { return "mask" }
 func (m maskOp) vjp(g *Var, _ []*Var, _ *Var, _ []bool) []*Var {
-	return []*Var{applyMask(g, m.keep)}
+	return []*Var{maskWhere(g, m.by, m.keep)}
 }
-func (m maskOp) jvp(t []*Var, _ []*Var, _ *Var) *Var { return applyMask(t[0], m.keep) }
+func (m maskOp) jvp(t []*Var, _ []*Var, _ *Var) *Var { return maskWhere(t[0], m.by, m.keep) }
+
+func nonZero(v float64) bool { return v != 0 }
 
 // applyMask keeps the elements of x where keep is non-zero and sets the rest
 // to exactly zero (even where x is Inf or NaN); keep has x's shape.
-func applyMask(x *Var, keep *Tensor) *Var {
-	out := New(x.Shape()...)
-	for i, k := range keep.Data {
-		if k != 0 {
+func applyMask(x *Var, keep *Tensor) *Var { return maskWhere(x, keep, nonZero) }
+
+// maskWhere keeps the elements of x where keep(by) holds and zeroes the rest;
+// by has x's shape.
+func maskWhere(x *Var, by *Tensor, keep func(float64) bool) *Var {
+	out := &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
+	for i, v := range by.Data {
+		if keep(v) {
 			out.Data[i] = x.val.Data[i]
 		}
 	}
-	return newVar1(out, maskOp{keep}, x)
+	return newVar1(out, maskOp{by, keep}, x)
 }
 
 // Where returns a where cond is non-zero and b elsewhere. cond, a and b

@@ -70,12 +70,13 @@ func (u unaryOp) deriv(x, y *Var) *Var {
 		return unary(uSigmoidDeriv, y)
 	case uReLU:
 		// The step function; at 0 we take 0 (the subgradient PyTorch uses).
-		return Const(mapTensor(x.val, func(v float64) float64 {
+		step := &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
+		for i, v := range x.val.Data {
 			if v > 0 {
-				return 1
+				step.Data[i] = 1
 			}
-			return 0
-		}))
+		}
+		return Const(step)
 	case uSoftplus:
 		return Sigmoid(x)
 	case uSin:
@@ -91,15 +92,49 @@ func (u unaryOp) deriv(x, y *Var) *Var {
 }
 
 func (u unaryOp) vjp(g *Var, in []*Var, out *Var, _ []bool) []*Var {
+	if u.k == uReLU {
+		// Multiplying by the step function is a mask: one pass, and
+		// differentiable again like any mask.
+		return []*Var{maskWhere(g, in[0].val, isPositive)}
+	}
 	return []*Var{Mul(g, u.deriv(in[0], out))}
 }
 
 func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {
+	if u.k == uReLU {
+		return maskWhere(t[0], in[0].val, isPositive)
+	}
 	return Mul(t[0], u.deriv(in[0], out))
 }
 
+func isPositive(v float64) bool { return v > 0 }
+
 func unary(k unaryKind, x *Var) *Var {
-	return newVar1(mapTensor(x.val, unaryTable[k].f), unaryOp{k}, x)
+	var out *Tensor
+	// The cheapest maps are written out: a call per element would cost
+	// more than the arithmetic.
+	switch k {
+	case uReLU:
+		out = &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
+		for i, v := range x.val.Data {
+			if v > 0 {
+				out.Data[i] = v
+			}
+		}
+	case uSquare:
+		out = &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
+		for i, v := range x.val.Data {
+			out.Data[i] = v * v
+		}
+	case uTanhDeriv:
+		out = &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
+		for i, v := range x.val.Data {
+			out.Data[i] = 1 - v*v
+		}
+	default:
+		out = mapTensor(x.val, unaryTable[k].f)
+	}
+	return newVar1(out, unaryOp{k}, x)
 }
 
 // Exp returns eˣ elementwise.

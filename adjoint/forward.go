@@ -16,6 +16,12 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 	if len(xs) != len(xdots) {
 		panic(fmt.Sprintf("adjoint: Tangent: %d inputs but %d tangents", len(xs), len(xdots)))
 	}
+	return pushForward(topoOrder(y), xs, xdots, createGraph)
+}
+
+// pushForward runs the tangent rules over order (a topological order ending
+// with the output) and returns the output's tangent.
+func pushForward(order []*Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 	tan := make(map[*Var]*Var, len(xs))
 	for i, x := range xs {
 		if !equalInts(x.Shape(), xdots[i].Shape()) {
@@ -31,7 +37,7 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 		tan[x] = t
 	}
 	ts := make([]*Var, 0, 4)
-	for _, v := range topoOrder(y) {
+	for _, v := range order {
 		if _, seeded := tan[v]; seeded || v.op == nil {
 			continue
 		}
@@ -51,6 +57,7 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 		}
 		tan[v] = v.op.jvp(append([]*Var(nil), ts...), in, out)
 	}
+	y := order[len(order)-1]
 	if t, ok := tan[y]; ok {
 		return t
 	}

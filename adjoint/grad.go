@@ -39,13 +39,25 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 		seed = Detach(seed)
 	}
 
+	return newSweep(y, wrt).backward(seed, wrt, create)
+}
+
+// sweep is the part of a reverse pass that depends only on the graph and the
+// set of wanted gradients, so that several passes over one graph (one per
+// Jacobian row) share it.
+type sweep struct {
+	order    []*Var
+	index    map[*Var]int
+	relevant []bool // order[i] lies on a path from a wanted value to y
+	keep     []bool // order[i]'s cotangent must survive the pass
+}
+
+func newSweep(y *Var, wrt []*Var) *sweep {
 	order := topoOrder(y)
 	index := make(map[*Var]int, len(order))
 	for i, v := range order {
 		index[v] = i
 	}
-	// relevant[i]: order[i] lies on a path from some w to y, so its
-	// cotangent is needed.
 	relevant := make([]bool, len(order))
 	keep := make([]bool, len(order))
 	keep[len(order)-1] = true
@@ -66,7 +78,11 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 			}
 		}
 	}
+	return &sweep{order, index, relevant, keep}
+}
 
+func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
+	order, index, relevant := s.order, s.index, s.relevant
 	ct := make([]*Var, len(order))
 	ct[len(order)-1] = seed
 	need := make([]bool, 0, 4)
@@ -101,7 +117,7 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 				ct[k] = Add(ct[k], gs[j])
 			}
 		}
-		if !create && !keep[i] {
+		if !create && !s.keep[i] {
 			ct[i] = nil // free intermediate cotangents as soon as they are used
 		}
 	}

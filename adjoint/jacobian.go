@@ -17,9 +17,11 @@ func JacobianRev(dst *mat.Dense, f func(*Var) *Var, x *Tensor) *mat.Dense {
 	m, n := y.Size(), x.Size()
 	dst = jacobianDst(dst, m, n)
 	seed := New(y.Shape()...)
+	wrt := []*Var{xp}
+	sw := newSweep(y, wrt)
 	for i := range m {
 		seed.Data[i] = 1
-		g := Backward(y, []*Var{xp}, &GradSettings{Cotangent: Const(seed)})[0]
+		g := sw.backward(Const(seed), wrt, false)[0]
 		dst.SetRow(i, g.val.Data)
 		seed.Data[i] = 0
 	}
@@ -34,9 +36,10 @@ func JacobianFwd(dst *mat.Dense, f func(*Var) *Var, x *Tensor) *mat.Dense {
 	m, n := y.Size(), x.Size()
 	dst = jacobianDst(dst, m, n)
 	dir := New(x.Shape...)
+	order := topoOrder(y)
 	for j := range n {
 		dir.Data[j] = 1
-		t := Tangent(y, []*Var{xp}, []*Var{Const(dir)}, false)
+		t := pushForward(order, []*Var{xp}, []*Var{Const(dir)}, false)
 		dst.SetCol(j, t.val.Data)
 		dir.Data[j] = 0
 	}
@@ -90,9 +93,11 @@ func Hessian(dst *mat.SymDense, f func(*Var) *Var, x *Tensor) *mat.SymDense {
 	g := GradGraph(scalarOut(f(xp)), xp)[0]
 	seed := New(g.Shape()...)
 	rows := make([][]float64, n)
+	wrt := []*Var{xp}
+	sw := newSweep(g, wrt)
 	for i := range n {
 		seed.Data[i] = 1
-		rows[i] = Backward(g, []*Var{xp}, &GradSettings{Cotangent: Const(seed)})[0].val.Data
+		rows[i] = sw.backward(Const(seed), wrt, false)[0].val.Data
 		seed.Data[i] = 0
 	}
 	// Symmetrise: rounding can make H[i][j] and H[j][i] differ in the last

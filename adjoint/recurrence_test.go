@@ -224,6 +224,11 @@ func TestRecurrencePoliciesBitIdenticalAndFD(t *testing.T) {
 				if res.Loss != refRes.Loss || !floats.Equal(gx, refX) || !floats.Equal(gt, refT) {
 					t.Errorf("%s: not bit-identical to StoreAll", name)
 				}
+				for i, g := range append(append([]float64(nil), gx...), gt...) {
+					if math.Abs(g-fdg[i]) > 1e-7*(1+math.Abs(fdg[i])) {
+						t.Errorf("%s: gradient[%d] = %.12g, finite differences %.12g", name, i, g, fdg[i])
+					}
+				}
 				if len(lams) != len(refLams) {
 					t.Fatalf("%s: %d adjoint hook calls, want %d", name, len(lams), len(refLams))
 				}

@@ -38,6 +38,21 @@
 // Apply uses a Func with a hand-written VJP as a single operation inside a
 // trace; TracedFunc turns a traced program into a Func.
 //
+// # The adjoint-state engine
+//
+// Recurrence differentiates x_{k+1} = step(k, x_k, θ) with per-step and
+// terminal losses by the discrete adjoint recurrence — backpropagation
+// through time for RNN cells, ODE solver steps and optimiser updates alike.
+// A Policy chooses what is stored and what recomputed: StoreAll, Every(k),
+// or Binomial(s), Griewank–Walther's revolve schedule, which needs the
+// fewest recomputations for s stored states. Steps are flat (Step, with a
+// hand-written VJP) or traced (TracedStep, re-traced one step at a time);
+// a Layout packs several tensors into the flat state.
+//
+// ImplicitVJP differentiates through a solved equation F(u, θ) = 0 (steady
+// states, fixed points, converged inner optimisations) with one adjoint
+// solve, by dense LU (gonum) or matrix-free GMRES or CG.
+//
 // # Verification
 //
 // Check compares reverse mode, forward mode and central finite differences

@@ -89,20 +89,31 @@ func MatMulT(a, b *Var, transA, transB bool) *Var {
 		panic(fmt.Sprintf("adjoint: MatMul shapes %v%s and %v%s do not conform", as, tmark(transA), bs, tmark(transB)))
 	}
 	out := New(m, n)
-	if m > 0 && n > 0 && k > 0 {
-		ta, tb := blas.NoTrans, blas.NoTrans
-		if transA {
-			ta = blas.Trans
-		}
-		if transB {
-			tb = blas.Trans
-		}
-		blas64.Gemm(ta, tb, 1,
-			blas64.General{Rows: as[0], Cols: as[1], Stride: as[1], Data: a.val.Data},
-			blas64.General{Rows: bs[0], Cols: bs[1], Stride: bs[1], Data: b.val.Data},
-			0, blas64.General{Rows: m, Cols: n, Stride: n, Data: out.Data})
+	ga := blas64.General{Rows: as[0], Cols: as[1], Stride: as[1], Data: a.val.Data}
+	gb := blas64.General{Rows: bs[0], Cols: bs[1], Stride: bs[1], Data: b.val.Data}
+	switch {
+	case m == 0 || n == 0 || k == 0:
+	case n == 1:
+		// A matrix-vector product: Gemm would run one length-1 update per
+		// element, Gemv streams the matrix once.
+		blas64.Gemv(trans(transA), 1, ga, blas64.Vector{N: k, Inc: 1, Data: b.val.Data}, 0,
+			blas64.Vector{N: m, Inc: 1, Data: out.Data})
+	case m == 1:
+		// A row vector times a matrix is op(B)ᵀ·aᵀ.
+		blas64.Gemv(trans(!transB), 1, gb, blas64.Vector{N: k, Inc: 1, Data: a.val.Data}, 0,
+			blas64.Vector{N: n, Inc: 1, Data: out.Data})
+	default:
+		blas64.Gemm(trans(transA), trans(transB), 1, ga, gb, 0,
+			blas64.General{Rows: m, Cols: n, Stride: n, Data: out.Data})
 	}
 	return newVar2(out, matMulOp{transA, transB}, a, b)
+}
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
 }
 
 func tmark(t bool) string {

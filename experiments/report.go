@@ -343,7 +343,7 @@ func (r *Report) markdown(h header) []byte {
 		b.WriteString("Wall-clock times vary from run to run; they are not part of results.json.\n\n")
 		rows := make([][]string, len(r.timings))
 		for i, t := range r.timings {
-			rows[i] = []string{t.name, fmt.Sprintf("%.3f", t.seconds)}
+			rows[i] = []string{t.name, Num(t.seconds)}
 		}
 		mdTable(&b, []string{"timing", "seconds"}, rows)
 	}
@@ -509,7 +509,7 @@ func (r *Report) fragmentHTML(h header) []byte {
 		b.WriteString("<h3>Timings</h3>\n")
 		rows := make([][]string, len(r.timings))
 		for i, t := range r.timings {
-			rows[i] = []string{t.name, fmt.Sprintf("%.3f", t.seconds)}
+			rows[i] = []string{t.name, Num(t.seconds)}
 		}
 		htmlTable(&b, "timings", []string{"timing", "seconds"}, rows)
 	}

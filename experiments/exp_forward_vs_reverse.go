@@ -1,0 +1,459 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/plots"
+)
+
+// fwdRevConfig is the [params] table of the forward_vs_reverse experiment,
+// which times the Jacobian of f(x) = tanh(W x + b), f: R^d → R^k, by forward
+// mode (d tangent passes) and by reverse mode (k adjoint passes).
+type fwdRevConfig struct {
+	// Dims are the input sizes d, each 1 to 100000.
+	Dims []int `toml:"dims"`
+	// Outputs are the output sizes k, each 1 to 1000.
+	Outputs []int `toml:"outputs"`
+	// WeightScale sets W's entries to N(0, weight_scale²/d) and b's to
+	// N(0, weight_scale²), so that W x + b stays of order one for any d.
+	WeightScale float64 `toml:"weight_scale"`
+	// FullFwdWork is the largest d²·k (multiply-adds of a forward-mode
+	// Jacobian) for which every forward pass is run; above it forward mode
+	// runs sample_passes passes and its time is extrapolated to d passes.
+	FullFwdWork float64 `toml:"full_fwd_work"`
+	// SamplePasses is the number of forward passes run when forward mode is
+	// sampled, 1 to 100000.
+	SamplePasses int `toml:"sample_passes"`
+	// MinTime is how long each timing is repeated for at least (the fastest
+	// repetition counts); at most MaxReps repetitions are made.
+	MinTime time.Duration `toml:"min_time"`
+	// MaxReps bounds the repetitions of one timing, 1 to 1000.
+	MaxReps int `toml:"max_reps"`
+	// FDDim and FDOutputs are the small size at which both modes are
+	// checked against finite differences (and second order) by
+	// adjoint.Check.
+	FDDim     int `toml:"fd_dim"`
+	FDOutputs int `toml:"fd_outputs"`
+	// ModeTol is the tolerance of forward vs reverse mode (relative);
+	// FDTol that of each mode vs finite differences.
+	ModeTol float64 `toml:"mode_tol"`
+	FDTol   float64 `toml:"fd_tol"`
+}
+
+// Validate checks every key's range.
+func (c fwdRevConfig) Validate() error {
+	errs := []error{
+		inRange("weight_scale", c.WeightScale, 1e-3, 1e3),
+		inRange("full_fwd_work", c.FullFwdWork, 1, 1e13),
+		inRange("sample_passes", c.SamplePasses, 1, 100000),
+		inRange("min_time", c.MinTime, 0, time.Minute),
+		inRange("max_reps", c.MaxReps, 1, 1000),
+		inRange("fd_dim", c.FDDim, 1, 200),
+		inRange("fd_outputs", c.FDOutputs, 1, 200),
+		inRange("mode_tol", c.ModeTol, 0, 1),
+		inRange("fd_tol", c.FDTol, 0, 1),
+	}
+	if len(c.Dims) == 0 || len(c.Dims) > 40 {
+		errs = append(errs, paramErrorf("dims", "must list between 1 and 40 sizes, got %d", len(c.Dims)))
+	}
+	for _, d := range c.Dims {
+		if d < 1 || d > 100000 {
+			errs = append(errs, paramErrorf("dims", "every size must be between 1 and 100000, got %d", d))
+			break
+		}
+	}
+	if len(c.Outputs) == 0 || len(c.Outputs) > 10 {
+		errs = append(errs, paramErrorf("outputs", "must list between 1 and 10 sizes, got %d", len(c.Outputs)))
+	}
+	for _, k := range c.Outputs {
+		if k < 1 || k > 1000 {
+			errs = append(errs, paramErrorf("outputs", "every size must be between 1 and 1000, got %d", k))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func init() {
+	register(Spec[fwdRevConfig]{
+		Name:    "forward_vs_reverse",
+		Summary: "Jacobians of f: R^d → R^k by forward mode (d passes) and reverse mode (k passes): time against d and k, and the crossover at d = k.",
+		Defaults: func() fwdRevConfig {
+			return fwdRevConfig{
+				Dims:         []int{5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000},
+				Outputs:      []int{1, 10, 100},
+				WeightScale:  1,
+				FullFwdWork:  2e9,
+				SamplePasses: 500,
+				MinTime:      30 * time.Millisecond,
+				MaxReps:      50,
+				FDDim:        12,
+				FDOutputs:    4,
+				ModeTol:      1e-12,
+				FDTol:        1e-6,
+			}
+		},
+		Quick: func(c *fwdRevConfig) {
+			small := slices.DeleteFunc(slices.Clone(c.Dims), func(d int) bool { return d > 1000 })
+			if len(small) == 0 {
+				small = []int{slices.Min(c.Dims)}
+			}
+			c.Dims = small
+			c.FullFwdWork = min(c.FullFwdWork, 2e7)
+			c.SamplePasses = min(c.SamplePasses, 50)
+			c.MinTime = min(c.MinTime, 2*time.Millisecond)
+			c.MaxReps = min(c.MaxReps, 5)
+		},
+		Run: runFwdRev,
+	})
+}
+
+// fwdRevCell is the measurement at one (d, k).
+type fwdRevCell struct {
+	d, k           int
+	fwdPasses      int     // passes actually run by forward mode
+	sampled        bool    // forward mode ran fwdPasses < d passes
+	fwd, rev, eval float64 // seconds per Jacobian (forward extrapolated if sampled) and per evaluation of f
+	err            float64 // forward vs reverse, relative, over the columns compared
+}
+
+// fwdRevProblem is f(x) = tanh(W x + b) with W k×d and b k×1, x d×1.
+type fwdRevProblem struct {
+	W, b *adjoint.Var
+	x    *adjoint.Tensor
+}
+
+// newFwdRevProblem draws W, b and x from rng.
+func newFwdRevProblem(r *Run, d, k int, scale float64) fwdRevProblem {
+	rng := r.Rand()
+	w := adjoint.New(k, d)
+	sd := scale / math.Sqrt(float64(d))
+	for i := range w.Data {
+		w.Data[i] = sd * rng.NormFloat64()
+	}
+	b := adjoint.New(k, 1)
+	for i := range b.Data {
+		b.Data[i] = scale * rng.NormFloat64()
+	}
+	x := adjoint.New(d, 1)
+	for i := range x.Data {
+		x.Data[i] = rng.NormFloat64()
+	}
+	return fwdRevProblem{W: adjoint.Const(w), b: adjoint.Const(b), x: x}
+}
+
+// f is the function whose Jacobian is taken.
+func (p fwdRevProblem) f(x *adjoint.Var) *adjoint.Var {
+	return adjoint.Tanh(adjoint.Add(adjoint.MatMul(p.W, x), p.b))
+}
+
+// fwdRevTime runs fn repeatedly, for at least minTime or maxReps runs, and
+// returns the fastest run's wall time in seconds. It stops early, returning
+// the context's error, when the run is cancelled.
+func fwdRevTime(r *Run, minTime time.Duration, maxReps int, fn func()) (float64, error) {
+	best := math.Inf(1)
+	start := time.Now()
+	for rep := 0; rep < maxReps; rep++ {
+		if err := r.Context().Err(); err != nil {
+			return 0, err
+		}
+		t0 := time.Now()
+		fn()
+		best = min(best, time.Since(t0).Seconds())
+		if time.Since(start) >= minTime {
+			break
+		}
+	}
+	return best, nil
+}
+
+// sampledFwd computes columns 0..m-1 of the Jacobian by forward mode on one
+// recorded graph, as JacobianFwd does for all d columns.
+func (p fwdRevProblem) sampledFwd(m int) *mat.Dense {
+	xp := adjoint.Param(p.x)
+	y := p.f(xp)
+	k, d := y.Size(), p.x.Size()
+	dst := mat.NewDense(k, m, nil)
+	dir := adjoint.New(d, 1)
+	for j := range m {
+		dir.Data[j] = 1
+		t := adjoint.Tangent(y, []*adjoint.Var{xp}, []*adjoint.Var{adjoint.Const(dir)}, false)
+		dst.SetCol(j, t.Value().Data)
+		dir.Data[j] = 0
+	}
+	return dst
+}
+
+// fwdRevRelErr is the normwise relative error max|a−b| / max|b| of two
+// matrices of the same shape.
+func fwdRevRelErr(a, b mat.Matrix) float64 {
+	ra, ca := a.Dims()
+	x, y := make([]float64, 0, ra*ca), make([]float64, 0, ra*ca)
+	for i := range ra {
+		for j := range ca {
+			x, y = append(x, a.At(i, j)), append(y, b.At(i, j))
+		}
+	}
+	return twoLayerRelErr(x, y)
+}
+
+// runFwdRev measures every (d, k) of the configuration, checks both modes
+// against finite differences at a small size, and writes the report.
+func runFwdRev(r *Run, c fwdRevConfig) error {
+	dims := slices.Sorted(slices.Values(c.Dims))
+	dims = slices.Compact(dims)
+	ks := slices.Compact(slices.Sorted(slices.Values(c.Outputs)))
+
+	var cells []fwdRevCell
+	total, done := len(dims)*len(ks), 0
+	for _, k := range ks {
+		for _, d := range dims {
+			r.Progress(done, total, fmt.Sprintf("d = %d, k = %d", d, k))
+			cell, err := measureFwdRev(r, c, d, k)
+			if err != nil {
+				return err
+			}
+			cells = append(cells, cell)
+			done++
+		}
+	}
+	r.Progress(total, total, "finite differences")
+
+	// Small size: both modes against finite differences, and second order.
+	fp := newFwdRevProblem(r, c.FDDim, c.FDOutputs, c.WeightScale)
+	cr := adjoint.Check(func(xs ...*adjoint.Var) *adjoint.Var { return fp.f(xs[0]) },
+		[]*adjoint.Tensor{fp.x}, &adjoint.CheckSettings{Seed: uint64(r.Seed)})
+
+	if err := fwdRevReport(r, c, dims, ks, cells, cr); err != nil {
+		return err
+	}
+	return nil
+}
+
+// measureFwdRev times one evaluation of f, the reverse-mode Jacobian and the
+// forward-mode Jacobian (or a sample of its passes) at one (d, k), and
+// compares the two Jacobians.
+func measureFwdRev(r *Run, c fwdRevConfig, d, k int) (fwdRevCell, error) {
+	p := newFwdRevProblem(r, d, k, c.WeightScale)
+	cell := fwdRevCell{d: d, k: k, fwdPasses: d}
+	var err error
+	cell.eval, err = fwdRevTime(r, c.MinTime, c.MaxReps, func() { p.f(adjoint.Const(p.x)) })
+	if err != nil {
+		return cell, err
+	}
+	var jr, jf *mat.Dense
+	cell.rev, err = fwdRevTime(r, c.MinTime, c.MaxReps, func() { jr = adjoint.JacobianRev(jr, p.f, p.x) })
+	if err != nil {
+		return cell, err
+	}
+	if float64(d)*float64(d)*float64(k) <= c.FullFwdWork {
+		cell.fwd, err = fwdRevTime(r, c.MinTime, c.MaxReps, func() { jf = adjoint.JacobianFwd(jf, p.f, p.x) })
+		if err != nil {
+			return cell, err
+		}
+		cell.err = fwdRevRelErr(jf, jr)
+		return cell, nil
+	}
+	m := min(c.SamplePasses, d)
+	cell.fwdPasses, cell.sampled = m, m < d
+	var js *mat.Dense
+	t, err := fwdRevTime(r, c.MinTime, c.MaxReps, func() { js = p.sampledFwd(m) })
+	if err != nil {
+		return cell, err
+	}
+	cell.fwd = t * float64(d) / float64(m)
+	cell.err = fwdRevRelErr(js, jr.Slice(0, k, 0, m))
+	return cell, nil
+}
+
+// fwdRevReport writes the figures, tables, metrics, timings and checks.
+func fwdRevReport(r *Run, c fwdRevConfig, dims, ks []int, cells []fwdRevCell, cr adjoint.CheckResult) error {
+	rep := r.Report
+	at := func(d, k int) fwdRevCell {
+		for _, cl := range cells {
+			if cl.d == d && cl.k == k {
+				return cl
+			}
+		}
+		panic("experiments: no cell")
+	}
+
+	rep.Heading("The function")
+	rep.Para("f(x) = tanh(W x + b), x ∈ R^d, W ∈ R^{k×d} with entries N(0, s²/d), b ∈ R^k with entries N(0, s²), " +
+		"so W x + b is of order one for every d. One evaluation costs about k·d multiply-adds; so does one pass of either mode. " +
+		"`adjoint.JacobianFwd` makes one forward (tangent) pass per input, d in all, and builds the Jacobian column by column; " +
+		"`adjoint.JacobianRev` makes one reverse (adjoint) pass per output, k in all, row by row. " +
+		"A Jacobian therefore costs about k·d² by forward mode and k²·d by reverse mode: reverse wins when k < d, forward when k > d.")
+	var sampled []string
+	for _, cl := range cells {
+		if cl.sampled {
+			sampled = append(sampled, fmt.Sprintf("(d = %d, k = %d)", cl.d, cl.k))
+		}
+	}
+	if len(sampled) > 0 {
+		rep.Paraf("To keep the run short, forward mode was not run in full where d²·k exceeds `full_fwd_work` = %g: at %s "+
+			"it ran its first %d passes (columns) on one recorded graph, its time is that of those passes scaled by d / %d, "+
+			"and those columns were compared with the reverse-mode Jacobian.",
+			c.FullFwdWork, strings.Join(sampled, ", "), c.SamplePasses, c.SamplePasses)
+	}
+	rep.Paraf("Each time is the fastest of up to %d repetitions run for at least %v. Measured times are in the figures, in the Timings section "+
+		"and, at full precision, in `timings.csv`; they are kept out of the tables so that the rest of the report is the same on every run.", c.MaxReps, c.MinTime)
+
+	var csv strings.Builder
+	csv.WriteString("k,d,forward_passes,forward_passes_run,reverse_passes,forward_s,reverse_s,eval_s,forward_over_reverse\n")
+	for _, cl := range cells {
+		fmt.Fprintf(&csv, "%d,%d,%d,%d,%d,%.6g,%.6g,%.6g,%.6g\n", cl.k, cl.d, cl.d, cl.fwdPasses, cl.k, cl.fwd, cl.rev, cl.eval, cl.fwd/cl.rev)
+	}
+	if err := os.WriteFile(r.Path("timings.csv"), []byte(csv.String()), 0o644); err != nil {
+		return err
+	}
+
+	// Figure 1: time vs d at the smallest k.
+	k0 := ks[0]
+	ds := make([]float64, len(dims))
+	for i, d := range dims {
+		ds[i] = float64(d)
+	}
+	series := func(k int, pick func(fwdRevCell) float64) []float64 {
+		v := make([]float64, len(dims))
+		for i, d := range dims {
+			v[i] = pick(at(d, k))
+		}
+		return v
+	}
+	fwdT := func(cl fwdRevCell) float64 { return cl.fwd }
+	revT := func(cl fwdRevCell) float64 { return cl.rev }
+	evalT := func(cl fwdRevCell) float64 { return cl.eval }
+	opt := &plots.Options{WidthPx: 720, HeightPx: 450}
+	if _, err := plots.Save(r.Path("time_k1.png"), plots.Line{
+		Title: fmt.Sprintf("Jacobian of f: R^d → R^%d, wall time", k0),
+		X:     plots.Axis{Label: "input size d", Log: true},
+		Y:     plots.Axis{Label: "seconds", Log: true},
+		Series: []plots.Series{
+			{Name: "forward mode (d passes)", X: ds, Y: series(k0, fwdT), Points: true},
+			{Name: fmt.Sprintf("reverse mode (%d passes)", k0), X: ds, Y: series(k0, revT), Points: true},
+			{Name: "one evaluation of f", X: ds, Y: series(k0, evalT), Points: true},
+		},
+		Legend: plots.TopLeft,
+	}, opt); err != nil {
+		return err
+	}
+	ratio := func(pick func(fwdRevCell) float64) func(fwdRevCell) float64 {
+		return func(cl fwdRevCell) float64 { return pick(cl) / cl.eval }
+	}
+	if _, err := plots.Save(r.Path("cost_ratio_k1.png"), plots.Line{
+		Title: fmt.Sprintf("Jacobian time in units of one evaluation of f (k = %d)", k0),
+		X:     plots.Axis{Label: "input size d", Log: true},
+		Y:     plots.Axis{Label: "evaluations", Log: true},
+		Series: []plots.Series{
+			{Name: "forward mode", X: ds, Y: series(k0, ratio(fwdT)), Points: true},
+			{Name: "reverse mode", X: ds, Y: series(k0, ratio(revT)), Points: true},
+		},
+		Legend: plots.TopLeft,
+	}, opt); err != nil {
+		return err
+	}
+	// Figure 3: forward/reverse time ratio vs d for every k.
+	var rs []plots.Series
+	for _, k := range ks {
+		rs = append(rs, plots.Series{Name: fmt.Sprintf("k = %d", k), X: ds,
+			Y: series(k, func(cl fwdRevCell) float64 { return cl.fwd / cl.rev }), Points: true})
+	}
+	rs = append(rs, plots.Series{Name: "equal time", X: []float64{ds[0], ds[len(ds)-1]}, Y: []float64{1, 1}})
+	if _, err := plots.Save(r.Path("crossover.png"), plots.Line{
+		Title:  "Forward-mode time / reverse-mode time (above 1: reverse mode is faster)",
+		X:      plots.Axis{Label: "input size d", Log: true},
+		Y:      plots.Axis{Label: "time ratio", Log: true},
+		Series: rs,
+		Legend: plots.TopLeft,
+	}, opt); err != nil {
+		return err
+	}
+
+	rep.Heading("Time against input size")
+	rep.Figure("time_k1.png", fmt.Sprintf("Wall time of the Jacobian at k = %d on log-log axes: reverse mode makes one pass whatever d is, "+
+		"so it costs a few evaluations of f and grows like f itself (slope 1); forward mode makes d passes, so it grows like d² (slope 2).", k0))
+	rep.Figure("cost_ratio_k1.png", "The same times divided by the time of one evaluation of f: reverse mode is flat (the cheap-gradient principle: "+
+		"a gradient costs a small constant number of evaluations), forward mode is linear in d.")
+
+	rep.Heading("The crossover")
+	rep.Figure("crossover.png", "Forward-mode time over reverse-mode time for each k: below the line forward mode is faster, above it reverse mode. "+
+		"Pass counts predict each curve to cross the line near d = k, where the two modes make the same number of passes; "+
+		"how near depends on the relative cost of a tangent and an adjoint pass.")
+	rep.Figure("timings.csv", "Every measured time (seconds per Jacobian or per evaluation), one row per (k, d).")
+	rep.Para("Passes each mode makes, the multiply-adds of each Jacobian, the mode with fewer passes and the agreement of the two Jacobians " +
+		"(normwise relative error, over the columns computed when forward mode was sampled):")
+	tab := rep.Table("k", "d", "forward passes", "reverse passes", "forward work k·d²", "reverse work k²·d", "fewer passes", "forward vs reverse rel. err")
+	for _, k := range ks {
+		for _, d := range dims {
+			cl := at(d, k)
+			fewer := "reverse"
+			switch {
+			case d < k:
+				fewer = "forward"
+			case d == k:
+				fewer = "tie"
+			}
+			passes := fmt.Sprint(d)
+			if cl.sampled {
+				passes = fmt.Sprintf("%d (ran %d)", d, cl.fwdPasses)
+			}
+			tab.Row(k, d, passes, k, float64(k)*float64(d)*float64(d), float64(k)*float64(k)*float64(d), fewer, cl.err)
+		}
+	}
+
+	rep.Heading("Finite differences at a small size")
+	rep.Paraf("At d = %d, k = %d, `adjoint.Check` compares both modes with central differences, checks ⟨u, J v⟩ = ⟨Jᵀu, v⟩, "+
+		"and compares the Hessian of a random projection ⟨w, f(x)⟩ by reverse-over-reverse, forward-over-reverse and differences of the gradient.", c.FDDim, c.FDOutputs)
+	ct := rep.Table("comparison", "max abs. error", "max rel. error")
+	ct.Row("reverse mode vs finite differences", cr.RevFD.MaxAbs, cr.RevFD.MaxRel)
+	ct.Row("forward mode vs finite differences", cr.FwdFD.MaxAbs, cr.FwdFD.MaxRel)
+	ct.Row("reverse vs forward mode", cr.RevFwd.MaxAbs, cr.RevFwd.MaxRel)
+	ct.Row("duality ⟨u, J v⟩ vs ⟨Jᵀu, v⟩", cr.Duality.MaxAbs, cr.Duality.MaxRel)
+	ct.Row("Hessian: reverse-over-reverse vs FD of the gradient", cr.HessFD.MaxAbs, cr.HessFD.MaxRel)
+	ct.Row("Hessian: reverse-over-reverse vs forward-over-reverse", cr.HessFwdRev.MaxAbs, cr.HessFwdRev.MaxRel)
+
+	// Metrics: pass counts (deterministic). Timings: everything measured.
+	dMax := dims[len(dims)-1]
+	for _, k := range ks {
+		rep.Metric(fmt.Sprintf("forward passes at d=%d, k=%d", dMax, k), float64(dMax))
+		rep.Metric(fmt.Sprintf("reverse passes at d=%d, k=%d", dMax, k), float64(k))
+	}
+	for _, k := range ks {
+		for _, d := range dims {
+			cl := at(d, k)
+			est := ""
+			if cl.sampled {
+				est = fmt.Sprintf(", extrapolated from %d passes", cl.fwdPasses)
+			}
+			rep.Timing(fmt.Sprintf("k=%d d=%d: forward Jacobian%s", k, d, est), cl.fwd)
+			rep.Timing(fmt.Sprintf("k=%d d=%d: reverse Jacobian", k, d), cl.rev)
+			rep.Timing(fmt.Sprintf("k=%d d=%d: one evaluation of f", k, d), cl.eval)
+		}
+	}
+
+	// Checks.
+	for _, k := range ks {
+		var worst float64
+		for _, d := range dims {
+			worst = max(worst, at(d, k).err)
+		}
+		rep.Check(fmt.Sprintf("forward = reverse Jacobian at k = %d, every d (%d sizes)", k, len(dims)), worst, c.ModeTol)
+	}
+	rep.Check(fmt.Sprintf("reverse mode vs finite differences (d = %d, k = %d)", c.FDDim, c.FDOutputs), cr.RevFD.MaxRel, c.FDTol)
+	rep.Check(fmt.Sprintf("forward mode vs finite differences (d = %d, k = %d)", c.FDDim, c.FDOutputs), cr.FwdFD.MaxRel, c.FDTol)
+	rep.Check("duality ⟨u, J v⟩ = ⟨Jᵀu, v⟩", cr.Duality.MaxRel, c.ModeTol)
+	rep.CheckTrue("second-order checks ran", cr.SecondOrder, fmt.Sprintf("SecondOrder = %v", cr.SecondOrder))
+	rep.Check("Hessian vs finite differences of the gradient", cr.HessFD.MaxRel, c.FDTol)
+	rep.Check("Hessian reverse-over-reverse vs forward-over-reverse", cr.HessFwdRev.MaxRel, c.ModeTol)
+	return nil
+}

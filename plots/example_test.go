@@ -1,0 +1,149 @@
+package plots_test
+
+import (
+	"bytes"
+	"fmt"
+	"image/png"
+	"log"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/adjointkit/adjointkit/plots"
+)
+
+// pngSize returns the pixel size of the PNG file at path.
+func pngSize(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return fmt.Sprintf("%dx%d", cfg.Width, cfg.Height)
+}
+
+// Gradient norms per layer on a log axis. Layer 3's gradient vanishes
+// and then turns NaN; those points cannot be drawn on a log axis, so
+// they are dropped and reported.
+func Example() {
+	dir, err := os.MkdirTemp("", "plots-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	fig := plots.Line{
+		Title: "gradient norm per layer",
+		X:     plots.Axis{Label: "step"},
+		Y:     plots.Axis{Label: "|∂L/∂θ|", Log: true},
+		Series: []plots.Series{
+			{Name: "layer 1", Y: []float64{1, 0.8, 0.7, 0.65, 0.6}},
+			{Name: "layer 2", Y: []float64{1e-1, 1e-2, 1e-3, 1e-4, 1e-5}},
+			{Name: "layer 3", Y: []float64{1e-3, 1e-6, 0, 0, math.NaN()}, Points: true},
+		},
+	}
+	path := filepath.Join(dir, "grads.png")
+	notes, err := plots.Save(path, fig, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, n := range notes {
+		fmt.Println(n)
+	}
+	fmt.Println(pngSize(path))
+	// Output:
+	// log y: dropped 3 non-positive/NaN points from series 'layer 3'
+	// 605x378
+}
+
+// A saliency map held as a flat row-major slice, saved at a size given in
+// pixels. Row 0 is drawn at the top, as in an image.
+func ExampleHeatMap() {
+	dir, err := os.MkdirTemp("", "plots-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	const rows, cols = 8, 8
+	sal := make([]float64, rows*cols)
+	for r := range rows {
+		for c := range cols {
+			sal[r*cols+c] = math.Exp(-float64((r-3)*(r-3)+(c-4)*(c-4)) / 4)
+		}
+	}
+	sal[0] = math.NaN() // a masked pixel
+
+	fig := plots.HeatMap{
+		Title:      "saliency",
+		Z:          sal,
+		Rows:       rows,
+		Cols:       cols,
+		ColorLabel: "|∂y/∂x|",
+	}
+	path := filepath.Join(dir, "saliency.png")
+	notes, err := plots.Save(path, fig, &plots.Options{WidthPx: 480, HeightPx: 400})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(notes)
+	fmt.Println(pngSize(path))
+	// Output:
+	// [heat map: 1 cell is NaN, drawn in grey]
+	// 480x400
+}
+
+// Errors of several gradient methods per problem, on a log axis, written
+// as SVG to a buffer. The adjoint method's exact zero cannot be drawn.
+func ExampleBars() {
+	fig := plots.Bars{
+		Title:      "gradient error",
+		Categories: []string{"linear", "van der Pol", "Lotka–Volterra"},
+		Groups: []plots.BarGroup{
+			{Name: "adjoint", Values: []float64{1e-12, 3e-9, 0}},
+			{Name: "forward FD", Values: []float64{2e-6, 5e-5, 1e-4}},
+		},
+		Y:      plots.Axis{Label: "relative error", Log: true},
+		Legend: plots.TopLeft,
+	}
+	var buf bytes.Buffer
+	notes, err := plots.Write(&buf, fig, &plots.Options{Format: plots.SVG})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(notes)
+	fmt.Println(bytes.Contains(buf.Bytes(), []byte("<svg")))
+	// Output:
+	// [log y: dropped 1 non-positive bar from group 'adjoint']
+	// true
+}
+
+// Two groups of points on log axes; a point at x = 0 is dropped.
+func ExampleScatter() {
+	fig := plots.Scatter{
+		X: plots.Axis{Label: "step size", Log: true},
+		Y: plots.Axis{Label: "error", Log: true},
+		Groups: []plots.Series{
+			{Name: "central", X: []float64{0, 1e-4, 1e-3, 1e-2}, Y: []float64{1e-9, 1e-8, 1e-6, 1e-4}},
+			{Name: "forward", X: []float64{1e-4, 1e-3, 1e-2}, Y: []float64{1e-4, 1e-3, 1e-2}},
+		},
+	}
+	var buf bytes.Buffer
+	notes, err := plots.Write(&buf, fig, nil) // PNG
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(&buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(notes)
+	fmt.Println(cfg.Width, cfg.Height)
+	// Output:
+	// [log x: dropped 1 non-positive point from group 'central']
+	// 605 378
+}

@@ -1,0 +1,237 @@
+package plots
+
+import (
+	"io"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/plot/plotter"
+)
+
+var (
+	nan  = math.NaN()
+	inf  = math.Inf(1)
+	ninf = math.Inf(-1)
+)
+
+func TestDropNotes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		xlog, ylog bool
+		series     []Series
+		want       []string
+	}{
+		{
+			name: "clean", ylog: true,
+			series: []Series{{Name: "a", Y: []float64{1, 2, 3}}},
+		},
+		{
+			name:   "negatives on linear axes are fine",
+			series: []Series{{Name: "a", X: []float64{-1, 0, 1}, Y: []float64{-5, 0, 5}}},
+		},
+		{
+			name: "zeros on log y", ylog: true,
+			series: []Series{{Name: "a", Y: []float64{1, 0, 2, 0}}},
+			want:   []string{"log y: dropped 2 non-positive points from series 'a'"},
+		},
+		{
+			name: "negatives and NaN on log y", ylog: true,
+			series: []Series{{Name: "layer 3", Y: []float64{-1, 1, nan, 2, -0.5}}},
+			want:   []string{"log y: dropped 3 non-positive/NaN points from series 'layer 3'"},
+		},
+		{
+			name: "+Inf on log y", ylog: true,
+			series: []Series{{Name: "a", Y: []float64{1, inf, 3}}},
+			want:   []string{"log y: dropped 1 infinite point from series 'a'"},
+		},
+		{
+			name: "zero x on log x", xlog: true,
+			series: []Series{{Name: "a", X: []float64{0, 1, 2}, Y: []float64{-1, -2, -3}}},
+			want:   []string{"log x: dropped 1 non-positive point from series 'a'"},
+		},
+		{
+			name: "nil X on log x drops index 0", xlog: true,
+			series: []Series{{Name: "a", Y: []float64{5, 6, 7}}},
+			want:   []string{"log x: dropped 1 non-positive point from series 'a'"},
+		},
+		{
+			name: "both axes", xlog: true, ylog: true,
+			series: []Series{{Name: "a", X: []float64{-1, 1, 2, 3}, Y: []float64{1, 0, nan, 4}}},
+			want:   []string{"log x, log y: dropped 3 non-positive/NaN points from series 'a'"},
+		},
+		{
+			name: "x on log, y on linear", ylog: true,
+			series: []Series{{Name: "a", X: []float64{nan, 1, 2}, Y: []float64{1, 2, 3}}},
+			want:   []string{"x: dropped 1 NaN point from series 'a'"},
+		},
+		{
+			name:   "NaN and Inf on linear axes",
+			series: []Series{{Name: "loss", Y: []float64{1, nan, ninf, 2, inf}}},
+			want:   []string{"y: dropped 3 NaN/infinite points from series 'loss'"},
+		},
+		{
+			name: "all invalid", ylog: true,
+			series: []Series{
+				{Name: "ok", Y: []float64{1, 2}},
+				{Name: "dead", Y: []float64{0, -1, nan, inf}},
+			},
+			want: []string{"log y: dropped all 4 non-positive/NaN/infinite points from series 'dead' (nothing left to draw)"},
+		},
+		{
+			name: "only series, one point", xlog: true, ylog: true,
+			series: []Series{{Name: "x", Y: []float64{0}}},
+			want:   []string{"log x, log y: dropped the only non-positive point from series 'x' (nothing left to draw)"},
+		},
+		{
+			name: "unnamed", ylog: true,
+			series: []Series{{Y: []float64{1}}, {Y: []float64{1, 0}}},
+			want:   []string{"log y: dropped 1 non-positive point from series 2"},
+		},
+		{
+			name: "empty series", ylog: true,
+			series: []Series{{Name: "e"}, {Name: "f", X: []float64{}, Y: []float64{}}},
+			want:   []string{"series 'e' has no points", "series 'f' has no points"},
+		},
+		{
+			name: "no series", xlog: true, ylog: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x, y := Axis{Log: tc.xlog}, Axis{Log: tc.ylog}
+			line := Line{X: x, Y: y, Series: tc.series}
+			for _, f := range []Figure{line, withPoints(line), Scatter{X: x, Y: y, Groups: tc.series}} {
+				_, notes := render(t, f, &Options{WidthPx: 200, HeightPx: 150})
+				want := tc.want
+				if _, ok := f.(Scatter); ok {
+					want = make([]string, len(tc.want))
+					for i, n := range tc.want {
+						want[i] = strings.ReplaceAll(n, "series", "group")
+					}
+				}
+				if !reflect.DeepEqual(notes, want) && len(notes)+len(want) > 0 {
+					t.Errorf("%T: notes\n%q\nwant\n%q", f, notes, want)
+				}
+			}
+			// The SVG caption carries the notes.
+			data, notes := render(t, line, &Options{Format: SVG, Width: 30 * 72, Height: 10 * 72})
+			text := svgText(t, data)
+			for _, n := range notes {
+				if !strings.Contains(text, "note: "+n) {
+					t.Errorf("caption lacks %q", n)
+				}
+			}
+		})
+	}
+}
+
+// withPoints returns f with markers on every series.
+func withPoints(f Line) Line {
+	s := make([]Series, len(f.Series))
+	copy(s, f.Series)
+	for i := range s {
+		s[i].Points = true
+	}
+	f.Series = s
+	return f
+}
+
+func TestCleanRuns(t *testing.T) {
+	s := Series{Y: []float64{1, nan, 2, 3, 0, 4, -1}}
+	runs, all, note := s.clean(false, true, "series 1")
+	want := []plotter.XYs{{{X: 0, Y: 1}}, {{X: 2, Y: 2}, {X: 3, Y: 3}}, {{X: 5, Y: 4}}}
+	if !reflect.DeepEqual(runs, want) {
+		t.Errorf("runs %v, want %v", runs, want)
+	}
+	if len(all) != 4 {
+		t.Errorf("kept %d points, want 4", len(all))
+	}
+	if note != "log y: dropped 3 non-positive/NaN points from series 1" {
+		t.Errorf("note %q", note)
+	}
+	// Runs must not share backing store beyond their ends.
+	runs[0] = append(runs[0], plotter.XY{X: 99, Y: 99})
+	if all[1].X == 99 {
+		t.Error("appending to a run overwrote the next point")
+	}
+}
+
+func TestLegendPositions(t *testing.T) {
+	for _, pos := range []LegendPosition{TopRight, TopLeft, BottomRight, BottomLeft, Outside, NoLegend} {
+		f := Line{Legend: pos, Series: []Series{{Name: "a", Y: []float64{1, 2}}, {Y: []float64{2, 1}}}}
+		render(t, f, nil)
+		// No named series: no legend, whatever the position.
+		f.Series = f.Series[1:]
+		render(t, f, nil)
+	}
+}
+
+func TestExtremeValues(t *testing.T) {
+	// Values gonum/plot mishandles on its own: spans that overflow,
+	// single huge values, subnormals. None may panic or hang.
+	for _, ys := range [][]float64{
+		{-1e308, 1e308},
+		{math.MaxFloat64, -math.MaxFloat64},
+		{5e-324, 1e308},
+		{5e-324},
+		{1e17},
+		{-math.MaxFloat64},
+		{0},
+	} {
+		for _, log := range []bool{false, true} {
+			ax := Axis{Log: log}
+			figs := []Figure{
+				Line{X: ax, Y: ax, Series: []Series{{X: ys, Y: ys, Points: true}}},
+				Scatter{X: ax, Y: ax, Groups: []Series{{X: ys, Y: ys}}},
+				Bars{Y: ax, Groups: []BarGroup{{Values: ys}}},
+			}
+			for _, f := range figs {
+				if _, err := Write(io.Discard, f, &Options{WidthPx: 120, HeightPx: 90}); err != nil {
+					t.Errorf("%T %v log=%v: %v", f, ys, log, err)
+				}
+			}
+		}
+		for _, format := range []Format{PNG, SVG} {
+			f := HeatMap{Z: ys, Rows: 1, Cols: len(ys)}
+			if _, err := Write(io.Discard, f, &Options{Format: format, WidthPx: 120, HeightPx: 90}); err != nil {
+				t.Errorf("heat map %v: %v", ys, err)
+			}
+		}
+	}
+	_, notes := render(t, Line{Series: []Series{{Y: []float64{-1e308, 1e308}}}}, nil)
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], "y: values beyond ±") {
+		t.Errorf("overflowing span: notes %q", notes)
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	for _, r := range [][2]float64{
+		{1, 10}, {2, 5}, {2, 3}, {0.003, 0.02}, {1e-12, 1}, {1e-300, 1e300},
+		{5e-324, 1e308}, {7, 7.0000001}, {0.5, 2000},
+	} {
+		ticks := logTicks{}.Ticks(r[0], r[1])
+		inside := 0
+		labels := 0
+		for _, tk := range ticks {
+			if tk.Label == "" {
+				continue
+			}
+			labels++
+			if tk.Value >= r[0] && tk.Value <= r[1] {
+				inside++
+			}
+		}
+		if inside < 2 {
+			t.Errorf("%v: %d labelled ticks inside the range, want at least 2: %v", r, inside, ticks)
+		}
+		if labels > 12 {
+			t.Errorf("%v: %d labels, want at most 12", r, labels)
+		}
+	}
+	for _, r := range [][2]float64{{0, 1}, {-1, 1}, {2, 1}, {1, inf}, {nan, 1}} {
+		if ticks := (logTicks{}).Ticks(r[0], r[1]); ticks != nil {
+			t.Errorf("%v: got ticks %v, want none", r, ticks)
+		}
+	}
+}

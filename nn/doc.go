@@ -1,0 +1,68 @@
+// Package nn builds neural networks on the adjoint core: layers, losses,
+// initialisers, optimisers, parameter files and a training loop that
+// records how gradients flow.
+//
+// # Layers and models
+//
+// A Layer maps a batch (the batch size is always the leading dimension) to
+// a batch. The package provides Linear, Conv2D (NCHW, stride, padding),
+// MaxPool2D, AvgPool2D, Flatten, the activations ReLU, Tanh, Sigmoid, GELU,
+// Softplus and Identity, LayerNorm, Dropout, the recurrent RNN, GRU and
+// LSTM with LastStep, and the containers Sequential and Residual:
+//
+//	rng := rand.New(rand.NewPCG(1, 2))
+//	model := nn.NewSequential([]int{784},
+//		nn.NewLinear(rng, 784, 256, nn.HeNormal(1)), nn.ReLU(),
+//		nn.NewLinear(rng, 256, 10, nil))
+//	logits := model.Forward(adjoint.Const(x))
+//
+// NewSequential checks at construction that each layer accepts the
+// previous one's output and panics, naming the layer and the shapes, if
+// not; a layer applied to an input it cannot take panics with its name
+// too. These are programming errors. Numerical failure (a NaN loss) and bad
+// files are returned errors.
+//
+// Every layer is written with the core's differentiable operations (a
+// convolution is an im2col Take followed by a MatMul, max pooling a Take of
+// each window's maximum, average pooling a reshape and MeanAxis), so
+// gradients of models are exact to every order: Hessian-vector products and
+// meta-gradients through a training step need nothing special.
+//
+// # Parameters and functional application
+//
+// A model's parameters are named and ordered deterministically
+// ("layer0.weight", "layer0.bias", …); each is a differentiable leaf
+// (adjoint.Param) over a tensor that the model owns. Forward evaluates a
+// model with these leaves, so adjoint.Grad(loss, nn.Vars(model)...) gives
+// the gradient of every parameter; Predict evaluates it on constants,
+// recording no graph.
+//
+// Apply evaluates a model with explicitly given parameter values, one per
+// parameter in the same order, and does not touch the model. This is how
+// meta-learning evaluates fast weights θ' = θ − α∇L(θ) computed with
+// adjoint.GradGraph: model.Apply(θ', x) depends on θ through θ', and its
+// gradient with respect to θ is the exact meta-gradient.
+//
+// # Training and gradient flow
+//
+// A Trainer runs an Objective (the loss as a function of the parameter
+// values) with an Optimizer (SGD with momentum, Adam), optional clipping
+// by global norm, and a Recorder that receives every step's loss, per-layer
+// gradient norms, per-layer ‖Δθ‖/‖θ‖ and, for recurrent models, ‖dL/dh_t‖
+// per time step. History is a Recorder that keeps these as plain slices for
+// plotting. LayerGradNorms and HiddenGradNorms give the same profiles for a
+// single gradient, without training.
+//
+// Initialisers (GlorotUniform, GlorotNormal, HeUniform, HeNormal,
+// Orthogonal, Normal) take a scale factor and draw from a *rand.Rand passed
+// explicitly: the package keeps no global random state, so a seed fixes a
+// run.
+//
+// Layers are immutable once built (apart from Dropout's training switch
+// and random stream), so a model may be applied from several goroutines at
+// once, except for Dropout in training mode. Optimisers and Trainers hold
+// state and are not safe for concurrent use.
+//
+// Save and Load store parameters in a small documented binary format
+// (atomic writes; mismatched names or shapes are returned errors).
+package nn

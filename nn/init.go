@@ -1,0 +1,140 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/adjointkit/adjointkit/adjoint"
+)
+
+// Init fills a weight tensor w with random values drawn from rng.
+//
+// fanIn is the number of inputs that feed each output unit and fanOut the
+// number of outputs each input unit feeds: a Linear layer from in to out
+// features has fanIn = in and fanOut = out; a Conv2D layer with c input and
+// o output channels and a kh×kw kernel has fanIn = c·kh·kw and
+// fanOut = o·kh·kw.
+//
+// Every initialiser takes a scale factor (a gain) that multiplies the
+// values it would otherwise draw: scale 1 gives the textbook variance, and
+// experiments on vanishing and exploding gradients vary it.
+type Init func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int)
+
+// GlorotUniform (Xavier uniform) draws from U(−a, a) with
+// a = scale·√(6/(fanIn+fanOut)), which keeps the variance of activations
+// and of gradients roughly constant through linear and tanh layers.
+func GlorotUniform(scale float64) Init {
+	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
+		fill(rng, w, uniform, scale*math.Sqrt(6/float64(fanIn+fanOut)))
+	}
+}
+
+// GlorotNormal (Xavier normal) draws from N(0, σ²) with
+// σ = scale·√(2/(fanIn+fanOut)).
+func GlorotNormal(scale float64) Init {
+	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
+		fill(rng, w, normal, scale*math.Sqrt(2/float64(fanIn+fanOut)))
+	}
+}
+
+// HeUniform (Kaiming uniform) draws from U(−a, a) with
+// a = scale·√(6/fanIn), the variance that keeps activations steady through
+// ReLU layers.
+func HeUniform(scale float64) Init {
+	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
+		fill(rng, w, uniform, scale*math.Sqrt(6/float64(fanIn)))
+	}
+}
+
+// HeNormal (Kaiming normal) draws from N(0, σ²) with σ = scale·√(2/fanIn).
+func HeNormal(scale float64) Init {
+	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
+		fill(rng, w, normal, scale*math.Sqrt(2/float64(fanIn)))
+	}
+}
+
+// Normal draws from N(0, std²) whatever the fans.
+func Normal(std float64) Init {
+	return func(rng *rand.Rand, w *adjoint.Tensor, _, _ int) { fill(rng, w, normal, std) }
+}
+
+// Orthogonal sets w to scale times a random (semi-)orthogonal matrix. The
+// tensor is seen as a matrix with w.Shape[0] rows and the product of the
+// other dimensions as columns; the result has orthonormal columns when it
+// has at least as many rows as columns and orthonormal rows otherwise, so
+// a square matrix has all its singular values (and, being orthogonal, all
+// its eigenvalues' moduli) equal to scale. It is the Q factor of gonum's QR
+// decomposition of a Gaussian matrix, with the signs fixed so that the
+// distribution is uniform (Haar) over orthogonal matrices.
+func Orthogonal(scale float64) Init {
+	return func(rng *rand.Rand, w *adjoint.Tensor, _, _ int) {
+		if len(w.Shape) < 2 {
+			panic(fmt.Sprintf("nn: Orthogonal needs a matrix, got shape %v", w.Shape))
+		}
+		rows := w.Shape[0]
+		cols := w.Size() / max(rows, 1)
+		if rows == 0 || cols == 0 {
+			return
+		}
+		m, n := max(rows, cols), min(rows, cols)
+		a := mat.NewDense(m, n, nil)
+		for i := range m {
+			for j := range n {
+				a.Set(i, j, rng.NormFloat64())
+			}
+		}
+		var qr mat.QR
+		qr.Factorize(a)
+		var q, r mat.Dense
+		qr.QTo(&q)
+		qr.RTo(&r)
+		for i := range m {
+			for j := range n {
+				v := q.At(i, j) * scale
+				if r.At(j, j) < 0 {
+					v = -v
+				}
+				if rows >= cols {
+					w.Data[i*cols+j] = v
+				} else {
+					w.Data[j*cols+i] = v
+				}
+			}
+		}
+	}
+}
+
+const (
+	uniform = iota
+	normal
+)
+
+func fill(rng *rand.Rand, w *adjoint.Tensor, dist int, s float64) {
+	if rng == nil {
+		panic("nn: initialiser needs a *rand.Rand (the package keeps no global random state)")
+	}
+	for i := range w.Data {
+		if dist == uniform {
+			w.Data[i] = s * (2*rng.Float64() - 1)
+		} else {
+			w.Data[i] = s * rng.NormFloat64()
+		}
+	}
+}
+
+// initWeight allocates a tensor of the given shape and fills it with init
+// (GlorotUniform(1) when init is nil).
+func initWeight(who string, rng *rand.Rand, init Init, fanIn, fanOut int, shape ...int) *adjoint.Tensor {
+	if rng == nil {
+		panic(fmt.Sprintf("nn: %s: nil *rand.Rand (the package keeps no global random state)", who))
+	}
+	if init == nil {
+		init = GlorotUniform(1)
+	}
+	w := adjoint.New(shape...)
+	init(rng, w, fanIn, fanOut)
+	return w
+}

@@ -1,0 +1,195 @@
+package nn
+
+import (
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/diff/fd"
+
+	"github.com/adjointkit/adjointkit/adjoint"
+)
+
+// naiveRNNLoss runs h_t = tanh(x_t W_x + h_{t−1} W_h + b) with plain loops
+// and returns L = mean(h_T²). Before step inject+1 uses h_inject, delta is
+// added to it, so that the derivative with respect to delta at 0 is the
+// total derivative dL/dh_inject.
+func naiveRNNLoss(x []float64, B, T, in, H int, wx, wh, b []float64, inject int, delta []float64) float64 {
+	h := make([]float64, B*H)
+	next := make([]float64, B*H)
+	for t := range T {
+		for n := range B {
+			for j := range H {
+				s := b[j]
+				for i := range in {
+					s += x[(n*T+t)*in+i] * wx[i*H+j]
+				}
+				for k := range H {
+					s += h[n*H+k] * wh[k*H+j]
+				}
+				next[n*H+j] = math.Tanh(s)
+			}
+		}
+		h, next = next, h
+		if t == inject {
+			for i := range h {
+				h[i] += delta[i]
+			}
+		}
+	}
+	var l float64
+	for _, v := range h {
+		l += v * v
+	}
+	return l / float64(len(h))
+}
+
+// Backpropagation through time against finite differences of a direct
+// loop implementation: the gradients of every parameter, and the total
+// derivatives dL/dh_t at every step.
+func TestBPTTAgainstFiniteDifferences(t *testing.T) {
+	rng := newRNG(21)
+	const B, T, in, H = 2, 9, 3, 4
+	r := NewRNN(rng, in, H, &RNNSettings{RecurrentInit: Orthogonal(1.2)})
+	copy(r.b.Value().Data, randTensor(rng, H).Data)
+	xt := randTensor(rng, B, T, in)
+	wx, wh, b := r.wx.Value().Data, r.wh.Value().Data, r.b.Value().Data
+
+	hs := r.Run(Vars(r), adjoint.Const(xt), nil)
+	loss := adjoint.Mean(adjoint.Square(hs[T-1]))
+	if want := naiveRNNLoss(xt.Data, B, T, in, H, wx, wh, b, -1, nil); math.Abs(loss.Item()-want) > 1e-14 {
+		t.Fatalf("loss %v, direct loops %v", loss.Item(), want)
+	}
+	grads := adjoint.Backward(loss, append(Vars(r), hs...), nil)
+
+	set := &fd.Settings{Formula: fd.Central}
+	for i, p := range [][]float64{wx, wh, b} {
+		num := fd.Gradient(nil, func(v []float64) float64 {
+			saved := append([]float64(nil), p...)
+			copy(p, v)
+			l := naiveRNNLoss(xt.Data, B, T, in, H, wx, wh, b, -1, nil)
+			copy(p, saved)
+			return l
+		}, append([]float64(nil), p...), set)
+		if e := relErr(grads[i].Value().Data, num); e > 1e-7 {
+			t.Errorf("parameter %s: relative error %g", r.Params()[i].Name, e)
+		}
+	}
+	for step := range T {
+		num := fd.Gradient(nil, func(d []float64) float64 {
+			return naiveRNNLoss(xt.Data, B, T, in, H, wx, wh, b, step, d)
+		}, make([]float64, B*H), set)
+		if e := relErr(grads[3+step].Value().Data, num); e > 1e-7 {
+			t.Errorf("dL/dh_%d: relative error %g", step+1, e)
+		}
+	}
+}
+
+// relErr is max|a−b| / max|b|.
+func relErr(a, b []float64) float64 {
+	var ref float64
+	for _, v := range b {
+		ref = max(ref, math.Abs(v))
+	}
+	return maxAbsDiff(a, b) / ref
+}
+
+// Run and Apply agree, and Run's states are the slices of Apply's output.
+func TestRecurrentApplyStacksRun(t *testing.T) {
+	rng := newRNG(22)
+	x := adjoint.Const(randTensor(rng, 3, 5, 2))
+	for _, l := range []Recurrent{NewRNN(rng, 2, 4, nil), NewGRU(rng, 2, 4, nil), NewLSTM(rng, 2, 4, nil)} {
+		hs := l.Run(Vars(l), x, nil)
+		y := l.Apply(Vars(l), x).Value()
+		for ts, h := range hs {
+			for n := range 3 {
+				for j := range 4 {
+					if h.Value().At(n, j) != y.At(n, ts, j) {
+						t.Fatalf("%v: step %d differs", l, ts)
+					}
+				}
+			}
+		}
+		// A given initial state changes the result.
+		h0 := adjoint.Const(randTensor(rng, 3, 4))
+		if l.Run(Vars(l), x, h0)[0].Value().Data[0] == hs[0].Value().Data[0] {
+			t.Errorf("%v: h0 ignored", l)
+		}
+	}
+}
+
+// The recurrent layers with an explicit initial state, checked to second
+// order with respect to the initial state and the parameters.
+func TestRecurrentInitialStateGradients(t *testing.T) {
+	rng := newRNG(23)
+	x := adjoint.Const(randTensor(rng, 2, 3, 2))
+	for _, l := range []Recurrent{NewRNN(rng, 2, 3, nil), NewGRU(rng, 2, 3, nil), NewLSTM(rng, 2, 3, nil)} {
+		xs := []*adjoint.Tensor{randTensor(rng, 2, 3)}
+		for _, p := range l.Params() {
+			xs = append(xs, randTensor(rng, p.Value().Shape...))
+		}
+		f := func(v ...*adjoint.Var) *adjoint.Var {
+			hs := l.Run(v[1:], x, v[0])
+			return hs[len(hs)-1]
+		}
+		r := adjoint.Check(f, xs, nil)
+		if err := r.Err(fdTol, adTol); err != nil {
+			t.Errorf("%v: %v", l, err)
+		}
+	}
+}
+
+// The layers' Recurrence steps driven by the adjoint-state engine give the
+// gradients of the traced unrolling (to rounding), under any checkpointing
+// policy, and the engine's adjoints λ_t are the traced dL/dh_t.
+func TestRecurrenceOnEngine(t *testing.T) {
+	rng := newRNG(24)
+	const B, T, in, H = 3, 11, 2, 4
+	xt := randTensor(rng, B, T, in)
+	x := adjoint.Const(xt)
+	for _, l := range []Recurrent{NewRNN(rng, in, H, nil), NewGRU(rng, in, H, nil), NewLSTM(rng, in, H, nil)} {
+		for _, p := range l.Params() { // non-zero biases
+			for i := range p.Value().Data {
+				p.Value().Data[i] += 0.1 * rng.NormFloat64()
+			}
+		}
+		hs := l.Run(Vars(l), x, nil)
+		loss := adjoint.Mean(adjoint.Square(hs[T-1]))
+		want := adjoint.Backward(loss, append(Vars(l), hs...), nil)
+
+		step, lay := l.Recurrence(xt)
+		theta := lay.Pack(nil, ParamValues(l.Params())...)
+		state := B * H
+		if _, ok := l.(*LSTM); ok {
+			state *= 2
+		}
+		terminal := adjoint.TracedLoss{Terminal: func(s, _ *adjoint.Var) *adjoint.Var {
+			return adjoint.Mean(adjoint.Square(adjoint.Slice(s, 0, 0, B*H)))
+		}}.AsLoss()
+		for _, policy := range []adjoint.Policy{adjoint.StoreAll(), adjoint.Binomial(3)} {
+			thetabar := make([]float64, len(theta))
+			lambda := make([]float64, T+1)
+			res, err := adjoint.Recurrence(nil, thetabar, step, terminal, make([]float64, state), theta, T, policy,
+				&adjoint.RecurrenceSettings{OnAdjoint: func(k int, lam []float64) {
+					lambda[k] = adjoint.FromData(lam[:B*H:B*H], B*H).Norm()
+				}})
+			if err != nil {
+				t.Fatalf("%v: %v", l, err)
+			}
+			if math.Abs(res.Loss-loss.Item()) > 1e-15 {
+				t.Errorf("%v: engine loss %v, traced %v", l, res.Loss, loss.Item())
+			}
+			for i, g := range lay.Unpack(thetabar) {
+				if e := relErr(g.Data, want[i].Value().Data); e > 1e-13 {
+					t.Errorf("%v: parameter %s: relative difference %g", l, l.Params()[i].Name, e)
+				}
+			}
+			// λ's h block (for LSTM the first half of the state, with the
+			// cell state a separate variable, as in the traced graph).
+			for k := 1; k <= T; k++ {
+				if n := want[len(l.Params())+k-1].Value().Norm(); math.Abs(lambda[k]-n) > 1e-13*n {
+					t.Errorf("%v: ‖λ_%d‖ = %v, traced ‖dL/dh_%d‖ = %v", l, k, lambda[k], k, n)
+				}
+			}
+		}
+	}
+}

@@ -91,6 +91,33 @@ func suffixRepeat(in, out []int) bool {
 	return true
 }
 
+// prefixRepeat reports whether a tensor of shape in, broadcast to out,
+// repeats each of its elements r times in a row: its dimensions match out's
+// up to some point and are 1 (or absent) after it, as a column [B, 1]
+// against [B, F]. Then element i of out reads in[i / r].
+func prefixRepeat(in, out []int) (r int, ok bool) {
+	off := len(out) - len(in)
+	for i := 0; i < off; i++ {
+		if out[i] != 1 {
+			return 0, false
+		}
+	}
+	r = 1
+	trailing := false
+	for i := len(out) - 1; i >= off; i-- {
+		d := in[i-off]
+		switch {
+		case !trailing && d == 1:
+			r *= out[i]
+		case d == out[i]:
+			trailing = true
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
 // broadcastOffsets calls fn(i, ia, ib) for every linear index i of out with
 // the matching linear indices into a and b.
 func broadcastOffsets(out, sa, sb []int, fn func(i, ia, ib int)) {
@@ -224,6 +251,18 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 			op.loop(od[i:i+m], ad, bd[i:i+m], f)
 		}
 	default:
+		if r, ok := prefixRepeat(b.Shape, shape); ok && len(ad) == len(od) && r > 0 {
+			for j := range bd {
+				op.loop(od[j*r:(j+1)*r], ad[j*r:(j+1)*r], bd[j:j+1], f)
+			}
+			return out
+		}
+		if r, ok := prefixRepeat(a.Shape, shape); ok && len(bd) == len(od) && r > 0 {
+			for j := range ad {
+				op.loop(od[j*r:(j+1)*r], ad[j:j+1], bd[j*r:(j+1)*r], f)
+			}
+			return out
+		}
 		sa := bcastStrides(a.Shape, shape)
 		sb := bcastStrides(b.Shape, shape)
 		broadcastOffsets(shape, sa, sb, func(i, ia, ib int) {
@@ -249,6 +288,15 @@ func broadcastTensor(x *Tensor, shape []int) *Tensor {
 			copy(od[i:], xd)
 		}
 	default:
+		if r, ok := prefixRepeat(x.Shape, shape); ok {
+			for j, v := range xd {
+				row := od[j*r : (j+1)*r]
+				for i := range row {
+					row[i] = v
+				}
+			}
+			return out
+		}
 		sx := bcastStrides(x.Shape, shape)
 		broadcastOffsets(shape, sx, sx, func(i, ia, _ int) { od[i] = xd[ia] })
 	}
@@ -277,6 +325,16 @@ func sumToTensor(x *Tensor, shape []int) *Tensor {
 			}
 		}
 	default:
+		if r, ok := prefixRepeat(shape, x.Shape); ok {
+			for j := range od {
+				var acc float64
+				for _, v := range xd[j*r : (j+1)*r] {
+					acc += v
+				}
+				od[j] = acc
+			}
+			return out
+		}
 		so := bcastStrides(shape, x.Shape)
 		broadcastOffsets(x.Shape, so, so, func(i, io, _ int) { od[io] += xd[i] })
 	}

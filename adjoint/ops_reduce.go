@@ -69,21 +69,6 @@ func Mean(x *Var) *Var { return Scale(Sum(x), 1/float64(x.Size())) }
 // Dot returns Σ aᵢbᵢ over all elements (with broadcasting) as a 0-D value.
 func Dot(a, b *Var) *Var { return Sum(Mul(a, b)) }
 
-type maxAxisOp struct {
-	axis int
-	keep bool
-	arg  *Tensor // 1 at the position of the maximum, 0 elsewhere
-}
-
-func (maxAxisOp) name() string { return "max_axis" }
-func (m maxAxisOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
-	s := in[0].Shape()
-	return []*Var{applyMask(BroadcastTo(keepDims(g, s, m.axis, m.keep), s), m.arg)}
-}
-func (m maxAxisOp) jvp(t []*Var, _ []*Var, _ *Var) *Var {
-	return SumAxis(applyMask(t[0], m.arg), m.axis, m.keep)
-}
-
 // MaxAxis returns the maximum of x along axis. The gradient goes entirely to
 // the position of the maximum; on ties, to the first (lowest index) one.
 // NaN compares as larger than any number, so a NaN is propagated.
@@ -93,24 +78,60 @@ func MaxAxis(x *Var, axis int, keepDims bool) *Var {
 	if n == 0 {
 		panic("adjoint: MaxAxis over an empty axis")
 	}
-	out := New(reducedShape(x.Shape(), a, keepDims)...)
-	arg := New(x.Shape()...)
+	pos := make([]int, outer*inner)
 	xd := x.val.Data
 	for o := range outer {
 		for j := range inner {
-			best := o * n * inner
-			best += j
+			best := o*n*inner + j
 			for k := 1; k < n; k++ {
 				i := (o*n+k)*inner + j
 				if xd[i] > xd[best] || (math.IsNaN(xd[i]) && !math.IsNaN(xd[best])) {
 					best = i
 				}
 			}
-			out.Data[o*inner+j] = xd[best]
-			arg.Data[best] = 1
+			pos[o*inner+j] = best
 		}
 	}
-	return newVar1(out, maxAxisOp{a, keepDims, arg}, x)
+	// The maximum is a gather of the winning elements, so its derivatives
+	// are those of a gather: exact to every order, and the backward pass
+	// touches only the winners.
+	return pick(x, pos, reducedShape(x.Shape(), a, keepDims))
+}
+
+type pickOp struct{ pos []int }
+
+func (pickOp) name() string { return "pick" }
+func (p pickOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
+	return []*Var{place(g, p.pos, in[0].Shape())}
+}
+func (p pickOp) jvp(t []*Var, _ []*Var, out *Var) *Var { return pick(t[0], p.pos, out.Shape()) }
+
+// pick gathers the elements of x at the flat positions pos into a value of
+// the given shape.
+func pick(x *Var, pos []int, shape []int) *Var {
+	out := New(shape...)
+	for i, p := range pos {
+		out.Data[i] = x.val.Data[p]
+	}
+	return newVar1(out, pickOp{pos}, x)
+}
+
+type placeOp struct{ pos []int }
+
+func (placeOp) name() string { return "place" }
+func (p placeOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
+	return []*Var{pick(g, p.pos, in[0].Shape())}
+}
+func (p placeOp) jvp(t []*Var, _ []*Var, out *Var) *Var { return place(t[0], p.pos, out.Shape()) }
+
+// place adds the elements of g into zeros of the given shape at the flat
+// positions pos: the adjoint of pick.
+func place(g *Var, pos []int, shape []int) *Var {
+	out := New(shape...)
+	for i, p := range pos {
+		out.Data[p] += g.val.Data[i]
+	}
+	return newVar1(out, placeOp{pos}, g)
 }
 
 type logSumExpOp struct {

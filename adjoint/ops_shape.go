@@ -301,9 +301,20 @@ func Take(x *Var, axis int, idx []int) *Var {
 	shape := slices.Clone(x.Shape())
 	shape[a] = len(idx)
 	out := New(shape...)
-	for o := range outer {
-		for i, k := range idx {
-			copy(out.Data[(o*len(idx)+i)*inner:(o*len(idx)+i+1)*inner], x.val.Data[(o*n+k)*inner:])
+	if inner == 1 {
+		// Gathering single elements: a copy call per element would cost
+		// more than the element.
+		for o := range outer {
+			src, dst := x.val.Data[o*n:(o+1)*n], out.Data[o*len(idx):(o+1)*len(idx)]
+			for i, k := range idx {
+				dst[i] = src[k]
+			}
+		}
+	} else {
+		for o := range outer {
+			for i, k := range idx {
+				copy(out.Data[(o*len(idx)+i)*inner:(o*len(idx)+i+1)*inner], x.val.Data[(o*n+k)*inner:])
+			}
 		}
 	}
 	return newVar1(out, takeOp{a, slices.Clone(idx), n}, x)
@@ -355,33 +366,49 @@ func OneHot(labels []int, k int) *Tensor {
 	return t
 }
 
+// maskRule says which elements a mask keeps, judged by a reference tensor.
+type maskRule uint8
+
+const (
+	keepNonZero  maskRule = iota // keep where the reference is non-zero
+	keepPositive                 // keep where the reference is > 0
+)
+
 type maskOp struct {
 	by   *Tensor
-	keep func(float64) bool
+	rule maskRule
 }
 
 func (maskOp) name() string { return "mask" }
 func (m maskOp) vjp(g *Var, _ []*Var, _ *Var, _ []bool) []*Var {
-	return []*Var{maskWhere(g, m.by, m.keep)}
+	return []*Var{maskWhere(g, m.by, m.rule)}
 }
-func (m maskOp) jvp(t []*Var, _ []*Var, _ *Var) *Var { return maskWhere(t[0], m.by, m.keep) }
-
-func nonZero(v float64) bool { return v != 0 }
+func (m maskOp) jvp(t []*Var, _ []*Var, _ *Var) *Var { return maskWhere(t[0], m.by, m.rule) }
 
 // applyMask keeps the elements of x where keep is non-zero and sets the rest
 // to exactly zero (even where x is Inf or NaN); keep has x's shape.
-func applyMask(x *Var, keep *Tensor) *Var { return maskWhere(x, keep, nonZero) }
+func applyMask(x *Var, keep *Tensor) *Var { return maskWhere(x, keep, keepNonZero) }
 
-// maskWhere keeps the elements of x where keep(by) holds and zeroes the rest;
-// by has x's shape.
-func maskWhere(x *Var, by *Tensor, keep func(float64) bool) *Var {
+// maskWhere keeps the elements of x selected by rule applied to by, and
+// zeroes the rest; by has x's shape.
+func maskWhere(x *Var, by *Tensor, rule maskRule) *Var {
 	out := &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
-	for i, v := range by.Data {
-		if keep(v) {
-			out.Data[i] = x.val.Data[i]
+	xd := x.val.Data
+	switch rule {
+	case keepPositive:
+		for i, v := range by.Data {
+			if v > 0 {
+				out.Data[i] = xd[i]
+			}
+		}
+	default:
+		for i, v := range by.Data {
+			if v != 0 {
+				out.Data[i] = xd[i]
+			}
 		}
 	}
-	return newVar1(out, maskOp{by, keep}, x)
+	return newVar1(out, maskOp{by, rule}, x)
 }
 
 // Where returns a where cond is non-zero and b elsewhere. cond, a and b

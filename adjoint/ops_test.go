@@ -356,3 +356,22 @@ func TestShapeMisusePanics(t *testing.T) {
 	expectPanic(t, "adjoint:", func() { Grad(Param(New(2)), Param(New(2))) })
 	expectPanic(t, "adjoint:", func() { OneHot([]int{3}, 3) })
 }
+
+func TestMaxAxisTiesAndNaN(t *testing.T) {
+	x := Param(FromData([]float64{1, 3, 3, 2, 5, 5, 5, 0}, 2, 4))
+	m := MaxAxis(x, 1, false)
+	if m.Value().Data[0] != 3 || m.Value().Data[1] != 5 {
+		t.Fatalf("max = %v", m.Value().Data)
+	}
+	g := Grad(Sum(m), x)[0]
+	want := []float64{0, 1, 0, 0, 1, 0, 0, 0} // first maximum of each row
+	for i := range want {
+		if g.Data[i] != want[i] {
+			t.Fatalf("gradient %v, want %v (ties go to the first maximum)", g.Data, want)
+		}
+	}
+	y := Const(FromData([]float64{1, math.NaN(), 2}, 3))
+	if v := MaxAxis(y, 0, false).Item(); !math.IsNaN(v) {
+		t.Errorf("max of a row with NaN = %v, want NaN", v)
+	}
+}

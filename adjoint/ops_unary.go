@@ -95,19 +95,17 @@ func (u unaryOp) vjp(g *Var, in []*Var, out *Var, _ []bool) []*Var {
 	if u.k == uReLU {
 		// Multiplying by the step function is a mask: one pass, and
 		// differentiable again like any mask.
-		return []*Var{maskWhere(g, in[0].val, isPositive)}
+		return []*Var{maskWhere(g, in[0].val, keepPositive)}
 	}
 	return []*Var{Mul(g, u.deriv(in[0], out))}
 }
 
 func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 	if u.k == uReLU {
-		return maskWhere(t[0], in[0].val, isPositive)
+		return maskWhere(t[0], in[0].val, keepPositive)
 	}
 	return Mul(t[0], u.deriv(in[0], out))
 }
-
-func isPositive(v float64) bool { return v > 0 }
 
 func unary(k unaryKind, x *Var) *Var {
 	var out *Tensor

@@ -1,9 +1,6 @@
 package plots
 
 import (
-	"fmt"
-	"os"
-	"time"
 	"encoding/binary"
 	"io"
 	"math"
@@ -44,16 +41,6 @@ func FuzzFigures(f *testing.F) {
 		if flags&0x40 != 0 {
 			format = SVG
 		}
-		done := make(chan bool)
-		defer close(done)
-		go func() {
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				os.WriteFile("/tmp/plotsout/hang.txt", []byte(fmt.Sprintf("%#v\n%x\n%v", vs, flags, figs)), 0o644)
-				os.Exit(7)
-			}
-		}()
 		for _, fig := range figs {
 			if _, err := Write(io.Discard, fig, &Options{Format: format, WidthPx: 160, HeightPx: 120}); err != nil {
 				t.Fatal(err)

@@ -176,12 +176,14 @@ func (linearTicks) Ticks(min, max float64) []plot.Tick {
 	return plot.DefaultTicks{}.Ticks(min, max)
 }
 
-// formatTick formats a tick value compactly.
+// formatTick formats a tick value compactly. Twelve significant digits
+// hide the rounding of computed tick values (math.Pow10(-24) is not
+// exactly 1e-24 in binary) while keeping every digit a person would write.
 func formatTick(v float64) string {
 	if v == 0 {
 		return "0" // not "-0"
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
+	return strconv.FormatFloat(v, 'g', 12, 64)
 }
 
 // dropCounter tallies the values dropped from one data set and turns

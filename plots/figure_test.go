@@ -420,3 +420,14 @@ func TestTinyFigures(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatTickHidesRounding(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{math.Pow10(-24), "1e-24"}, {1e-30 * 1.0000000000000002, "1e-30"}, {0.1 + 0.2, "0.3"}, {250, "250"}, {-0.0, "0"}} {
+		if got := formatTick(c.v); got != c.want {
+			t.Errorf("formatTick(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+}

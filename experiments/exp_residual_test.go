@@ -1,0 +1,65 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/nn"
+)
+
+// TestResidualNetsSameWeights checks that the two nets start from the same
+// parameter values but do not share them, and that with the branch
+// multiplier at zero the residual net is the identity on its hidden stack.
+func TestResidualNetsSameWeights(t *testing.T) {
+	c := *registry["residual"].defaults().(*residualConfig)
+	c.Depth, c.Width = 4, 5
+	plain, res := residualNets(&Run{Seed: 1}, c, "tanh", 0.3)
+	pv, rv := nn.ParamValues(plain.Params()), nn.ParamValues(res.Params())
+	if len(pv) != len(rv) {
+		t.Fatalf("%d vs %d parameters", len(pv), len(rv))
+	}
+	for i := range pv {
+		if &pv[i].Data[0] == &rv[i].Data[0] {
+			t.Errorf("parameter %d is shared", i)
+		}
+		if convSymRelErr(pv[i].Data, rv[i].Data) != 0 {
+			t.Errorf("parameter %d differs", i)
+		}
+	}
+	// α = 0: every block is the identity, so the output is the read-out of
+	// the input layer's activation.
+	_, res0 := residualNets(&Run{Seed: 1}, c, "tanh", 0)
+	x := adjoint.Const(adjoint.FromData([]float64{0.3, -0.2, 0.9, 0.1}, 2, 2))
+	layers := res0.Children()
+	parts := res0.Split(nn.Vars(res0))
+	h := layers[1].Apply(nil, layers[0].Apply(parts[0], x))
+	want := layers[len(layers)-1].Apply(parts[len(layers)-1], h)
+	if e := convSymRelErr(res0.Forward(x).Value().Data, want.Value().Data); e != 0 {
+		t.Errorf("α = 0: residual net differs from the skip-only path by %g", e)
+	}
+}
+
+func TestResidualRun(t *testing.T) {
+	t.Chdir(t.TempDir())
+	e := registry["residual"]
+	c := e.defaults().(*residualConfig)
+	e.quick(c)
+	r := &Run{Seed: 2, Report: &Report{}}
+	if err := runResidual(r, *c); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Report.status(); s != statusPass {
+		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
+	}
+}
+
+func TestResidualValidate(t *testing.T) {
+	c := *registry["residual"].defaults().(*residualConfig)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	c.Activations = []string{"swish"}
+	if err := c.Validate(); err == nil {
+		t.Error("activation swish accepted")
+	}
+}

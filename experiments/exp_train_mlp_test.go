@@ -1,0 +1,50 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+// TestTrainMLPSpirals checks the data: alternating labels, and each point
+// within a few noise widths of the spiral arm of its class.
+func TestTrainMLPSpirals(t *testing.T) {
+	x, labels := trainMLPSpirals(&Run{Seed: 3}, 200, 1.5, 0)
+	for i, k := range labels {
+		if k != i%2 {
+			t.Fatalf("label %d = %d, want %d", i, k, i%2)
+		}
+		// Without noise the point is at radius t and angle 2π·1.5·t + kπ.
+		px, py := x.Data[2*i], x.Data[2*i+1]
+		r := math.Hypot(px, py)
+		a := 2*math.Pi*1.5*r + float64(k)*math.Pi
+		if d := math.Hypot(px-r*math.Cos(a), py-r*math.Sin(a)); d > 1e-12 {
+			t.Errorf("point %d (%g, %g) is %g off its arm", i, px, py, d)
+		}
+	}
+}
+
+func TestTrainMLPRun(t *testing.T) {
+	t.Chdir(t.TempDir())
+	e := registry["train_mlp"]
+	c := e.defaults().(*trainMLPConfig)
+	e.quick(c)
+	r := &Run{Seed: 2, Report: &Report{}}
+	if err := runTrainMLP(r, *c); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Report.status(); s != statusPass {
+		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
+	}
+}
+
+func TestTrainMLPValidate(t *testing.T) {
+	c := *registry["train_mlp"].defaults().(*trainMLPConfig)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	c.Hidden = nil
+	c.Activation = "elu"
+	if err := c.Validate(); err == nil {
+		t.Error("no hidden layers and activation elu accepted")
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/adjointkit/adjointkit/physics"
+)
+
+// This file registers the pendulum_fit experiment: the length and damping
+// of a damped, driven pendulum from a noisy observed angle trajectory.
+
+// pendulumFitConfig is the [params] table of pendulum_fit.
+type pendulumFitConfig struct {
+	// Length and Damping are the true length (m) and damping rate (1/s).
+	Length  float64 `toml:"length"`
+	Damping float64 `toml:"damping"`
+	// Amplitude (rad/s²) and Frequency (rad/s) of the drive, known.
+	Amplitude float64 `toml:"amplitude"`
+	Frequency float64 `toml:"frequency"`
+	// InitialLength and InitialDamping are the initial guess.
+	InitialLength  float64 `toml:"initial_length"`
+	InitialDamping float64 `toml:"initial_damping"`
+	// Theta0 is the initial angle in rad (released at rest).
+	Theta0 float64 `toml:"theta0"`
+	// T1 is the observation window in s.
+	T1 float64 `toml:"t1"`
+	// Observations is the number of angle observations in (0, t1].
+	Observations int `toml:"observations"`
+	// Noise is the standard deviation of the angle noise in rad.
+	Noise float64 `toml:"noise"`
+	// RTol is the ODE tolerance (relative and absolute).
+	RTol float64 `toml:"rtol"`
+	// FDStep, FDTol and FitTol: see lotka_volterra_fit.
+	FDStep float64 `toml:"fd_step"`
+	FDTol  float64 `toml:"fd_tol"`
+	FitTol float64 `toml:"fit_tol"`
+}
+
+// Validate checks the keys.
+func (c pendulumFitConfig) Validate() error {
+	return errors.Join(
+		inRange("length", c.Length, 0.01, 100.0),
+		inRange("damping", c.Damping, 0.0, 100.0),
+		inRange("initial_length", c.InitialLength, 0.01, 100.0),
+		inRange("initial_damping", c.InitialDamping, 0.0, 100.0),
+		inRange("theta0", c.Theta0, -3.2, 3.2),
+		inRange("t1", c.T1, 0.1, 1000.0),
+		inRange("observations", c.Observations, 2, 10000),
+		inRange("noise", c.Noise, 0.0, 10.0),
+		inRange("rtol", c.RTol, 1e-14, 1e-3),
+		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		inRange("fd_tol", c.FDTol, 0.0, 1.0),
+		inRange("fit_tol", c.FitTol, 0.0, 1.0),
+	)
+}
+
+func init() {
+	register(Spec[pendulumFitConfig]{
+		Name:    "pendulum_fit",
+		Summary: "Damped driven pendulum: length and damping from a noisy angle trajectory, L-BFGS on adjoint gradients.",
+		Defaults: func() pendulumFitConfig {
+			return pendulumFitConfig{
+				Length: 1.2, Damping: 0.25, Amplitude: 0.6, Frequency: 1.4,
+				InitialLength: 0.9, InitialDamping: 0.1, Theta0: 1, T1: 15, Observations: 60, Noise: 0.05,
+				RTol: 1e-10, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
+			}
+		},
+		Quick: func(c *pendulumFitConfig) {
+			c.T1 = min(c.T1, 6)
+			c.Observations = min(c.Observations, 24)
+			c.RTol = max(c.RTol, 1e-8)
+			c.FitTol = max(c.FitTol, 1e-4)
+			c.FDTol = max(c.FDTol, 1e-4)
+		},
+		Run: runPendulumFit,
+	})
+}
+
+func runPendulumFit(r *Run, c pendulumFitConfig) error {
+	times := physLinspace(c.T1/float64(c.Observations), c.T1, c.Observations)
+	return physTrajFit(r, physTrajFitSpec{
+		Model: &physics.Pendulum{}, Y0: []float64{c.Theta0, 0},
+		Truth:      []float64{c.Length, c.Damping, c.Amplitude, c.Frequency},
+		Initial:    []float64{c.InitialLength, c.InitialDamping},
+		Params:     []int{physics.PendulumLength, physics.PendulumDamping},
+		ParamNames: []string{"length L (m)", "damping c (1/s)"},
+		Observe:    []int{0},
+		StateNames: []string{"angle θ (rad)", "angular velocity ω (rad/s)"},
+		T1:         c.T1, Times: times, Noise: c.Noise, RTol: c.RTol, FDStep: c.FDStep, FDTol: c.FDTol, FitTol: c.FitTol,
+	})
+}

@@ -1,0 +1,62 @@
+package physics
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/adjointkit/adjointkit/ode"
+)
+
+// chainGradientProblem returns a spring chain of n masses with a data-misfit
+// cost on its positions at 10 times over [0, 2].
+func chainGradientProblem(b *testing.B, n int) (ode.Problem, ode.Cost) {
+	chain, err := NewSpringChain(n, 1, 0.05)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	k := make([]float64, n)
+	y0 := make([]float64, 2*n)
+	for i := range k {
+		k[i] = 1 + 0.5*rng.Float64()
+		y0[i] = 0.3 * rng.NormFloat64()
+	}
+	prob, err := NewProblem(chain, y0, k, 0, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	times := linspace(0.2, 2, 10)
+	data := make([][]float64, len(times))
+	for i := range data {
+		data[i] = make([]float64, 2*n)
+	}
+	e := &Estimation{Problem: prob, Times: times, Data: data, Params: []int{0}}
+	return prob, e.Cost()
+}
+
+// BenchmarkSpringChainGradient times dG/dk (N stiffnesses) of a spring chain
+// by the interpolating adjoint and by forward sensitivities, for N = 100
+// and 1000. The adjoint costs about one extra solve whatever N; forward
+// sensitivities integrate N+2N directions.
+func BenchmarkSpringChainGradient(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		for _, m := range []ode.Sensitivity{&ode.Interpolating{}, &ode.Forward{}} {
+			b.Run(fmt.Sprintf("N=%d/%s", n, m), func(b *testing.B) {
+				if n == 1000 && testing.Short() {
+					if _, ok := m.(*ode.Forward); ok {
+						b.Skip("forward sensitivities for N = 1000 are slow")
+					}
+				}
+				prob, cost := chainGradientProblem(b, n)
+				set := &ode.Settings{RTol: 1e-6, ATol: 1e-8}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := ode.Gradient(prob, cost, nil, m, set); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -131,7 +131,7 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 		}
 		t := plot.Tick{Value: v}
 		if e%step == 0 {
-			t.Label = formatTick(v)
+			t.Label = decadeLabel(e)
 			if v >= min && v <= max {
 				labelled++
 			}
@@ -174,6 +174,15 @@ func (linearTicks) Ticks(min, max float64) []plot.Tick {
 		return nil
 	}
 	return plot.DefaultTicks{}.Ticks(min, max)
+}
+
+// decadeLabel labels the tick 10^e: plainly near 1 (0.001 to 1000), and
+// as 1e±N beyond, so that the labels of one log axis read alike.
+func decadeLabel(e int) string {
+	if e >= -3 && e <= 3 {
+		return formatTick(math.Pow10(e))
+	}
+	return fmt.Sprintf("1e%d", e)
 }
 
 // formatTick formats a tick value compactly. Twelve significant digits

@@ -431,3 +431,11 @@ func TestFormatTickHidesRounding(t *testing.T) {
 		}
 	}
 }
+
+func TestDecadeLabels(t *testing.T) {
+	for e, want := range map[int]string{-5: "1e-5", -3: "0.001", 0: "1", 3: "1000", 4: "1e4", 16: "1e16"} {
+		if got := decadeLabel(e); got != want {
+			t.Errorf("decadeLabel(%d) = %q, want %q", e, got, want)
+		}
+	}
+}

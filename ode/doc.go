@@ -41,6 +41,15 @@
 // its gradient is exact for the numerical solution, which is what an
 // optimiser of the discrete model wants.
 //
+// # Events
+//
+// SolveEvents locates the roots of event functions g(t, y, p) = 0 on the
+// dense output (with a direction filter; terminal events stop the solve),
+// and EventGradient differentiates a cost evaluated at the event, including
+// the motion of the event time itself, dt*/dθ = −(∂g/∂θ + ∂g/∂y·∂y/∂θ)/ġ,
+// with any sensitivity method: "where does the projectile land" is a
+// differentiable question.
+//
 // # Errors
 //
 // Numerical failure — step-size underflow, the step limit, a non-finite

@@ -191,6 +191,12 @@ func makeStops(t0, t1 float64, user []float64) []float64 {
 	}
 	var st []float64
 	for _, s := range user {
+		// A time within rounding of t1 (a linspace that comes out one ulp
+		// short, say) is t1: stepping onto both would need a step below
+		// the resolution of t.
+		if math.Abs(t1-s) <= 64*eps*math.Max(math.Abs(t1), math.Abs(s)) {
+			continue
+		}
 		if dir*(s-t0) > 0 && dir*(t1-s) > 0 {
 			st = append(st, s)
 		}

@@ -243,3 +243,28 @@ func TestDefaultsAndStats(t *testing.T) {
 		t.Errorf("Rodas4 stats %v", r.Stats)
 	}
 }
+
+// TestTimesWithinRoundingOfT1: an observation time or stop one ulp short
+// of T1, as a linspace produces, is taken as T1 rather than forcing a step
+// below the resolution of t.
+func TestTimesWithinRoundingOfT1(t *testing.T) {
+	short := math.Nextafter(1, 0)
+	prob := Problem{System: known{}, T0: 0, T1: 1, Y0: knownY0}
+	if _, err := Solve(prob, DP5, &Settings{Stops: []float64{0.5, short}}); err != nil {
+		t.Fatalf("stop one ulp below T1: %v", err)
+	}
+	lv := Problem{System: lotkaVolterra{}, T0: 0, T1: 10, Y0: []float64{1, 1}, P: []float64{1.5, 1, 3, 1}}
+	times := []float64{5, math.Nextafter(10, 0)}
+	data := [][]float64{{1, 1}, {1, 1}}
+	res, err := Gradient(lv, Cost{Observations: LeastSquares(times, data)}, DP5, &Interpolating{}, nil)
+	if err != nil {
+		t.Fatalf("observation one ulp below T1: %v", err)
+	}
+	exact, err := Gradient(lv, Cost{Observations: LeastSquares([]float64{5, 10}, data)}, DP5, &Interpolating{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Value != exact.Value {
+		t.Errorf("cost %v with the time one ulp short, %v at T1", res.Value, exact.Value)
+	}
+}

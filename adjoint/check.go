@@ -197,6 +197,15 @@ func Check(f func(xs ...*Var) *Var, xs []*Tensor, s *CheckSettings) CheckResult 
 	return res
 }
 
+// Compare returns the discrepancy of a against the reference b, the measure
+// Check reports (see ErrStat). It panics if the lengths differ.
+func Compare(a, b []float64) ErrStat {
+	if len(a) != len(b) {
+		panic(fmt.Sprintf("adjoint: Compare of lengths %d and %d", len(a), len(b)))
+	}
+	return compare(a, b)
+}
+
 // compare returns the discrepancy of a against the reference b.
 func compare(a, b []float64) ErrStat {
 	var maxAbs, maxRef float64

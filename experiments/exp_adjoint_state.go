@@ -592,7 +592,7 @@ func runAdjointState(r *Run, c adjointStateConfig) error {
 		for mi := range nm {
 			vsFD[mi] = dash
 			if res.fd != nil && res.grads[mi] != nil {
-				e := normwiseRelErr(res.grads[mi], res.fd)
+				e := relErr(res.grads[mi], res.fd)
 				maxVsFD[mi] = max(maxVsFD[mi], e)
 				vsFD[mi] = e
 			}
@@ -601,7 +601,7 @@ func runAdjointState(r *Run, c adjointStateConfig) error {
 			if res.grads[mi] == nil {
 				return dash
 			}
-			e := normwiseRelErr(res.grads[mi], res.grads[pcg])
+			e := relErr(res.grads[mi], res.grads[pcg])
 			maxVsPCG[mi] = max(maxVsPCG[mi], e)
 			return e
 		}

@@ -272,20 +272,6 @@ func sortByX(x, y []float64) {
 	}
 }
 
-// normwiseRelErr is the normwise relative error max|a_i − b_i| / max|b_i|, the
-// measure adjoint.Check uses: it stays meaningful when some entries are 0.
-func normwiseRelErr(a, b []float64) float64 {
-	var num, den float64
-	for i := range a {
-		num = max(num, math.Abs(a[i]-b[i]))
-		den = max(den, math.Abs(b[i]))
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
-}
-
 func runCheckpointing(r *Run, c checkpointingConfig) error {
 	ctx := r.Context()
 	d, n := c.Dim, c.Steps
@@ -332,7 +318,7 @@ func runCheckpointing(r *Run, c checkpointingConfig) error {
 		return ckptForwardLoss(step, fdLoss, z[:d], z[d:])
 	}, z, &fd.Settings{Formula: fd.Central})
 	r.Report.Timing(fmt.Sprintf("central differences, n = %d (%d loss evaluations)", c.FDSteps, 2*len(z)), time.Since(start).Seconds())
-	fdErr := normwiseRelErr(append(slices.Clone(fdRun.gx), fdRun.gt...), fdGrad)
+	fdErr := relErr(append(slices.Clone(fdRun.gx), fdRun.gt...), fdGrad)
 
 	// The main comparison: every policy on the n-step recurrence.
 	policies := []adjoint.Policy{adjoint.StoreAll()}

@@ -223,19 +223,6 @@ func convSymFormulas(x, k, g convSymT4, s, p int) (dK convSymT4, db []float64, d
 	return dK, db, dX
 }
 
-// convSymRelErr returns max|a − b| / max|b| (max|a − b| if b is zero).
-func convSymRelErr(a, b []float64) float64 {
-	var d, m float64
-	for i := range a {
-		d = max(d, math.Abs(a[i]-b[i]))
-		m = max(m, math.Abs(b[i]))
-	}
-	if m == 0 {
-		return d
-	}
-	return d / m
-}
-
 // convSymMaxAbs returns max|a − b|.
 func convSymMaxAbs(a, b []float64) float64 {
 	var d float64
@@ -293,9 +280,9 @@ func convSymRunCase(r *Run, c convSymConfig, s, p int) convSymCase {
 	dXc := convSymT4{x.a, x.b, x.h, x.w, grads[2].Data}
 	return convSymCase{
 		stride: s, pad: p, outH: ys[2], outW: ys[3],
-		errK: convSymRelErr(dKc.d, dK.d), errX: convSymRelErr(dXc.d, dX.d),
+		errK: relErr(dKc.d, dK.d), errX: relErr(dXc.d, dX.d),
 		absK: convSymMaxAbs(dKc.d, dK.d), absX: convSymMaxAbs(dXc.d, dX.d),
-		errB: convSymRelErr(grads[1].Data, db),
+		errB: relErr(grads[1].Data, db),
 		core: coreT, formula: formT,
 		x: x, g: g, dXcore: dXc, dXform: dX, dKcore: dKc,
 	}

@@ -71,10 +71,10 @@ func TestConvSymFormulas(t *testing.T) {
 			e.d[i] = 1
 			refX[i] = L(e, k)
 		}
-		if e := convSymRelErr(dK.d, refK); e > 1e-13 {
+		if e := relErr(dK.d, refK); e > 1e-13 {
 			t.Errorf("stride %d pad %d: dL/dK formula differs from the definition by %g", s, p, e)
 		}
-		if e := convSymRelErr(dX.d, refX); e > 1e-13 {
+		if e := relErr(dX.d, refX); e > 1e-13 {
 			t.Errorf("stride %d pad %d: dL/dX formula differs from the definition by %g", s, p, e)
 		}
 	}

@@ -156,26 +156,6 @@ func (p fwdRevProblem) f(x *adjoint.Var) *adjoint.Var {
 	return adjoint.Tanh(adjoint.Add(adjoint.MatMul(p.W, x), p.b))
 }
 
-// fwdRevTime runs fn repeatedly, for at least minTime or maxReps runs, and
-// returns the fastest run's wall time in seconds. It stops early, returning
-// the context's error, when the run is cancelled.
-func fwdRevTime(r *Run, minTime time.Duration, maxReps int, fn func()) (float64, error) {
-	best := math.Inf(1)
-	start := time.Now()
-	for rep := 0; rep < maxReps; rep++ {
-		if err := r.Context().Err(); err != nil {
-			return 0, err
-		}
-		t0 := time.Now()
-		fn()
-		best = min(best, time.Since(t0).Seconds())
-		if time.Since(start) >= minTime {
-			break
-		}
-	}
-	return best, nil
-}
-
 // sampledFwd computes columns 0..m-1 of the Jacobian by forward mode on one
 // recorded graph, as JacobianFwd does for all d columns.
 func (p fwdRevProblem) sampledFwd(m int) *mat.Dense {
@@ -203,7 +183,7 @@ func fwdRevRelErr(a, b mat.Matrix) float64 {
 			x, y = append(x, a.At(i, j)), append(y, b.At(i, j))
 		}
 	}
-	return twoLayerRelErr(x, y)
+	return relErr(x, y)
 }
 
 // runFwdRev measures every (d, k) of the configuration, checks both modes
@@ -246,17 +226,17 @@ func measureFwdRev(r *Run, c fwdRevConfig, d, k int) (fwdRevCell, error) {
 	p := newFwdRevProblem(r, d, k, c.WeightScale)
 	cell := fwdRevCell{d: d, k: k, fwdPasses: d}
 	var err error
-	cell.eval, err = fwdRevTime(r, c.MinTime, c.MaxReps, func() { p.f(adjoint.Const(p.x)) })
+	cell.eval, err = bestTime(r, c.MinTime, c.MaxReps, func() error { p.f(adjoint.Const(p.x)); return nil })
 	if err != nil {
 		return cell, err
 	}
 	var jr, jf *mat.Dense
-	cell.rev, err = fwdRevTime(r, c.MinTime, c.MaxReps, func() { jr = adjoint.JacobianRev(jr, p.f, p.x) })
+	cell.rev, err = bestTime(r, c.MinTime, c.MaxReps, func() error { jr = adjoint.JacobianRev(jr, p.f, p.x); return nil })
 	if err != nil {
 		return cell, err
 	}
 	if float64(d)*float64(d)*float64(k) <= c.FullFwdWork {
-		cell.fwd, err = fwdRevTime(r, c.MinTime, c.MaxReps, func() { jf = adjoint.JacobianFwd(jf, p.f, p.x) })
+		cell.fwd, err = bestTime(r, c.MinTime, c.MaxReps, func() error { jf = adjoint.JacobianFwd(jf, p.f, p.x); return nil })
 		if err != nil {
 			return cell, err
 		}
@@ -266,7 +246,7 @@ func measureFwdRev(r *Run, c fwdRevConfig, d, k int) (fwdRevCell, error) {
 	m := min(c.SamplePasses, d)
 	cell.fwdPasses, cell.sampled = m, m < d
 	var js *mat.Dense
-	t, err := fwdRevTime(r, c.MinTime, c.MaxReps, func() { js = p.sampledFwd(m) })
+	t, err := bestTime(r, c.MinTime, c.MaxReps, func() error { js = p.sampledFwd(m); return nil })
 	if err != nil {
 		return cell, err
 	}

@@ -205,12 +205,12 @@ func runLogistic(r *Run, c logisticConfig) error {
 			worstGrad, worstStep = e, step
 		}
 		worstGradAbs = max(worstGradAbs, diff)
-		worstGradPlain = max(worstGradPlain, twoLayerRelErr(gAD, gCF))
+		worstGradPlain = max(worstGradPlain, relErr(gAD, gCF))
 		resid := make([]float64, data.n) // dL/dz = (p − y)/n, per sample
 		for i := range resid {
 			resid[i] = (p[i] - data.y[i]) / float64(data.n)
 		}
-		worstGradDz = max(worstGradDz, twoLayerRelErr(gz, resid))
+		worstGradDz = max(worstGradDz, relErr(gz, resid))
 
 		losses = append(losses, L.Item())
 		gnorms = append(gnorms, math.Hypot(math.Hypot(gAD[0], gAD[1]), gAD[2]))
@@ -236,7 +236,7 @@ func runLogistic(r *Run, c logisticConfig) error {
 	// absolute error.
 	f := func(th *adjoint.Var) *adjoint.Var { L, _ := data.loss(th); return L }
 	hessAD := adjoint.Hessian(nil, f, adjoint.FromData(append([]float64(nil), theta...), 3))
-	hessErr := twoLayerRelErr(logisticSymData(hessAD), logisticSymData(hessCF))
+	hessErr := relErr(logisticSymData(hessAD), logisticSymData(hessCF))
 	cr := adjoint.Check(func(xs ...*adjoint.Var) *adjoint.Var { return f(xs[0]) },
 		[]*adjoint.Tensor{adjoint.FromData(theta1, 3)}, &adjoint.CheckSettings{Seed: uint64(r.Seed)})
 

@@ -18,12 +18,12 @@ func TestLogisticClosedForm(t *testing.T) {
 	_, _, grad, hess := d.closedForm(theta)
 	loss := func(th []float64) float64 { _, L, _, _ := d.closedForm(th); return L }
 	num := fd.Gradient(nil, loss, theta, &fd.Settings{Formula: fd.Central})
-	if e := twoLayerRelErr(grad, num); e > 1e-8 {
+	if e := relErr(grad, num); e > 1e-8 {
 		t.Errorf("closed-form gradient %v, central differences %v: rel. error %g", grad, num, e)
 	}
 	numH := mat.NewSymDense(3, nil)
 	fd.Hessian(numH, loss, theta, &fd.Settings{Formula: fd.Central})
-	if e := twoLayerRelErr(logisticSymData(hess), logisticSymData(numH)); e > 1e-4 {
+	if e := relErr(logisticSymData(hess), logisticSymData(numH)); e > 1e-4 {
 		t.Errorf("closed-form Hessian differs from central differences by %g", e)
 	}
 }

@@ -216,28 +216,6 @@ func (m odeScalMLP) JVP(dst []float64, _ float64, y, p, yd, pd []float64) {
 	}
 }
 
-// odeScalTime runs fn repeatedly, for at least minTime or maxReps runs (at
-// least once), and returns the fastest run's wall time in seconds and fn's
-// last error.
-func odeScalTime(r *Run, minTime time.Duration, maxReps int, fn func() error) (float64, error) {
-	best := math.Inf(1)
-	start := time.Now()
-	for range maxReps {
-		if err := r.Context().Err(); err != nil {
-			return 0, err
-		}
-		t0 := time.Now()
-		if err := fn(); err != nil {
-			return 0, err
-		}
-		best = min(best, time.Since(t0).Seconds())
-		if time.Since(start) >= minTime {
-			break
-		}
-	}
-	return best, nil
-}
-
 // odeScalProblem builds the problem for hidden width h: random weights of
 // scale 1/√max(n, h), a fixed initial state, the cost ½‖y(T)‖² … plus
 // the target y(T) of a second random field, so that the gradient is not
@@ -273,19 +251,6 @@ func odeScalFD(prob ode.Problem, cost ode.Cost, set *ode.Settings) ([]float64, e
 		return v
 	}, prob.P, &fd.Settings{Formula: fd.Central})
 	return g, ferr
-}
-
-// odeScalRelErr is the normwise relative difference max|a−b| / max|b|.
-func odeScalRelErr(a, b []float64) float64 {
-	var num, den float64
-	for i := range a {
-		num = max(num, math.Abs(a[i]-b[i]))
-		den = max(den, math.Abs(b[i]))
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
 }
 
 // odeScalMethod names a gradient method of the scaling runs.
@@ -370,7 +335,7 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 	for _, a := range odeScalMethods {
 		row := []any{a.name}
 		for _, b := range odeScalMethods {
-			e := odeScalRelErr(checkGrads[a.name], checkGrads[b.name])
+			e := relErr(checkGrads[a.name], checkGrads[b.name])
 			worst = max(worst, e)
 			row = append(row, e)
 		}
@@ -406,7 +371,7 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 		r.Progress(step, total, fmt.Sprintf("p = %d, forward solve", np))
 		step++
 		var solveErr error
-		sec, err := odeScalTime(r, c.MinTime, c.MaxReps, func() error {
+		sec, err := bestTime(r, c.MinTime, c.MaxReps, func() error {
 			_, st, err := ode.Evaluate(prob, cost, ode.DP5, set)
 			rw.solveStats = st
 			solveErr = err
@@ -436,14 +401,14 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 			}
 			var g []float64
 			if m.m == nil {
-				sec, err = odeScalTime(r, c.MinTime, c.MaxReps, func() error {
+				sec, err = bestTime(r, c.MinTime, c.MaxReps, func() error {
 					var err error
 					g, err = odeScalFD(prob, cost, set)
 					return err
 				})
 				cl.work.FEvals = 2 * np * rw.solveStats.FEvals // every perturbed solve takes about as many
 			} else {
-				sec, err = odeScalTime(r, c.MinTime, c.MaxReps, func() error {
+				sec, err = bestTime(r, c.MinTime, c.MaxReps, func() error {
 					res, err := ode.Gradient(prob, cost, ode.DP5, m.m, set)
 					if err == nil {
 						g = res.DP
@@ -461,7 +426,7 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 			if ref == nil {
 				ref = g
 			}
-			cl.diff = odeScalRelErr(g, ref)
+			cl.diff = relErr(g, ref)
 			rw.cells = append(rw.cells, cl)
 			fmt.Fprintf(&csv, "%d,%d,%s,%.6g,%.6g\n", h, np, m.name, sec, sec/rw.solve)
 			r.Report.Timing(fmt.Sprintf("p = %d, %s (%.3g × forward solve)", np, m.name, sec/rw.solve), sec)

@@ -35,7 +35,7 @@ func TestODEScalMLP(t *testing.T) {
 		sys.Eval(f, 0, z[:n], z[n:])
 		return floats.Dot(v, f)
 	}, append(slices.Clone(y), p...), &fd.Settings{Formula: fd.Central})
-	if e := odeScalRelErr(got, want); e > 1e-8 {
+	if e := relErr(got, want); e > 1e-8 {
 		t.Errorf("VJP differs from central differences: %.3g", e)
 	}
 	jvp := make([]float64, n)

@@ -169,7 +169,7 @@ func runPoolRoute(r *Run, c poolRouteConfig) error {
 		refAvg, refMax, argmax, covered := poolRouteRefs(x.Data, g, planes, h, h, k, s)
 		cs := poolRouteCase{k: k, s: s, oh: oh, ow: ow, x: x.Data, g: g, avgY: avgY, maxY: maxY,
 			avgG: avgG, maxG: maxG, refAvg: refAvg, refMax: refMax, argmax: argmax,
-			avgErr: convSymRelErr(avgG, refAvg), avgExact: true, maxExact: true}
+			avgErr: relErr(avgG, refAvg), avgExact: true, maxExact: true}
 		for i := range avgG {
 			cs.avgExact = cs.avgExact && avgG[i] == refAvg[i]
 			cs.maxExact = cs.maxExact && maxG[i] == refMax[i]

@@ -206,7 +206,7 @@ func residualRunPair(r *Run, c residualConfig, act string, alpha float64, x, y *
 		for i := range sum {
 			sum[i] = up.Data[i] + bt.Data[i]
 		}
-		p.highwayErr = max(p.highwayErr, convSymRelErr(rgh[l-1].Value().Data, sum))
+		p.highwayErr = max(p.highwayErr, relErr(rgh[l-1].Value().Data, sum))
 		p.branchShare[l-1] = bt.Norm() / up.Norm()
 	}
 
@@ -415,8 +415,8 @@ func runResidual(r *Run, c residualConfig) error {
 // residualFinish compares the Trainer's step-0 record with the profile
 // measured at initialisation: they must be equal.
 func residualFinish(p *residualPair, c residualConfig) {
-	p.recErr = max(convSymRelErr(p.plainHist.LayerGradNorm[0][1:c.Depth+1], p.plain.weight),
-		convSymRelErr(p.resHist.LayerGradNorm[0][1:c.Depth+1], p.res.weight),
+	p.recErr = max(relErr(p.plainHist.LayerGradNorm[0][1:c.Depth+1], p.plain.weight),
+		relErr(p.resHist.LayerGradNorm[0][1:c.Depth+1], p.res.weight),
 		math.Abs(p.plainHist.Loss[0]-p.plain.loss)/p.plain.loss, math.Abs(p.resHist.Loss[0]-p.res.loss)/p.res.loss)
 }
 

@@ -22,7 +22,7 @@ func TestResidualNetsSameWeights(t *testing.T) {
 		if &pv[i].Data[0] == &rv[i].Data[0] {
 			t.Errorf("parameter %d is shared", i)
 		}
-		if convSymRelErr(pv[i].Data, rv[i].Data) != 0 {
+		if relErr(pv[i].Data, rv[i].Data) != 0 {
 			t.Errorf("parameter %d differs", i)
 		}
 	}
@@ -34,7 +34,7 @@ func TestResidualNetsSameWeights(t *testing.T) {
 	parts := res0.Split(nn.Vars(res0))
 	h := layers[1].Apply(nil, layers[0].Apply(parts[0], x))
 	want := layers[len(layers)-1].Apply(parts[len(layers)-1], h)
-	if e := convSymRelErr(res0.Forward(x).Value().Data, want.Value().Data); e != 0 {
+	if e := relErr(res0.Forward(x).Value().Data, want.Value().Data); e != 0 {
 		t.Errorf("α = 0: residual net differs from the skip-only path by %g", e)
 	}
 }

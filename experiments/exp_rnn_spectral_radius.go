@@ -239,7 +239,7 @@ func runRNNSpec(r *Run, c rnnSpecConfig) error {
 					}
 				}
 				for t := T - 1; t >= 0; t-- {
-					run.closeErr = max(run.closeErr, convSymRelErr(gs[t].Value().Data, g.RawMatrix().Data))
+					run.closeErr = max(run.closeErr, relErr(gs[t].Value().Data, g.RawMatrix().Data))
 					var next mat.Dense
 					next.Mul(g, w.T())
 					g = &next

@@ -205,7 +205,7 @@ func runSteadyDesign(r *Run, c steadyDesignConfig) error {
 	if err != nil {
 		return err
 	}
-	gm := normwiseRelErr(irG.Lambda, l0)
+	gm := relErr(irG.Lambda, l0)
 
 	// Figures.
 	curves := []physCurve{{Name: "target", X: x, Y: target}, {Name: "no source", X: x, Y: zero}}

@@ -191,7 +191,7 @@ func runTrainMLP(r *Run, c trainMLPConfig) error {
 	if xt != nil {
 		testAcc = nn.Accuracy(nn.Predict(model, adjoint.Const(xt)).Value(), lt)
 	}
-	recErr := max(convSymRelErr(hist.LayerGradNorm[0], norms0), math.Abs(hist.Loss[0]-loss0v)/loss0v)
+	recErr := max(relErr(hist.LayerGradNorm[0], norms0), math.Abs(hist.Loss[0]-loss0v)/loss0v)
 
 	// Probability of class 1 on a grid over the data's box.
 	box := [4]float64{math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)}

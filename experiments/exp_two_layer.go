@@ -196,27 +196,6 @@ func (net twoLayerNet) fdGradients(x []float64, y float64, step float64) twoLaye
 	return t
 }
 
-// twoLayerRelErr is the normwise relative error max|a−b| / max|b| (the
-// measure of adjoint.ErrStat); it is max|a−b| when b is all zeros.
-func twoLayerRelErr(a, b []float64) float64 {
-	if len(a) != len(b) {
-		panic(fmt.Sprintf("experiments: twoLayerRelErr of lengths %d and %d", len(a), len(b)))
-	}
-	var diff, ref float64
-	for i := range a {
-		d := math.Abs(a[i] - b[i])
-		if math.IsNaN(d) {
-			return math.NaN()
-		}
-		diff = max(diff, d)
-		ref = max(ref, math.Abs(b[i]))
-	}
-	if ref == 0 {
-		return diff
-	}
-	return diff / ref
-}
-
 // twoLayerFmt formats a vector as [a, b, c] (a single number without
 // brackets), or a rows×cols row-major matrix as [a b; c d], with 10
 // significant digits so that finite-difference errors show in the last
@@ -345,11 +324,11 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 	tab := rep.Table("quantity", "by hand", "adjoint core", "finite differences", "rel. err hand vs adjoint", "rel. err adjoint vs FD")
 	var errHand, errFD float64
 	for _, rw := range rows {
-		eh := twoLayerRelErr(rw.ad, rw.hand)
+		eh := relErr(rw.ad, rw.hand)
 		errHand = max(errHand, eh)
 		fdCell, efCell := "—", "—"
 		if rw.fd != nil {
-			ef := twoLayerRelErr(rw.ad, rw.fd)
+			ef := relErr(rw.ad, rw.fd)
 			errFD = max(errFD, ef)
 			fdCell, efCell = twoLayerFmt(rw.fd, rw.cols), Num(ef)
 		}

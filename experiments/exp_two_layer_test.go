@@ -27,7 +27,7 @@ func TestTwoLayerHandMatchesAdjoint(t *testing.T) {
 				{hand.dw2, ad.dw2}, {hand.dh, ad.dh}, {hand.dz1, ad.dz1}, {hand.dW1, ad.dW1}, {hand.db1, ad.db1},
 			}
 			for i, p := range pairs {
-				if e := twoLayerRelErr(p[1], p[0]); e > 1e-13 {
+				if e := relErr(p[1], p[0]); e > 1e-13 {
 					t.Fatalf("n=%d h=%d: quantity %d differs by %g: hand %v, adjoint %v", sz.n, sz.h, i, e, p[0], p[1])
 				}
 			}
@@ -58,7 +58,7 @@ func TestTwoLayerHandExample(t *testing.T) {
 		"dL/dz2": {{got.dyhat}, {3}},
 	}
 	for name, p := range want {
-		if twoLayerRelErr(p[0], p[1]) != 0 {
+		if relErr(p[0], p[1]) != 0 {
 			t.Errorf("%s = %v, want %v", name, p[0], p[1])
 		}
 	}

@@ -53,11 +53,7 @@ type sweep struct {
 }
 
 func newSweep(y *Var, wrt []*Var) *sweep {
-	order := topoOrder(y)
-	index := make(map[*Var]int, len(order))
-	for i, v := range order {
-		index[v] = i
-	}
+	order, index := topoIndex(y)
 	relevant := make([]bool, len(order))
 	keep := make([]bool, len(order))
 	keep[len(order)-1] = true
@@ -86,6 +82,29 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 	ct := make([]*Var, len(order))
 	ct[len(order)-1] = seed
 	need := make([]bool, 0, 4)
+	// Without CreateGraph the rules see constant copies of the recorded
+	// values, so that nothing they compute is recorded. Each value is
+	// copied once however many operations read it, and the input lists
+	// share one buffer.
+	var det []Var
+	var detIn []*Var
+	detached := func(i int) *Var {
+		d := &det[i]
+		if d.val == nil {
+			d.val = order[i].val
+		}
+		return d
+	}
+	if !create {
+		det = make([]Var, len(order))
+		n := 0
+		for i, v := range order {
+			if relevant[i] {
+				n += len(v.in)
+			}
+		}
+		detIn = make([]*Var, 0, n)
+	}
 	for i := len(order) - 1; i >= 0; i-- {
 		v, g := order[i], ct[i]
 		if g == nil || v.op == nil || !relevant[i] {
@@ -103,7 +122,11 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		}
 		in, out := v.in, v
 		if !create {
-			in, out = detachAll(v.in), Detach(v)
+			start := len(detIn)
+			for _, x := range v.in {
+				detIn = append(detIn, detached(index[x]))
+			}
+			in, out = detIn[start:len(detIn):len(detIn)], detached(i)
 		}
 		gs := v.op.vjp(g, in, out, need)
 		for j, x := range v.in {
@@ -175,8 +198,16 @@ func detachAll(vs []*Var) []*Var {
 // iterative so that very long chains (recurrences of 10⁵ steps) cannot
 // overflow the stack.
 func topoOrder(y *Var) []*Var {
+	order, _ := topoIndex(y)
+	return order
+}
+
+// topoIndex is topoOrder together with each Var's position in the order.
+// One map serves as both the visited set and the index: −1 marks a Var
+// whose inputs are still being visited.
+func topoIndex(y *Var) ([]*Var, map[*Var]int) {
 	var order []*Var
-	visited := map[*Var]bool{y: true}
+	index := map[*Var]int{y: -1}
 	type frame struct {
 		v    *Var
 		next int
@@ -187,14 +218,15 @@ func topoOrder(y *Var) []*Var {
 		if f.next < len(f.v.in) {
 			x := f.v.in[f.next]
 			f.next++
-			if !visited[x] {
-				visited[x] = true
+			if _, seen := index[x]; !seen {
+				index[x] = -1
 				stack = append(stack, frame{v: x})
 			}
 			continue
 		}
+		index[f.v] = len(order)
 		order = append(order, f.v)
 		stack = stack[:len(stack)-1]
 	}
-	return order
+	return order, index
 }

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/diff/fd"
 
 	"github.com/adjointkit/adjointkit/ode"
+	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -100,128 +101,12 @@ func init() {
 	})
 }
 
-// odeScalMLP is a small neural vector field f(y) = W2·tanh(W1·y + b1) + b2
-// with state dimension n and h hidden units: p = 2nh + h + n parameters,
-// laid out as [W1 (h×n), b1, W2 (n×h), b2], with hand-written Eval, VJP
-// and JVP (as in ode/bench_test.go).
-type odeScalMLP struct{ n, h int }
-
-var (
-	_ ode.System = odeScalMLP{}
-	_ ode.VJPer  = odeScalMLP{}
-	_ ode.JVPer  = odeScalMLP{}
-)
-
-func (m odeScalMLP) Dims() (int, int) { return m.n, 2*m.n*m.h + m.h + m.n }
-
-func (m odeScalMLP) parts(p []float64) (w1, b1, w2, b2 []float64) {
-	n, h := m.n, m.h
-	return p[:h*n], p[h*n : h*n+h], p[h*n+h : 2*h*n+h], p[2*h*n+h:]
-}
-
-// hidden writes a = tanh(W1 y + b1).
-func (m odeScalMLP) hidden(a, y, w1, b1 []float64) {
-	for i := range m.h {
-		s := b1[i]
-		for j, v := range y {
-			s += w1[i*m.n+j] * v
-		}
-		a[i] = math.Tanh(s)
-	}
-}
-
-func (m odeScalMLP) Eval(dst []float64, _ float64, y, p []float64) {
-	w1, b1, w2, b2 := m.parts(p)
-	a := make([]float64, m.h)
-	m.hidden(a, y, w1, b1)
-	for k := range m.n {
-		s := b2[k]
-		for i, v := range a {
-			s += w2[k*m.h+i] * v
-		}
-		dst[k] = s
-	}
-}
-
-func (m odeScalMLP) VJP(yb, pb []float64, _ float64, y, p, v []float64) {
-	w1, b1, w2, _ := m.parts(p)
-	a := make([]float64, m.h)
-	m.hidden(a, y, w1, b1)
-	g := make([]float64, m.h) // ∂/∂(pre-activation)
-	for i := range m.h {
-		var s float64
-		for k := range m.n {
-			s += w2[k*m.h+i] * v[k]
-		}
-		g[i] = s * (1 - a[i]*a[i])
-	}
-	if yb != nil {
-		for i := range m.h {
-			for j := range m.n {
-				yb[j] += w1[i*m.n+j] * g[i]
-			}
-		}
-	}
-	if pb != nil {
-		pw1, pb1, pw2, pb2 := m.parts(pb)
-		for i := range m.h {
-			for j := range m.n {
-				pw1[i*m.n+j] += g[i] * y[j]
-			}
-			pb1[i] += g[i]
-		}
-		for k := range m.n {
-			for i := range m.h {
-				pw2[k*m.h+i] += v[k] * a[i]
-			}
-			pb2[k] += v[k]
-		}
-	}
-}
-
-func (m odeScalMLP) JVP(dst []float64, _ float64, y, p, yd, pd []float64) {
-	w1, b1, w2, _ := m.parts(p)
-	a := make([]float64, m.h)
-	m.hidden(a, y, w1, b1)
-	var dw1, db1, dw2, db2 []float64
-	if pd != nil {
-		dw1, db1, dw2, db2 = m.parts(pd)
-	}
-	da := make([]float64, m.h)
-	for i := range m.h {
-		var s float64
-		for j := range m.n {
-			s += w1[i*m.n+j] * yd[j]
-			if pd != nil {
-				s += dw1[i*m.n+j] * y[j]
-			}
-		}
-		if pd != nil {
-			s += db1[i]
-		}
-		da[i] = s * (1 - a[i]*a[i])
-	}
-	for k := range m.n {
-		var s float64
-		for i := range m.h {
-			s += w2[k*m.h+i] * da[i]
-			if pd != nil {
-				s += dw2[k*m.h+i] * a[i]
-			}
-		}
-		if pd != nil {
-			s += db2[k]
-		}
-		dst[k] = s
-	}
-}
-
 // odeScalProblem builds the problem for hidden width h: random weights of
 // scale 1/√max(n, h), a fixed initial state, the cost ½‖y(T)‖² … plus
 // the target y(T) of a second random field, so that the gradient is not
 // dominated by a few parameters.
 func odeScalProblem(r *Run, c odeScalConfig, h int) (ode.Problem, ode.Cost) {
-	sys := odeScalMLP{n: c.State, h: h}
+	sys := physics.NeuralField{N: c.State, H: h}
 	_, np := sys.Dims()
 	rng := r.Rand()
 	p := make([]float64, np)

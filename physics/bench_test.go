@@ -2,6 +2,7 @@ package physics
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -53,6 +54,54 @@ func BenchmarkSpringChainGradient(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if _, err := ode.Gradient(prob, cost, nil, m, set); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkNeuralFieldGradient is workload O3 (../shared/bench/WORKLOADS.md):
+// the cost of a gradient against the parameter count, on a neural vector
+// field with 4 states and p = 31 to 9904 parameters. The adjoint's cost
+// relative to one solve stays flat; forward sensitivities grow with p (run
+// up to p ≈ 300 only).
+//
+//	GOMAXPROCS=1 go test ./physics -run '^$' -bench NeuralField -benchmem
+func BenchmarkNeuralFieldGradient(b *testing.B) {
+	const n = 4
+	for _, h := range []int{3, 30, 300, 1200} {
+		sys := NeuralField{N: n, H: h}
+		_, np := sys.Dims()
+		p := make([]float64, np)
+		r := rand.New(rand.NewPCG(1, uint64(h)))
+		for i := range p {
+			p[i] = r.NormFloat64() / math.Sqrt(float64(max(n, h)))
+		}
+		prob, err := NewProblem(sys, []float64{0.5, -0.3, 0.2, 0.1}, p, 0, 5)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cost := ode.Cost{Terminal: ode.SquaredError(make([]float64, n))}
+		set := &ode.Settings{RTol: 1e-6, ATol: 1e-8}
+		b.Run(fmt.Sprintf("np=%d/solve", np), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ode.Solve(prob, ode.DP5, set); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		methods := []ode.Sensitivity{&ode.Interpolating{}, &ode.Discrete{}}
+		if np < 1000 {
+			methods = append(methods, &ode.Forward{})
+		}
+		for _, m := range methods {
+			b.Run(fmt.Sprintf("np=%d/%v", np, m), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := ode.Gradient(prob, cost, ode.DP5, m, set); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -51,6 +51,7 @@ func testModels(t *testing.T) []struct {
 		{"spring-chain", chain, vec(10, -1, 1), vec(5, 0.5, 2)},
 		{"projectile", &Projectile{}, []float64{3, 4, 12, -5}, []float64{0.03}},
 		{"heat", heat, vec(6, -1, 2), vec(13, 0.1, 1)},
+		{"neural-field", NeuralField{N: 3, H: 5}, vec(3, -1, 1), vec(NeuralField{N: 3, H: 5}.numParams(), -1, 1)},
 	}
 }
 

@@ -353,11 +353,12 @@ func logisticBox(d logisticData) [4]float64 {
 	return [4]float64{b[0] - dx, b[1] + dx, b[2] - dy, b[3] + dy}
 }
 
-// logisticScatter plots the two classes and the decision boundary
-// θ₁x + θ₂y + θ₃ = 0, drawn as closely spaced points inside box.
+// logisticScatter plots the two classes as points and the decision
+// boundary θ₁x + θ₂y + θ₃ = 0 as a line across box.
 func logisticScatter(path string, d logisticData, theta []float64, box [4]float64) error {
 	var g0, g1, line plots.Series
 	g0.Name, g1.Name, line.Name = "class 0", "class 1", "boundary p = ½"
+	g0.NoLine, g1.NoLine = true, true
 	for i := range d.n {
 		g := &g0
 		if d.y[i] == 1 {
@@ -382,15 +383,15 @@ func logisticScatter(path string, d logisticData, theta []float64, box [4]float6
 			line.X, line.Y = append(line.X, x), append(line.Y, y)
 		}
 	}
-	groups := []plots.Series{g0, g1}
+	series := []plots.Series{g0, g1}
 	if len(line.X) > 0 {
-		groups = append(groups, line)
+		series = append(series, line)
 	}
-	_, err := plots.Save(path, plots.Scatter{
+	_, err := plots.Save(path, plots.Line{
 		Title:  "Training data and decision boundary",
 		X:      plots.Axis{Label: "x₁"},
 		Y:      plots.Axis{Label: "x₂"},
-		Groups: groups,
+		Series: series,
 		Legend: plots.Outside,
 	}, &plots.Options{WidthPx: 680, HeightPx: 500})
 	return err

@@ -29,6 +29,12 @@ type Series struct {
 	// Points marks each point of a Line series with a glyph. Scatter
 	// figures always draw glyphs and ignore it.
 	Points bool
+
+	// NoLine draws a Line series as glyphs only, without connecting
+	// lines (Points is then implied): observed data beside a fitted curve,
+	// or class samples beside a decision boundary, in one figure. Scatter
+	// figures ignore it.
+	NoLine bool
 }
 
 // Line is a figure of one or more series drawn as lines, each in its own
@@ -110,7 +116,7 @@ func xyLayout(title string, xa, ya Axis, pos LegendPosition, series []Series, li
 		col := plotutil.Color(i)
 		glyph := draw.GlyphStyle{Color: col, Radius: glyphRadius, Shape: plotutil.Shape(i)}
 		var thumbs []plot.Thumbnailer
-		if lines {
+		if lines && !s.NoLine {
 			sty := draw.LineStyle{Color: col, Width: lineWidth, Dashes: plotutil.Dashes(i)}
 			for _, r := range runs {
 				p.Add(&plotter.Line{XYs: r, LineStyle: sty})
@@ -123,7 +129,7 @@ func xyLayout(title string, xa, ya Axis, pos LegendPosition, series []Series, li
 			}
 			thumbs = append(thumbs, &plotter.Line{LineStyle: sty})
 		}
-		if !lines || s.Points {
+		if !lines || s.Points || s.NoLine {
 			sc := &plotter.Scatter{XYs: all, GlyphStyle: glyph}
 			p.Add(sc)
 			thumbs = append(thumbs, sc)

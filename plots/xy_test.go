@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"reflect"
@@ -233,5 +234,28 @@ func TestLogTicks(t *testing.T) {
 		if ticks := (logTicks{}).Ticks(r[0], r[1]); ticks != nil {
 			t.Errorf("%v: got ticks %v, want none", r, ticks)
 		}
+	}
+}
+
+// TestNoLineDrawsOnlyPoints: a NoLine series of a Line figure is drawn
+// exactly as the same points in a Scatter figure, and differently from a
+// series with lines.
+func TestNoLineDrawsOnlyPoints(t *testing.T) {
+	x, y := []float64{0, 1, 2, 3}, []float64{1, 3, 2, 4}
+	render := func(f Figure) []byte {
+		var b bytes.Buffer
+		if _, err := Write(&b, f, nil); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	noLine := render(Line{Series: []Series{{X: x, Y: y, NoLine: true}}})
+	scatter := render(Scatter{Groups: []Series{{X: x, Y: y}}})
+	withLine := render(Line{Series: []Series{{X: x, Y: y, Points: true}}})
+	if !bytes.Equal(noLine, scatter) {
+		t.Error("a NoLine series is not drawn like the same points in a Scatter")
+	}
+	if bytes.Equal(noLine, withLine) {
+		t.Error("a NoLine series is drawn with its line")
 	}
 }

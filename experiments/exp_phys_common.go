@@ -2,16 +2,10 @@ package main
 
 import (
 	"fmt"
-	"image/color"
 	"math"
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
@@ -32,60 +26,22 @@ type physCurve struct {
 
 // physFitFigure saves a figure with observations drawn as points and
 // curves (truth, initial guess, fit) drawn as lines. Non-finite values are
-// dropped.
+// dropped (and noted on the figure).
 func physFitFigure(path, title, xlabel, ylabel string, data []physCurve, curves []physCurve) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xlabel
-	p.Y.Label.Text = ylabel
-	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	p.Legend.Left = false
-	for i, c := range curves {
-		xy := physXYs(c.X, c.Y)
-		if len(xy) == 0 {
-			continue
-		}
-		l, err := plotter.NewLine(xy)
-		if err != nil {
-			return err
-		}
-		l.Color = plotutil.Color(i)
-		l.Width = vg.Points(1.5)
-		l.Dashes = plotutil.Dashes(i)
-		p.Add(l)
-		p.Legend.Add(c.Name, l)
+	var series []plots.Series
+	for _, c := range curves {
+		series = append(series, plots.Series{Name: c.Name, X: c.X, Y: c.Y})
 	}
-	for i, d := range data {
-		xy := physXYs(d.X, d.Y)
-		if len(xy) == 0 {
-			continue
-		}
-		s, err := plotter.NewScatter(xy)
-		if err != nil {
-			return err
-		}
-		s.GlyphStyle = draw.GlyphStyle{Color: physDataColor(i), Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
-		p.Add(s)
-		p.Legend.Add(d.Name, s)
+	for _, d := range data {
+		series = append(series, plots.Series{Name: d.Name, X: d.X, Y: d.Y, NoLine: true})
 	}
-	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
-}
-
-func physDataColor(i int) color.Color {
-	cols := []color.Color{color.Black, color.RGBA{R: 120, G: 120, B: 120, A: 255}, color.RGBA{R: 150, G: 60, B: 0, A: 255}}
-	return cols[i%len(cols)]
-}
-
-func physXYs(x, y []float64) plotter.XYs {
-	var xy plotter.XYs
-	for i := range y {
-		if math.IsNaN(y[i]) || math.IsInf(y[i], 0) || math.IsNaN(x[i]) || math.IsInf(x[i], 0) {
-			continue
-		}
-		xy = append(xy, plotter.XY{X: x[i], Y: y[i]})
-	}
-	return xy
+	_, err := plots.Save(path, plots.Line{
+		Title:  title,
+		X:      plots.Axis{Label: xlabel},
+		Y:      plots.Axis{Label: ylabel},
+		Series: series,
+	}, nil)
+	return err
 }
 
 // physLossFigure saves the loss history (log scale) of one or more fits.

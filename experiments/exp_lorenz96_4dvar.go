@@ -119,13 +119,7 @@ func runL96(r *Run, c l96Config) error {
 	if err != nil {
 		return err
 	}
-	noisy := make([][]float64, len(clean))
-	for i, row := range clean {
-		noisy[i] = make([]float64, len(row))
-		for j, v := range row {
-			noisy[i][j] = v + c.ObsNoise*rng.NormFloat64()
-		}
-	}
+	noisy := physAddNoise(rng, clean, c.ObsNoise)
 	background := make([]float64, c.N)
 	for i := range background {
 		background[i] = truth[i] + c.BackgroundError*rng.NormFloat64()

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
@@ -153,6 +154,20 @@ func physFitReport(r *Run, prefix string, names []string, truth, initial []float
 	return maxRel
 }
 
+// physAddNoise returns a copy of the observations clean with independent
+// Gaussian noise of standard deviation sigma added to every value, drawn
+// row by row from rng (so a seed gives the same data set every run).
+func physAddNoise(rng *rand.Rand, clean [][]float64, sigma float64) [][]float64 {
+	noisy := make([][]float64, len(clean))
+	for i, row := range clean {
+		noisy[i] = make([]float64, len(row))
+		for j, v := range row {
+			noisy[i][j] = v + sigma*rng.NormFloat64()
+		}
+	}
+	return noisy
+}
+
 // physLinspace returns n points from a to b, the last exactly b.
 func physLinspace(a, b float64, n int) []float64 {
 	t := make([]float64, n)
@@ -196,13 +211,7 @@ func physTrajFit(r *Run, s physTrajFitSpec) error {
 	if err != nil {
 		return err
 	}
-	noisy := make([][]float64, len(clean))
-	for i, row := range clean {
-		noisy[i] = make([]float64, len(row))
-		for j, v := range row {
-			noisy[i][j] = v + s.Noise*rng.NormFloat64()
-		}
-	}
+	noisy := physAddNoise(rng, clean, s.Noise)
 	start := slices.Clone(s.Truth)
 	for k, i := range s.Params {
 		start[i] = s.Initial[k]

@@ -118,13 +118,7 @@ func runChainID(r *Run, c chainIDConfig) error {
 	if err != nil {
 		return err
 	}
-	noisy := make([][]float64, len(clean))
-	for i, row := range clean {
-		noisy[i] = make([]float64, len(row))
-		for j, v := range row {
-			noisy[i][j] = v + c.Noise*rng.NormFloat64()
-		}
-	}
+	noisy := physAddNoise(rng, clean, c.Noise)
 	initial := make([]float64, c.N)
 	for i := range initial {
 		initial[i] = 1.1

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"time"
@@ -157,25 +155,6 @@ func imamlHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-// imamlTasks draws sinusoid tasks y = A sin(x − φ), A ~ U[0.1, 5],
-// φ ~ U[0, π], x ~ U[−5, 5].
-func imamlTasks(rng *rand.Rand, model metalearn.Model, n, k int) []metalearn.Task {
-	tasks := make([]metalearn.Task, n)
-	for t := range tasks {
-		a, ph := 0.1+4.9*rng.Float64(), math.Pi*rng.Float64()
-		batch := func() metalearn.Batch {
-			x, y := adjoint.New(k, 1), adjoint.New(k, 1)
-			for i := range k {
-				x.Data[i] = -5 + 10*rng.Float64()
-				y.Data[i] = a * math.Sin(x.Data[i]-ph)
-			}
-			return metalearn.Batch{X: x, Y: y}
-		}
-		tasks[t] = metalearn.Supervised(model, nn.MSE, batch(), batch())
-	}
-	return tasks
-}
-
 func runIMAML(r *Run, c imamlConfig) error {
 	rep := r.Report
 	rng := r.Rand()
@@ -184,7 +163,7 @@ func runIMAML(r *Run, c imamlConfig) error {
 		nn.NewLinear(rng, c.Hidden, c.Hidden, nil), nn.Tanh(),
 		nn.NewLinear(rng, c.Hidden, 1, nil))
 	params := nn.ParamValues(model.Params())
-	tasks := imamlTasks(r.Rand(), model, c.Tasks, c.Shots)
+	tasks := metalearn.SineTasks(r.Rand(), model, c.Tasks, c.Shots)
 	cg := &adjoint.KrylovSettings{Tol: c.CGTol, MaxIter: 10000}
 	imaml := func(steps int) metalearn.IMAML {
 		return metalearn.IMAML{Lambda: c.Lambda, InnerLR: c.InnerLR, InnerSteps: steps, CG: cg}

@@ -1,34 +1,12 @@
 package metalearn_test
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/adjointkit/adjointkit/adjoint"
 	"github.com/adjointkit/adjointkit/metalearn"
 	"github.com/adjointkit/adjointkit/nn"
 )
-
-// sineTasks draws n sinusoid regression tasks of Finn et al. (2017):
-// amplitude U[0.1, 5], phase U[0, π], inputs U[−5, 5], k support and k query
-// points each.
-func sineTasks(rng *rand.Rand, model metalearn.Model, n, k int) []metalearn.Task {
-	tasks := make([]metalearn.Task, n)
-	for t := range tasks {
-		a, ph := 0.1+4.9*rng.Float64(), math.Pi*rng.Float64()
-		batch := func() metalearn.Batch {
-			x, y := adjoint.New(k, 1), adjoint.New(k, 1)
-			for i := range k {
-				x.Data[i] = -5 + 10*rng.Float64()
-				y.Data[i] = a * math.Sin(x.Data[i]-ph)
-			}
-			return metalearn.Batch{X: x, Y: y}
-		}
-		tasks[t] = metalearn.Supervised(model, nn.MSE, batch(), batch())
-	}
-	return tasks
-}
 
 // sineNet returns the 1-40-40-1 ReLU network of the sinusoid benchmark.
 func sineNet(rng *rand.Rand) *nn.Sequential {
@@ -44,7 +22,7 @@ func sineNet(rng *rand.Rand) *nn.Sequential {
 func BenchmarkMAMLStep(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	model := sineNet(rng)
-	tasks := sineTasks(rng, model, 25, 10)
+	tasks := metalearn.SineTasks(rng, model, 25, 10)
 	params := nn.ParamValues(model.Params())
 	m := metalearn.MAML{InnerLR: 0.01, InnerSteps: 1}
 	b.ReportAllocs()
@@ -59,7 +37,7 @@ func BenchmarkMAMLStep(b *testing.B) {
 func BenchmarkFOMAMLStep(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	model := sineNet(rng)
-	tasks := sineTasks(rng, model, 25, 10)
+	tasks := metalearn.SineTasks(rng, model, 25, 10)
 	params := nn.ParamValues(model.Params())
 	m := metalearn.MAML{InnerLR: 0.01, InnerSteps: 1, FirstOrder: true}
 	b.ReportAllocs()

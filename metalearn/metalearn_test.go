@@ -454,7 +454,7 @@ func TestMAMLBeatsPretrained(t *testing.T) {
 	am, ap := nn.NewAdam(0.001), nn.NewAdam(0.001)
 	m := metalearn.MAML{InnerLR: 0.01}
 	for range 800 {
-		tasks := sineTasks(rng, maml, 10, 10)
+		tasks := metalearn.SineTasks(rng, maml, 10, 10)
 		r, err := m.MetaGrad(pm, tasks)
 		if err != nil {
 			t.Fatal(err)
@@ -473,7 +473,7 @@ func TestMAMLBeatsPretrained(t *testing.T) {
 		}
 		ap.Step(pp, adjoint.Grad(tot, ps...))
 	}
-	test := sineTasks(rand.New(rand.NewPCG(99, 100)), maml, 100, 10)
+	test := metalearn.SineTasks(rand.New(rand.NewPCG(99, 100)), maml, 100, 10)
 	eval := func(params []*adjoint.Tensor) float64 {
 		var s float64
 		for _, task := range test {

@@ -3,8 +3,7 @@ package adjoint
 import (
 	"fmt"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+	"github.com/adjointkit/adjointkit/internal/kernel"
 )
 
 type matMulOp struct{ ta, tb bool }
@@ -70,8 +69,10 @@ func (m matMulOp) jvp(t []*Var, in []*Var, _ *Var) *Var {
 func MatMul(a, b *Var) *Var { return MatMulT(a, b, false, false) }
 
 // MatMulT returns op(a)·op(b) where op transposes its argument when the
-// matching flag is set. It multiplies through gonum's BLAS without forming
-// the transposes.
+// matching flag is set. It multiplies with the module's own blocked,
+// vectorised matrix product without forming the transposes; each element's
+// sum is formed in the same order whatever GOMAXPROCS is, so results do not
+// depend on the number of threads.
 func MatMulT(a, b *Var, transA, transB bool) *Var {
 	as, bs := a.Shape(), b.Shape()
 	if len(as) != 2 || len(bs) != 2 {
@@ -89,31 +90,8 @@ func MatMulT(a, b *Var, transA, transB bool) *Var {
 		panic(fmt.Sprintf("adjoint: MatMul shapes %v%s and %v%s do not conform", as, tmark(transA), bs, tmark(transB)))
 	}
 	out := New(m, n)
-	ga := blas64.General{Rows: as[0], Cols: as[1], Stride: as[1], Data: a.val.Data}
-	gb := blas64.General{Rows: bs[0], Cols: bs[1], Stride: bs[1], Data: b.val.Data}
-	switch {
-	case m == 0 || n == 0 || k == 0:
-	case n == 1:
-		// A matrix-vector product: Gemm would run one length-1 update per
-		// element, Gemv streams the matrix once.
-		blas64.Gemv(trans(transA), 1, ga, blas64.Vector{N: k, Inc: 1, Data: b.val.Data}, 0,
-			blas64.Vector{N: m, Inc: 1, Data: out.Data})
-	case m == 1:
-		// A row vector times a matrix is op(B)ᵀ·aᵀ.
-		blas64.Gemv(trans(!transB), 1, gb, blas64.Vector{N: k, Inc: 1, Data: a.val.Data}, 0,
-			blas64.Vector{N: n, Inc: 1, Data: out.Data})
-	default:
-		blas64.Gemm(trans(transA), trans(transB), 1, ga, gb, 0,
-			blas64.General{Rows: m, Cols: n, Stride: n, Data: out.Data})
-	}
+	kernel.Gemm(transA, transB, m, n, k, 1, a.val.Data, max(1, as[1]), b.val.Data, max(1, bs[1]), 0, out.Data, max(1, n))
 	return newVar2(out, matMulOp{transA, transB}, a, b)
-}
-
-func trans(t bool) blas.Transpose {
-	if t {
-		return blas.Trans
-	}
-	return blas.NoTrans
 }
 
 func tmark(t bool) string {

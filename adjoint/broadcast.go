@@ -118,6 +118,47 @@ func prefixRepeat(in, out []int) (r int, ok bool) {
 	return r, true
 }
 
+// blockRepeat reports whether a tensor of shape in, broadcast to out, is
+// constant along a block of leading and a block of trailing dimensions and
+// matches out in between, as a per-channel bias [C, 1, 1] against
+// [N, C, H, W]. Then out is outer × len(in) × inner and element
+// (o, m, i) reads in[m].
+func blockRepeat(in, out []int) (outer, inner int, ok bool) {
+	off := len(out) - len(in)
+	lo, hi := -1, -1 // the first and last dimension of out where in is not 1
+	for i := range out {
+		d := 1
+		if j := i - off; j >= 0 {
+			d = in[j]
+		}
+		if d != 1 {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	if lo < 0 {
+		return 0, 0, false
+	}
+	outer, inner = 1, 1
+	for i := range out {
+		d := 1
+		if j := i - off; j >= 0 {
+			d = in[j]
+		}
+		switch {
+		case i < lo:
+			outer *= out[i]
+		case i > hi:
+			inner *= out[i]
+		case d != out[i]:
+			return 0, 0, false
+		}
+	}
+	return outer, inner, true
+}
+
 // broadcastOffsets calls fn(i, ia, ib) for every linear index i of out with
 // the matching linear indices into a and b.
 func broadcastOffsets(out, sa, sb []int, fn func(i, ia, ib int)) {
@@ -263,6 +304,24 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 			}
 			return out
 		}
+		if outer, inner, ok := blockRepeat(b.Shape, shape); ok && len(ad) == len(od) {
+			for o := range outer {
+				for m := range bd {
+					at := (o*len(bd) + m) * inner
+					op.loop(od[at:at+inner], ad[at:at+inner], bd[m:m+1], f)
+				}
+			}
+			return out
+		}
+		if outer, inner, ok := blockRepeat(a.Shape, shape); ok && len(bd) == len(od) {
+			for o := range outer {
+				for m := range ad {
+					at := (o*len(ad) + m) * inner
+					op.loop(od[at:at+inner], ad[m:m+1], bd[at:at+inner], f)
+				}
+			}
+			return out
+		}
 		sa := bcastStrides(a.Shape, shape)
 		sb := bcastStrides(b.Shape, shape)
 		broadcastOffsets(shape, sa, sb, func(i, ia, ib int) {
@@ -293,6 +352,17 @@ func broadcastTensor(x *Tensor, shape []int) *Tensor {
 				row := od[j*r : (j+1)*r]
 				for i := range row {
 					row[i] = v
+				}
+			}
+			return out
+		}
+		if outer, inner, ok := blockRepeat(x.Shape, shape); ok {
+			for o := range outer {
+				for m, v := range xd {
+					row := od[(o*len(xd)+m)*inner : (o*len(xd)+m+1)*inner]
+					for i := range row {
+						row[i] = v
+					}
 				}
 			}
 			return out
@@ -332,6 +402,20 @@ func sumToTensor(x *Tensor, shape []int) *Tensor {
 					acc += v
 				}
 				od[j] = acc
+			}
+			return out
+		}
+		if outer, inner, ok := blockRepeat(shape, x.Shape); ok {
+			// The same order of additions as the general path below: x in
+			// row-major order, each element added to its target in turn.
+			for o := range outer {
+				for m := range od {
+					acc := od[m]
+					for _, v := range xd[(o*len(od)+m)*inner : (o*len(od)+m+1)*inner] {
+						acc += v
+					}
+					od[m] = acc
+				}
 			}
 			return out
 		}

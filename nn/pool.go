@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/adjointkit/adjointkit/adjoint"
 )
@@ -11,9 +10,10 @@ import (
 // padding; rows and columns that do not fill a last window are dropped
 // (floor mode), so an input [N, C, H, W] gives [N, C, (H−k)/s+1, (W−k)/s+1].
 //
-// Both kinds are built from the core's operations, so they are
-// differentiable to every order. Elements shared by overlapping windows
-// (stride smaller than the window) receive the sum of their gradients.
+// Both kinds are operations of the core, so they are differentiable to
+// every order, and both are written-out loops over the windows. Elements
+// shared by overlapping windows (stride smaller than the window) receive
+// the sum of their gradients.
 
 // MaxPool2D takes the maximum of each window.
 //
@@ -27,11 +27,9 @@ import (
 type MaxPool2D struct{ pool }
 
 // AvgPool2D averages each window; its gradient spreads the upstream
-// gradient of a window equally, 1/k² to each element. When the stride
-// equals the window (the usual case) the image is cropped and reshaped so
-// that each window is two axes of its own, averaged one after the other;
-// with another stride the windows are gathered with Take and averaged in
-// one step.
+// gradient of a window equally, 1/k² to each element. It is the window sum
+// scaled by the constant 1/k², one bilinear operation of the core (see
+// adjoint.ApplyBilinear) whose forward and adjoint are single loops.
 type AvgPool2D struct{ pool }
 
 var (
@@ -98,24 +96,27 @@ func (p *MaxPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	n, c, h, w := s[0], s[1], s[2], s[3]
 	oh, ow := out[1], out[2]
 	xd := x.Value().Data
-	idx := make([]int, 0, n*c*oh*ow)
+	idx := make([]int, n*c*oh*ow)
+	k, st := p.k, p.stride
+	at := 0
 	for plane := range n * c {
 		base := plane * h * w
 		for i := range oh {
 			for j := range ow {
-				top := base + i*p.stride*w + j*p.stride
+				top := base + i*st*w + j*st
 				best, bv := top, xd[top]
-				for u := range p.k {
-					row := xd[top+u*w : top+u*w+p.k]
-					for v, e := range row {
+				for u := range k {
+					r := top + u*w
+					for v, e := range xd[r : r+k] {
 						// Strictly greater keeps the first maximum; NaN counts
 						// as the largest value, so it propagates.
-						if e > bv || (math.IsNaN(e) && !math.IsNaN(bv)) {
-							best, bv = top+u*w+v, e
+						if e > bv || (e != e && bv == bv) {
+							best, bv = r+v, e
 						}
 					}
 				}
-				idx = append(idx, best)
+				idx[at] = best
+				at++
 			}
 		}
 	}
@@ -128,33 +129,78 @@ func (p *MaxPool2D) Forward(x *adjoint.Var) *adjoint.Var { return p.Apply(nil, x
 // Apply returns the mean of each window of x; ps must be empty.
 func (p *AvgPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	checkParams(p, ps)
-	checkInput(p, x)
-	return p.mean(x)
+	out := checkInput(p, x)
+	s := x.Shape()
+	m := windowSum{pool: p.pool, n: s[0], c: s[1], h: s[2], w: s[3], oh: out[1], ow: out[2]}
+	scale := adjoint.ConstScalar(1 / float64(p.k*p.k))
+	return adjoint.ApplyBilinear(m, x, scale, s[0], s[1], out[1], out[2])
 }
 
 // Forward returns the mean of each window of x.
 func (p *AvgPool2D) Forward(x *adjoint.Var) *adjoint.Var { return p.Apply(nil, x) }
 
-// mean averages every window of x.
-func (p *pool) mean(x *adjoint.Var) *adjoint.Var {
-	s := x.Shape()
-	n, c, h, w := s[0], s[1], s[2], s[3]
-	oh, ow := outDim(h, p.k, p.stride, 0), outDim(w, p.k, p.stride, 0)
-	if p.stride == p.k {
-		x = adjoint.Slice(adjoint.Slice(x, 2, 0, oh*p.k), 3, 0, ow*p.k)
-		x = adjoint.Reshape(x, n, c, oh, p.k, ow, p.k)
-		return adjoint.MeanAxis(adjoint.MeanAxis(x, 5, false), 3, false)
+// windowSum is the bilinear map (x, s) ↦ s · (sum of each window of x),
+// for images x [n, c, h, w] and a scalar s.
+type windowSum struct {
+	pool
+	n, c, h, w, oh, ow int
+}
+
+var _ adjoint.Bilinear = windowSum{}
+
+// Apply sets y = s · the window sums of x.
+func (m windowSum) Apply(y, x, s []float64) {
+	k, st, sc := m.k, m.stride, s[0]
+	at := 0
+	for plane := range m.n * m.c {
+		base := plane * m.h * m.w
+		for i := range m.oh {
+			for j := range m.ow {
+				top := base + i*st*m.w + j*st
+				var sum float64
+				for u := range k {
+					for _, e := range x[top+u*m.w : top+u*m.w+k] {
+						sum += e
+					}
+				}
+				y[at] = sc * sum
+				at++
+			}
+		}
 	}
-	idx := make([]int, 0, oh*ow*p.k*p.k)
-	for i := range oh {
-		for j := range ow {
-			for u := range p.k {
-				for v := range p.k {
-					idx = append(idx, (i*p.stride+u)*w+j*p.stride+v)
+}
+
+// AdjointA sets x to s · y spread over each window (overlaps add up).
+func (m windowSum) AdjointA(x, y, s []float64) {
+	clear(x)
+	k, st, sc := m.k, m.stride, s[0]
+	at := 0
+	for plane := range m.n * m.c {
+		base := plane * m.h * m.w
+		for i := range m.oh {
+			for j := range m.ow {
+				top := base + i*st*m.w + j*st
+				g := sc * y[at]
+				at++
+				for u := range k {
+					row := x[top+u*m.w : top+u*m.w+k]
+					for v := range row {
+						row[v] += g
+					}
 				}
 			}
 		}
 	}
-	win := adjoint.Take(adjoint.Reshape(x, n*c, h*w), 1, idx)
-	return adjoint.MeanAxis(adjoint.Reshape(win, n, c, oh, ow, p.k*p.k), 4, false)
+}
+
+// AdjointB sets s to Σ y · (window sum of x).
+func (m windowSum) AdjointB(s, x, y []float64) {
+	one := []float64{1}
+	sums := make([]float64, len(y))
+	m.Apply(sums, x, one)
+	var t float64
+	for i, v := range sums {
+		t += v * y[i]
+	}
+	s[0] = t
 }

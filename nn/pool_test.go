@@ -141,3 +141,20 @@ func TestAvgPoolSpreadsEqually(t *testing.T) {
 		}
 	}
 }
+
+// The window sum is bilinear in the images and the scale: with both
+// differentiable, every member of its family (forward, both adjoints) is
+// checked against finite differences to second order.
+func TestWindowSumBilinear(t *testing.T) {
+	rng := newRNG(14)
+	for _, pk := range []pool{{2, 2}, {3, 1}, {2, 3}} {
+		m := windowSum{pool: pk, n: 2, c: 2, h: 7, w: 6, oh: outDim(7, pk.k, pk.stride, 0), ow: outDim(6, pk.k, pk.stride, 0)}
+		f := func(v ...*adjoint.Var) *adjoint.Var {
+			return adjoint.Sin(adjoint.ApplyBilinear(m, v[0], v[1], m.n, m.c, m.oh, m.ow))
+		}
+		r := adjoint.Check(f, []*adjoint.Tensor{randTensor(rng, 2, 2, 7, 6), adjoint.Scalar(0.3)}, nil)
+		if err := r.Err(fdTol, adTol); err != nil || !r.SecondOrder {
+			t.Errorf("window %d stride %d: %v\n%v", pk.k, pk.stride, err, r)
+		}
+	}
+}

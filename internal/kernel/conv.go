@@ -1,0 +1,410 @@
+package kernel
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Conv2D is the geometry of a two-dimensional convolution (strictly, a
+// cross-correlation) of a batch of images x [N, C, H, W] with kernels
+// w [O, C, KH, KW], both row-major (NCHW):
+//
+//	y[n, o, i, j] = Σ_{c,u,v} w[o, c, u, v] · x[n, c, i·SH − PH + u·DH, j·SW − PW + v·DW]
+//
+// where positions outside the image read zero (padding PH, PW), SH and SW
+// are the strides and DH and DW the dilations; y is [N, O, OH, OW] with
+// OH = (H + 2·PH − DH·(KH−1) − 1)/SH + 1 and likewise OW.
+//
+// The three methods are the convolution and its adjoints with respect to
+// each argument, all computed as matrix products with Gemm's micro-kernels:
+// with the patch matrix P [C·KH·KW, N·OH·OW] (im2col), y = w·P, the weight
+// gradient is ȳ·Pᵀ and the input gradient is the fold (col2im) of wᵀ·ȳ. P
+// is never formed: the image patches are unfolded straight into the
+// packed panels of the product.
+type Conv2D struct {
+	N, C, H, W int // input batch, channels, height, width
+	O, KH, KW  int // output channels, kernel height and width
+	SH, SW     int // strides (≥ 1)
+	PH, PW     int // zero padding on each side (≥ 0)
+	DH, DW     int // dilations (≥ 1)
+}
+
+// OutH returns the output height.
+func (g *Conv2D) OutH() int { return (g.H+2*g.PH-g.DH*(g.KH-1)-1)/g.SH + 1 }
+
+// OutW returns the output width.
+func (g *Conv2D) OutW() int { return (g.W+2*g.PW-g.DW*(g.KW-1)-1)/g.SW + 1 }
+
+func (g *Conv2D) check(x, w, y []float64) {
+	if g.N < 0 || g.C < 1 || g.H < 0 || g.W < 0 || g.O < 1 || g.KH < 1 || g.KW < 1 ||
+		g.SH < 1 || g.SW < 1 || g.PH < 0 || g.PW < 0 || g.DH < 1 || g.DW < 1 || g.OutH() < 1 || g.OutW() < 1 {
+		panic(fmt.Sprintf("kernel: invalid convolution %+v", *g))
+	}
+	nx, nw, ny := g.N*g.C*g.H*g.W, g.O*g.C*g.KH*g.KW, g.N*g.O*g.OutH()*g.OutW()
+	if len(x) != nx || len(w) != nw || len(y) != ny {
+		panic(fmt.Sprintf("kernel: convolution %+v with %d, %d and %d elements for x, w and y (want %d, %d, %d)",
+			*g, len(x), len(w), len(y), nx, nw, ny))
+	}
+}
+
+// Forward sets y = conv(x, w).
+func (g *Conv2D) Forward(y, x, w []float64) {
+	g.check(x, w, y)
+	if g.N == 0 {
+		return
+	}
+	ohw := g.OutH() * g.OutW()
+	k := g.C * g.KH * g.KW
+	gemm(active, g.O, g.N*ohw, k, 1, matrix{w, k, false}, patches{g, x}, 0,
+		imagesC{y, g.O, ohw}, 0)
+}
+
+// WeightGrad sets wbar to the adjoint of conv(x, ·) applied to ybar, the
+// gradient with respect to the kernels: wbar = ȳ·Pᵀ, one product summed
+// over the whole batch.
+func (g *Conv2D) WeightGrad(wbar, x, ybar []float64) {
+	g.check(x, wbar, ybar)
+	if g.N == 0 {
+		clear(wbar)
+		return
+	}
+	ohw := g.OutH() * g.OutW()
+	gemm(active, g.O, g.C*g.KH*g.KW, g.N*ohw, 1, imagesA{ybar, g.O, ohw}, patchesT{g, x}, 0,
+		plainC{wbar, g.C * g.KH * g.KW}, 0)
+}
+
+// InputGrad sets xbar to the adjoint of conv(·, w) applied to ybar, the
+// gradient with respect to the images: the columns wᵀ·ȳ folded back onto
+// the positions they were unfolded from (col2im), a few images at a time.
+func (g *Conv2D) InputGrad(xbar, ybar, w []float64) {
+	g.check(xbar, w, ybar)
+	if g.N == 0 {
+		return
+	}
+	ohw := g.OutH() * g.OutW()
+	k := g.C * g.KH * g.KW
+	// Images per block: enough columns to keep the micro-kernels busy, few
+	// enough that the block's columns (k·nb·ohw values) stay in L2.
+	nb := max(1, min(g.N, colBlockValues/(k*ohw)))
+	blocks := (g.N + nb - 1) / nb
+	run := func(b0, b1 int) {
+		cols := GetBuffer(k * nb * ohw)
+		defer PutBuffer(cols)
+		for b := b0; b < b1; b++ {
+			n0 := b * nb
+			n1 := min(g.N, n0+nb)
+			cn := (n1 - n0) * ohw
+			gemm(active, k, cn, g.O, 1, matrix{w, k, true}, imagesB{ybar[n0*g.O*ohw : n1*g.O*ohw], g.O, ohw}, 0,
+				plainC{cols.s, cn}, 1)
+			g.fold(xbar[n0*g.C*g.H*g.W:n1*g.C*g.H*g.W], cols.s[:k*cn], n1-n0)
+		}
+	}
+	workers := 1
+	if k*g.O*g.N*ohw >= parallelWork {
+		workers = min(runtime.GOMAXPROCS(0), blocks)
+	}
+	if workers <= 1 {
+		run(0, blocks)
+		return
+	}
+	// Blocks hold disjoint images, so they can be folded concurrently;
+	// each block's arithmetic is the same whoever does it.
+	var wg sync.WaitGroup
+	for t := range workers {
+		lo, hi := t*blocks/workers, (t+1)*blocks/workers
+		if t == workers-1 {
+			run(lo, hi)
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// colBlockValues is the size of the column block of InputGrad: 32 Ki
+// values, 256 KiB, half of a small L2.
+const colBlockValues = 1 << 15
+
+// fold overwrites xbar (nimg images) with the sum of the columns cols
+// [C·KH·KW, nimg·OH·OW] over the positions they were unfolded from. Each
+// element's contributions are added in ascending (c, u, v) order.
+func (g *Conv2D) fold(xbar, cols []float64, nimg int) {
+	clear(xbar)
+	oh, ow := g.OutH(), g.OutW()
+	ohw := oh * ow
+	cn := nimg * ohw
+	for n := range nimg {
+		for c := range g.C {
+			plane := xbar[(n*g.C+c)*g.H*g.W : (n*g.C+c+1)*g.H*g.W]
+			for u := range g.KH {
+				for v := range g.KW {
+					row := cols[((c*g.KH+u)*g.KW+v)*cn+n*ohw:]
+					lo, hi := g.validCols(v, ow)
+					for i := range oh {
+						ih := i*g.SH - g.PH + u*g.DH
+						if ih < 0 || ih >= g.H || lo >= hi {
+							continue
+						}
+						src := row[i*ow : i*ow+ow]
+						dst := plane[ih*g.W:]
+						iw := lo*g.SW - g.PW + v*g.DW
+						if g.SW == 1 {
+							d := dst[iw : iw+hi-lo]
+							for j, s := range src[lo:hi] {
+								d[j] += s
+							}
+							continue
+						}
+						for _, s := range src[lo:hi] {
+							dst[iw] += s
+							iw += g.SW
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// validCols returns the range [lo, hi) of output columns j for which
+// kernel column v reads inside the image: 0 ≤ j·SW − PW + v·DW < W.
+func (g *Conv2D) validCols(v, ow int) (lo, hi int) {
+	off := v*g.DW - g.PW
+	lo = 0
+	if off < 0 {
+		lo = (-off + g.SW - 1) / g.SW
+	}
+	hi = 0
+	if g.W-off > 0 {
+		hi = (g.W - off + g.SW - 1) / g.SW
+	}
+	return min(lo, ow), min(hi, ow)
+}
+
+// patchRun writes the patch-matrix entries of row (c, u, v) for the output
+// pixels j0 … j0+len−1 of row i of image n to dst[0], dst[ds], …: the
+// input values the kernel position (u, v) of channel c meets there, zero
+// in the padding.
+func (g *Conv2D) patchRun(dst []float64, ds int, x []float64, c, u, v, n, i, j0, length int) {
+	ih := i*g.SH - g.PH + u*g.DH
+	if ih < 0 || ih >= g.H {
+		for t := range length {
+			dst[t*ds] = 0
+		}
+		return
+	}
+	src := x[((n*g.C+c)*g.H+ih)*g.W : ((n*g.C+c)*g.H+ih+1)*g.W]
+	lo, hi := g.validCols(v, g.OutW())
+	lo, hi = max(lo, j0)-j0, min(hi, j0+length)-j0
+	if hi < lo {
+		hi = lo
+	}
+	lo, hi = min(lo, length), min(hi, length)
+	t := 0
+	for ; t < lo; t++ {
+		dst[t*ds] = 0
+	}
+	if lo < hi {
+		iw := (j0+lo)*g.SW - g.PW + v*g.DW
+		if ds == 1 && g.SW == 1 {
+			copy(dst[lo:hi], src[iw:iw+hi-lo])
+			t = hi
+		} else {
+			for ; t < hi; t++ {
+				dst[t*ds] = src[iw]
+				iw += g.SW
+			}
+		}
+	}
+	for ; t < length; t++ {
+		dst[t*ds] = 0
+	}
+}
+
+// patches is the patch matrix P [C·KH·KW, N·OH·OW] as the right factor of
+// the forward product.
+type patches struct {
+	g *Conv2D
+	x []float64
+}
+
+func (patches) direct() ([]float64, int, bool) { return nil, 0, false }
+
+// pack unfolds rows [p0, p0+kb) and columns [j0, j0+nb) of P: for each
+// sliver of output pixels, each kernel position contributes runs of pixels
+// that share an output row.
+func (p patches) pack(dst []float64, p0, kb, j0, nb, nr int) {
+	g := p.g
+	ow := g.OutW()
+	ohw := g.OutH() * ow
+	for s := 0; s < nb; s += nr {
+		nv := min(nr, nb-s)
+		out := dst[s*kb:]
+		c, u, v := g.kernelPos(p0)
+		for q := range kb {
+			row := out[q*nr : q*nr+nv]
+			for t := 0; t < nv; {
+				col := j0 + s + t
+				n, pix := col/ohw, col%ohw
+				i, j := pix/ow, pix%ow
+				run := min(ow-j, nv-t)
+				g.patchRun(row[t:], 1, p.x, c, u, v, n, i, j, run)
+				t += run
+			}
+			c, u, v = g.nextKernelPos(c, u, v)
+		}
+	}
+}
+
+// patchesT is Pᵀ [N·OH·OW, C·KH·KW], the right factor of the weight
+// gradient.
+type patchesT struct {
+	g *Conv2D
+	x []float64
+}
+
+func (patchesT) direct() ([]float64, int, bool) { return nil, 0, false }
+
+// pack unfolds rows (output pixels) [p0, p0+kb) and columns (kernel
+// positions) [j0, j0+nb) of Pᵀ: for each kernel position, runs of pixels
+// that share an output row, written down a column of the sliver.
+func (p patchesT) pack(dst []float64, p0, kb, j0, nb, nr int) {
+	g := p.g
+	ow := g.OutW()
+	ohw := g.OutH() * ow
+	for s := 0; s < nb; s += nr {
+		nv := min(nr, nb-s)
+		out := dst[s*kb:]
+		c, u, v := g.kernelPos(j0 + s)
+		for jj := range nv {
+			for t := 0; t < kb; {
+				pix := p0 + t
+				n, r := pix/ohw, pix%ohw
+				i, j := r/ow, r%ow
+				run := min(ow-j, kb-t)
+				g.patchRun(out[t*nr+jj:], nr, p.x, c, u, v, n, i, j, run)
+				t += run
+			}
+			c, u, v = g.nextKernelPos(c, u, v)
+		}
+	}
+}
+
+func (g *Conv2D) kernelPos(p int) (c, u, v int) {
+	return p / (g.KH * g.KW), p / g.KW % g.KH, p % g.KW
+}
+
+func (g *Conv2D) nextKernelPos(c, u, v int) (int, int, int) {
+	v++
+	if v == g.KW {
+		v = 0
+		u++
+		if u == g.KH {
+			u = 0
+			c++
+		}
+	}
+	return c, u, v
+}
+
+// imagesA is a batch of NCHW planes d [N, O, HW] seen as the O×(N·HW)
+// matrix whose column n·HW + q is pixel q of image n: the left factor of
+// the weight gradient.
+type imagesA struct {
+	d     []float64
+	o, hw int
+}
+
+func (x imagesA) direct() ([]float64, int, int, bool) {
+	if len(x.d) == x.o*x.hw { // one image: a plain matrix
+		return x.d, x.hw, 1, true
+	}
+	return nil, 0, 0, false
+}
+
+func (x imagesA) pack(dst []float64, i0, mb, p0, kb, mr int) {
+	for s := 0; s < mb; s += mr {
+		mv := min(mr, mb-s)
+		out := dst[s*kb:]
+		for r := range mv {
+			o := i0 + s + r
+			for t := 0; t < kb; {
+				n, q := (p0+t)/x.hw, (p0+t)%x.hw
+				run := min(x.hw-q, kb-t)
+				src := x.d[(n*x.o+o)*x.hw+q:][:run]
+				for e, v := range src {
+					out[(t+e)*mr+r] = v
+				}
+				t += run
+			}
+		}
+	}
+}
+
+// imagesB is the same matrix as imagesA as a right factor: the upstream
+// gradient in the input gradient's product.
+type imagesB struct {
+	d     []float64
+	o, hw int
+}
+
+func (x imagesB) direct() ([]float64, int, bool) {
+	if len(x.d) == x.o*x.hw {
+		return x.d, x.hw, true
+	}
+	return nil, 0, false
+}
+
+func (x imagesB) pack(dst []float64, p0, kb, j0, nb, nr int) {
+	for s := 0; s < nb; s += nr {
+		nv := min(nr, nb-s)
+		out := dst[s*kb:]
+		for p := range kb {
+			o := p0 + p
+			row := out[p*nr : p*nr+nv]
+			for t := 0; t < nv; {
+				n, q := (j0+s+t)/x.hw, (j0+s+t)%x.hw
+				run := min(x.hw-q, nv-t)
+				copy(row[t:t+run], x.d[(n*x.o+o)*x.hw+q:])
+				t += run
+			}
+		}
+	}
+}
+
+// imagesC is the same matrix as a destination: the forward output.
+type imagesC struct {
+	d     []float64
+	o, hw int
+}
+
+func (x imagesC) block(i0, j0, _, nv int) ([]float64, int, int, bool) {
+	n, q := j0/x.hw, j0%x.hw
+	if q+nv > x.hw {
+		return nil, 0, 0, false
+	}
+	return x.d, (n*x.o+i0)*x.hw + q, x.hw, true
+}
+
+func (x imagesC) get(t []float64, ldt, i0, j0, mv, nv int) {
+	for r := range mv {
+		for e := range nv {
+			n, q := (j0+e)/x.hw, (j0+e)%x.hw
+			t[r*ldt+e] = x.d[(n*x.o+i0+r)*x.hw+q]
+		}
+	}
+}
+
+func (x imagesC) put(t []float64, ldt, i0, j0, mv, nv int) {
+	for r := range mv {
+		for e := range nv {
+			n, q := (j0+e)/x.hw, (j0+e)%x.hw
+			x.d[(n*x.o+i0+r)*x.hw+q] = t[r*ldt+e]
+		}
+	}
+}

@@ -3,6 +3,8 @@ package adjoint
 import (
 	"math"
 	"slices"
+
+	"github.com/adjointkit/adjointkit/internal/kernel"
 )
 
 type sumAxisOp struct {
@@ -155,6 +157,34 @@ func LogSumExp(x *Var, axis int, keepDims bool) *Var {
 	outer, n, inner := axisSplit(x.Shape(), a)
 	out := New(reducedShape(x.Shape(), a, keepDims)...)
 	xd := x.val.Data
+	if inner == 1 && n > 0 {
+		// Rows are contiguous: exponentiate each shifted row in one
+		// vector loop.
+		buf := kernel.GetBuffer(n)
+		defer kernel.PutBuffer(buf)
+		tmp := buf.Data()
+		for o := range outer {
+			row := xd[o*n : (o+1)*n]
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = max(m, v)
+			}
+			if math.IsInf(m, 0) {
+				out.Data[o] = m
+				continue
+			}
+			for k, v := range row {
+				tmp[k] = v - m
+			}
+			kernel.Exp(tmp, tmp)
+			var s float64
+			for _, e := range tmp {
+				s += e
+			}
+			out.Data[o] = m + math.Log(s)
+		}
+		return newVar1(out, logSumExpOp{a, keepDims}, x)
+	}
 	for o := range outer {
 		for j := range inner {
 			m := math.Inf(-1)
@@ -192,6 +222,27 @@ func Softmax(x *Var, axis int) *Var {
 	outer, n, inner := axisSplit(x.Shape(), a)
 	out := New(x.Shape()...)
 	xd, od := x.val.Data, out.Data
+	if inner == 1 && n > 0 {
+		for o := range outer {
+			row, orow := xd[o*n:(o+1)*n], od[o*n:(o+1)*n]
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = max(m, v)
+			}
+			for k, v := range row {
+				orow[k] = v - m
+			}
+			kernel.Exp(orow, orow)
+			var s float64
+			for _, e := range orow {
+				s += e
+			}
+			for k := range orow {
+				orow[k] /= s
+			}
+		}
+		return newVar1(out, softmaxOp{a}, x)
+	}
 	for o := range outer {
 		for j := range inner {
 			m := math.Inf(-1)

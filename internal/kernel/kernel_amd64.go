@@ -4,6 +4,8 @@
 
 package kernel
 
+import "math"
+
 //go:noescape
 func gemmAVX512R1V1(k int, a *float64, rsa, csa int, b *float64, ldb int, c *float64, ldc int, nv int, alpha, beta float64)
 
@@ -111,3 +113,56 @@ func gemmAVX2R4V2(k int, a *float64, rsa, csa int, b *float64, ldb int, c *float
 
 //go:noescape
 func gemmAVX2R4V3(k int, a *float64, rsa, csa int, b *float64, ldb int, c *float64, ldc int, nv int, alpha, beta float64)
+
+// vmConstN is the number of constants of the elementwise kernels.
+const vmConstN = 27
+
+// vmConstValues lists the constants of the elementwise kernels in the order
+// their assembly reads them.
+var vmConstValues = [vmConstN]float64{
+	log2e,
+	roundMag,
+	ln2Hi,
+	ln2Lo,
+	1,
+	2,
+	-2,
+	-40,
+	-746,
+	710,
+	0.5,
+	roundMag + 1023,
+	math.Float64frombits(1<<63 - 1),
+	math.Float64frombits(1 << 63),
+	0,
+	inv2,
+	inv3,
+	inv4,
+	inv5,
+	inv6,
+	inv7,
+	inv8,
+	inv9,
+	inv10,
+	inv11,
+	inv12,
+	inv13,
+}
+
+//go:noescape
+func expAVX512(dst, src *float64, n int, c *[vmConstN][8]float64)
+
+//go:noescape
+func tanhAVX512(dst, src *float64, n int, c *[vmConstN][8]float64)
+
+//go:noescape
+func sigmoidAVX512(dst, src *float64, n int, c *[vmConstN][8]float64)
+
+//go:noescape
+func expAVX2(dst, src *float64, n int, c *[vmConstN][8]float64)
+
+//go:noescape
+func tanhAVX2(dst, src *float64, n int, c *[vmConstN][8]float64)
+
+//go:noescape
+func sigmoidAVX2(dst, src *float64, n int, c *[vmConstN][8]float64)

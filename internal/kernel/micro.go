@@ -26,6 +26,15 @@ type microKernel struct {
 	// fns[rows-1][vectors-1] for the assembly kernels; nil for the
 	// portable one.
 	fns [][]kernelFunc
+	// vm holds the elementwise functions for the same instruction set;
+	// nil for the portable loops.
+	vm *vectorMath
+}
+
+// vectorMath is a set of assembly elementwise functions: dst[i] = f(src[i])
+// for i < n, with the constant table vmConst.
+type vectorMath struct {
+	exp, tanh, sigmoid func(dst, src *float64, n int, c *[vmConstN][8]float64)
 }
 
 // bWidth is the number of columns of B a call with nv columns reads.

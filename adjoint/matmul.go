@@ -50,6 +50,38 @@ func (m matMulOp) vjp(g *Var, in []*Var, _ *Var, need []bool) []*Var {
 	return []*Var{ga, gb}
 }
 
+// vjpAdd adds the VJP contribution for input j to dst: the product vjp
+// forms, accumulated by the matrix kernel (beta = 1) instead of formed
+// and then added.
+func (m matMulOp) vjpAdd(dst *Tensor, j int, g *Var, in []*Var, _ *Var) {
+	a, b := in[0], in[1]
+	// Each case is vjp's product for input j: (x, y, tx, ty) with
+	// contribution op(x)·op(y).
+	var x, y *Var
+	var tx, ty bool
+	switch {
+	case !m.ta && !m.tb && j == 0:
+		x, y, tx, ty = g, b, false, true
+	case !m.ta && !m.tb:
+		x, y, tx, ty = a, g, true, false
+	case m.ta && !m.tb && j == 0:
+		x, y, tx, ty = b, g, false, true
+	case m.ta && !m.tb:
+		x, y, tx, ty = a, g, false, false
+	case !m.ta && m.tb && j == 0:
+		x, y, tx, ty = g, b, false, false
+	case !m.ta && m.tb:
+		x, y, tx, ty = g, a, true, false
+	case j == 0:
+		x, y, tx, ty = b, g, true, true
+	default:
+		x, y, tx, ty = g, a, true, true
+	}
+	matMulInto(dst, x.val, y.val, tx, ty, 1)
+}
+
+var _ accumulatingVJP = matMulOp{}
+
 func (m matMulOp) jvp(t []*Var, in []*Var, _ *Var) *Var {
 	var s *Var
 	if t[0] != nil {
@@ -74,11 +106,20 @@ func MatMul(a, b *Var) *Var { return MatMulT(a, b, false, false) }
 // sum is formed in the same order whatever GOMAXPROCS is, so results do not
 // depend on the number of threads.
 func MatMulT(a, b *Var, transA, transB bool) *Var {
-	as, bs := a.Shape(), b.Shape()
+	m, n, _ := matMulShape(a.val, b.val, transA, transB)
+	out := New(m, n)
+	matMulInto(out, a.val, b.val, transA, transB, 0)
+	return newVar2(out, matMulOp{transA, transB}, a, b)
+}
+
+// matMulShape checks that op(a)·op(b) is defined and returns its m, n and
+// inner dimension k.
+func matMulShape(a, b *Tensor, transA, transB bool) (m, n, k int) {
+	as, bs := a.Shape, b.Shape
 	if len(as) != 2 || len(bs) != 2 {
 		panic(fmt.Sprintf("adjoint: MatMul needs 2-D operands, got %v and %v", as, bs))
 	}
-	m, k := as[0], as[1]
+	m, k = as[0], as[1]
 	if transA {
 		m, k = k, m
 	}
@@ -89,9 +130,16 @@ func MatMulT(a, b *Var, transA, transB bool) *Var {
 	if k != k2 {
 		panic(fmt.Sprintf("adjoint: MatMul shapes %v%s and %v%s do not conform", as, tmark(transA), bs, tmark(transB)))
 	}
-	out := New(m, n)
-	kernel.Gemm(transA, transB, m, n, k, 1, a.val.Data, max(1, as[1]), b.val.Data, max(1, bs[1]), 0, out.Data, max(1, n))
-	return newVar2(out, matMulOp{transA, transB}, a, b)
+	return m, n, k
+}
+
+// matMulInto sets dst = op(a)·op(b) + beta·dst.
+func matMulInto(dst, a, b *Tensor, transA, transB bool, beta float64) {
+	m, n, k := matMulShape(a, b, transA, transB)
+	if len(dst.Shape) != 2 || dst.Shape[0] != m || dst.Shape[1] != n {
+		panic(fmt.Sprintf("adjoint: matrix product of shape [%d %d] into %v", m, n, dst.Shape))
+	}
+	kernel.Gemm(transA, transB, m, n, k, 1, a.Data, max(1, a.Shape[1]), b.Data, max(1, b.Shape[1]), beta, dst.Data, max(1, n))
 }
 
 func tmark(t bool) string {

@@ -101,18 +101,30 @@ func newVar(val *Tensor, p primitive, in ...*Var) *Var {
 }
 
 // newVar1 and newVar2 are newVar for one and two inputs; they allocate the
-// input list only when a graph is recorded, which keeps no-graph evaluation
-// lean.
+// input list only when a graph is recorded, and then together with the Var
+// itself, which keeps no-graph evaluation lean and small graphs cheap.
 func newVar1(val *Tensor, p primitive, x *Var) *Var {
 	if !x.tracked {
 		return &Var{val: val}
 	}
-	return &Var{val: val, op: p, in: []*Var{x}, tracked: true}
+	b := &struct {
+		v  Var
+		in [1]*Var
+	}{}
+	b.in[0] = x
+	b.v = Var{val: val, op: p, in: b.in[:], tracked: true}
+	return &b.v
 }
 
 func newVar2(val *Tensor, p primitive, a, b *Var) *Var {
 	if !a.tracked && !b.tracked {
 		return &Var{val: val}
 	}
-	return &Var{val: val, op: p, in: []*Var{a, b}, tracked: true}
+	c := &struct {
+		v  Var
+		in [2]*Var
+	}{}
+	c.in = [2]*Var{a, b}
+	c.v = Var{val: val, op: p, in: c.in[:], tracked: true}
+	return &c.v
 }

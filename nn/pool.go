@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/adjointkit/adjointkit/adjoint"
 )
@@ -98,29 +99,86 @@ func (p *MaxPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	xd := x.Value().Data
 	idx := make([]int, n*c*oh*ow)
 	k, st := p.k, p.stride
+	if !hasNaN(xd) {
+		// Without NaN the first maximum is the first element strictly
+		// greater than every earlier one.
+		at := 0
+		for plane := range n * c {
+			base := plane * h * w
+			for i := range oh {
+				for j := range ow {
+					top := base + i*st*w + j*st
+					best, bv := top, xd[top]
+					for u := range k {
+						r := top + u*w
+						for v, e := range xd[r : r+k] {
+							// A conditional move, not a branch: on real
+							// data the comparison is as good as random.
+							if e > bv {
+								best = r + v
+							}
+							bv = max(bv, e)
+						}
+					}
+					idx[at] = best
+					at++
+				}
+			}
+		}
+		return adjoint.Reshape(adjoint.Take(adjoint.Reshape(x, -1), 0, idx), n, c, oh, ow)
+	}
 	at := 0
 	for plane := range n * c {
 		base := plane * h * w
 		for i := range oh {
 			for j := range ow {
 				top := base + i*st*w + j*st
-				best, bv := top, xd[top]
+				best, bv := uint64(top), math.Float64bits(xd[top])
 				for u := range k {
 					r := top + u*w
 					for v, e := range xd[r : r+k] {
-						// Strictly greater keeps the first maximum; NaN counts
-						// as the largest value, so it propagates.
-						if e > bv || (e != e && bv == bv) {
-							best, bv = r+v, e
-						}
+						// Take e when it is strictly greater (which keeps the
+						// first maximum) or NaN where the best so far is not
+						// (NaN counts as the largest value, so it propagates).
+						// Masks rather than branches: on real data the
+						// comparisons are as good as random.
+						m := takeMask(e, math.Float64frombits(bv))
+						best = best&^m | uint64(r+v)&m
+						bv = bv&^m | math.Float64bits(e)&m
 					}
 				}
-				idx[at] = best
+				idx[at] = int(best)
 				at++
 			}
 		}
 	}
 	return adjoint.Reshape(adjoint.Take(adjoint.Reshape(x, -1), 0, idx), n, c, oh, ow)
+}
+
+// hasNaN reports whether xs holds a NaN.
+func hasNaN(xs []float64) bool {
+	for _, v := range xs {
+		if v != v {
+			return true
+		}
+	}
+	return false
+}
+
+// takeMask is all ones when e > best, or when e is NaN and best is not,
+// and zero otherwise; the compiler makes each test a conditional move.
+func takeMask(e, best float64) uint64 {
+	var gt, nan, num uint64
+	if e > best {
+		gt = ^uint64(0)
+	}
+	if e != e {
+		nan = ^uint64(0)
+	}
+	if best == best {
+		num = ^uint64(0)
+	}
+	return gt | nan&num
 }
 
 // Forward returns the maximum of each window of x.

@@ -186,46 +186,6 @@ func (g *Conv2D) validCols(v, ow int) (lo, hi int) {
 	return min(lo, ow), min(hi, ow)
 }
 
-// patchRun writes the patch-matrix entries of row (c, u, v) for the output
-// pixels j0 … j0+len−1 of row i of image n to dst[0], dst[ds], …: the
-// input values the kernel position (u, v) of channel c meets there, zero
-// in the padding.
-func (g *Conv2D) patchRun(dst []float64, ds int, x []float64, c, u, v, n, i, j0, length int) {
-	ih := i*g.SH - g.PH + u*g.DH
-	if ih < 0 || ih >= g.H {
-		for t := range length {
-			dst[t*ds] = 0
-		}
-		return
-	}
-	src := x[((n*g.C+c)*g.H+ih)*g.W : ((n*g.C+c)*g.H+ih+1)*g.W]
-	lo, hi := g.validCols(v, g.OutW())
-	lo, hi = max(lo, j0)-j0, min(hi, j0+length)-j0
-	if hi < lo {
-		hi = lo
-	}
-	lo, hi = min(lo, length), min(hi, length)
-	t := 0
-	for ; t < lo; t++ {
-		dst[t*ds] = 0
-	}
-	if lo < hi {
-		iw := (j0+lo)*g.SW - g.PW + v*g.DW
-		if ds == 1 && g.SW == 1 {
-			copy(dst[lo:hi], src[iw:iw+hi-lo])
-			t = hi
-		} else {
-			for ; t < hi; t++ {
-				dst[t*ds] = src[iw]
-				iw += g.SW
-			}
-		}
-	}
-	for ; t < length; t++ {
-		dst[t*ds] = 0
-	}
-}
-
 // patches is the patch matrix P [C·KH·KW, N·OH·OW] as the right factor of
 // the forward product.
 type patches struct {
@@ -235,26 +195,78 @@ type patches struct {
 
 func (patches) direct() ([]float64, int, bool) { return nil, 0, false }
 
-// pack unfolds rows [p0, p0+kb) and columns [j0, j0+nb) of P: for each
-// sliver of output pixels, each kernel position contributes runs of pixels
-// that share an output row.
-func (p patches) pack(dst []float64, p0, kb, j0, nb, nr int) {
-	g := p.g
+// pixelRun is a run of consecutive output pixels in one output row of one
+// image: the sliver positions [t, t+length) are pixels (i, j…j+length−1)
+// of image n, which read input row i·SH − PH + u·DH (ih0 + u·DH) from
+// column j·SW − PW + v·DW (iw0 + v·DW) on, in steps of SW.
+type pixelRun struct {
+	t, length int
+	img       int // offset of image n in x
+	ih0, iw0  int
+}
+
+// runsOf splits output pixels [col, col+nv) into runs within output rows.
+func (g *Conv2D) runsOf(runs []pixelRun, col, nv int) []pixelRun {
 	ow := g.OutW()
 	ohw := g.OutH() * ow
+	runs = runs[:0]
+	for t := 0; t < nv; {
+		n, pix := (col+t)/ohw, (col+t)%ohw
+		i, j := pix/ow, pix%ow
+		length := min(ow-j, nv-t)
+		runs = append(runs, pixelRun{t: t, length: length, img: n * g.C * g.H * g.W,
+			ih0: i*g.SH - g.PH, iw0: j*g.SW - g.PW})
+		t += length
+	}
+	return runs
+}
+
+// fill writes the patch entries of kernel position (c, u, v) for run r to
+// dst[0], dst[ds], …: the input values met there, zero in the padding.
+func (g *Conv2D) fill(dst []float64, ds int, x []float64, r *pixelRun, c, u, v int) {
+	ih := r.ih0 + u*g.DH
+	if ih < 0 || ih >= g.H {
+		for e := range r.length {
+			dst[e*ds] = 0
+		}
+		return
+	}
+	src := x[r.img+(c*g.H+ih)*g.W : r.img+(c*g.H+ih+1)*g.W]
+	iw := r.iw0 + v*g.DW
+	if ds == 1 && g.SW == 1 && iw >= 0 && iw+r.length <= len(src) {
+		// The common case: a run inside the image, copied element by
+		// element (too short for copy to pay for its call).
+		d, s := dst[:r.length], src[iw:iw+r.length]
+		for e := range d {
+			d[e] = s[e]
+		}
+		return
+	}
+	for e := range r.length {
+		val := 0.0
+		if iw >= 0 && iw < len(src) {
+			val = src[iw]
+		}
+		dst[e*ds] = val
+		iw += g.SW
+	}
+}
+
+// pack unfolds rows [p0, p0+kb) and columns [j0, j0+nb) of P: each sliver
+// of output pixels is split into runs within output rows once, and every
+// kernel position then fills each run.
+func (p patches) pack(dst []float64, p0, kb, j0, nb, nr int) {
+	g := p.g
+	var store [32]pixelRun
 	for s := 0; s < nb; s += nr {
 		nv := min(nr, nb-s)
 		out := dst[s*kb:]
+		runs := g.runsOf(store[:0], j0+s, nv)
 		c, u, v := g.kernelPos(p0)
 		for q := range kb {
 			row := out[q*nr : q*nr+nv]
-			for t := 0; t < nv; {
-				col := j0 + s + t
-				n, pix := col/ohw, col%ohw
-				i, j := pix/ow, pix%ow
-				run := min(ow-j, nv-t)
-				g.patchRun(row[t:], 1, p.x, c, u, v, n, i, j, run)
-				t += run
+			for i := range runs {
+				g.fill(row[runs[i].t:], 1, p.x, &runs[i], c, u, v)
 			}
 			c, u, v = g.nextKernelPos(c, u, v)
 		}
@@ -271,24 +283,20 @@ type patchesT struct {
 func (patchesT) direct() ([]float64, int, bool) { return nil, 0, false }
 
 // pack unfolds rows (output pixels) [p0, p0+kb) and columns (kernel
-// positions) [j0, j0+nb) of Pᵀ: for each kernel position, runs of pixels
-// that share an output row, written down a column of the sliver.
+// positions) [j0, j0+nb) of Pᵀ: the pixels are split into runs within
+// output rows once, and each kernel position fills each run down its
+// column of the sliver.
 func (p patchesT) pack(dst []float64, p0, kb, j0, nb, nr int) {
 	g := p.g
-	ow := g.OutW()
-	ohw := g.OutH() * ow
+	var store [64]pixelRun
+	runs := g.runsOf(store[:0], p0, kb)
 	for s := 0; s < nb; s += nr {
 		nv := min(nr, nb-s)
 		out := dst[s*kb:]
 		c, u, v := g.kernelPos(j0 + s)
 		for jj := range nv {
-			for t := 0; t < kb; {
-				pix := p0 + t
-				n, r := pix/ohw, pix%ohw
-				i, j := r/ow, r%ow
-				run := min(ow-j, kb-t)
-				g.patchRun(out[t*nr+jj:], nr, p.x, c, u, v, n, i, j, run)
-				t += run
+			for i := range runs {
+				g.fill(out[runs[i].t*nr+jj:], nr, p.x, &runs[i], c, u, v)
 			}
 			c, u, v = g.nextKernelPos(c, u, v)
 		}

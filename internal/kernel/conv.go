@@ -236,10 +236,7 @@ func (g *Conv2D) fill(dst []float64, ds int, x []float64, r *pixelRun, c, u, v i
 	if ds == 1 && g.SW == 1 && iw >= 0 && iw+r.length <= len(src) {
 		// The common case: a run inside the image, copied element by
 		// element (too short for copy to pay for its call).
-		d, s := dst[:r.length], src[iw:iw+r.length]
-		for e := range d {
-			d[e] = s[e]
-		}
+		copyShort(dst[:r.length], src[iw:])
 		return
 	}
 	for e := range r.length {

@@ -65,8 +65,7 @@ func (x matrix) pack(dst []float64, i0, mb, p0, kb, mr int) {
 		if x.trans {
 			// Column p of the operand is row p of M: contiguous.
 			for p := range kb {
-				src := x.d[(p0+p)*x.ld+i0+s:]
-				copy(out[p*mr:p*mr+mv], src[:mv])
+				copyShort(out[p*mr:p*mr+mv], x.d[(p0+p)*x.ld+i0+s:])
 			}
 			continue
 		}
@@ -108,8 +107,7 @@ func (x matrixB) pack(dst []float64, p0, kb, j0, nb, nr int) {
 		out := dst[s*kb:]
 		if !x.trans {
 			for p := range kb {
-				src := x.d[(p0+p)*x.ld+j0+s:]
-				copy(out[p*nr:p*nr+nv], src[:nv])
+				copyShort(out[p*nr:p*nr+nv], x.d[(p0+p)*x.ld+j0+s:])
 			}
 			continue
 		}
@@ -132,6 +130,15 @@ func (x matrixB) pack(dst []float64, p0, kb, j0, nb, nr int) {
 				out[p*nr+j] = v
 			}
 		}
+	}
+}
+
+// copyShort copies len(dst) values from src: the runs of a sliver are a
+// few dozen values, too short for copy's call to memmove to pay.
+func copyShort(dst, src []float64) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = src[i]
 	}
 }
 

@@ -139,9 +139,9 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 			in, out = detIn[start:len(detIn):len(detIn)], detached(i)
 		}
 		direct = direct[:0]
-		if _, ok := v.op.(accumulatingVJP); ok && !create {
+		if acc, ok := v.op.(accumulatingVJP); ok && !create {
 			for j, x := range v.in {
-				d := need[j] && owned[index[x]]
+				d := need[j] && owned[index[x]] && acc.accumulates(j)
 				direct = append(direct, d)
 				if d {
 					need[j] = false
@@ -198,6 +198,8 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 // and adding it. The reverse pass uses it, without CreateGraph, for values
 // that collect several contributions.
 type accumulatingVJP interface {
+	// accumulates reports whether vjpAdd handles input j.
+	accumulates(j int) bool
 	vjpAdd(dst *Tensor, j int, g *Var, in []*Var, out *Var)
 }
 

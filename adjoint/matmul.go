@@ -80,6 +80,8 @@ func (m matMulOp) vjpAdd(dst *Tensor, j int, g *Var, in []*Var, _ *Var) {
 	matMulInto(dst, x.val, y.val, tx, ty, 1)
 }
 
+func (matMulOp) accumulates(int) bool { return true }
+
 var _ accumulatingVJP = matMulOp{}
 
 func (m matMulOp) jvp(t []*Var, in []*Var, _ *Var) *Var {
@@ -147,4 +149,49 @@ func tmark(t bool) string {
 		return "ᵀ"
 	}
 	return ""
+}
+
+type matMulAddOp struct{}
+
+func (matMulAddOp) name() string { return "matmul_add" }
+
+// vjp: for y = a·b + c the cotangents are those of the product and, for
+// c, the upstream gradient summed over the rows c was broadcast along.
+func (matMulAddOp) vjp(g *Var, in []*Var, out *Var, need []bool) []*Var {
+	gs := matMulOp{}.vjp(g, in[:2], out, need[:2])
+	return []*Var{gs[0], gs[1], sumToIf(need[2], g, in[2])}
+}
+
+func (matMulAddOp) jvp(t []*Var, in []*Var, out *Var) *Var {
+	var s *Var
+	if t[0] != nil || t[1] != nil {
+		s = matMulOp{}.jvp(t[:2], in[:2], out)
+	}
+	return addTangents(out.Shape(), s, t[2])
+}
+
+// vjpAdd adds the product's contribution for a or b straight into dst;
+// c's contribution is not a product and goes through vjp.
+func (matMulAddOp) vjpAdd(dst *Tensor, j int, g *Var, in []*Var, out *Var) {
+	matMulOp{}.vjpAdd(dst, j, g, in[:2], out)
+}
+
+func (matMulAddOp) accumulates(j int) bool { return j < 2 }
+
+var _ accumulatingVJP = matMulAddOp{}
+
+// MatMulAdd returns a·b + c for 2-D a and b, with c broadcast to the
+// product's shape (a bias row [n] or [1 n], a column [m 1], or a full
+// [m n]). The product is accumulated onto c by the matrix kernel, so the
+// sum costs no separate pass and no separate tensor: the affine layers and
+// recurrent cells use it.
+func MatMulAdd(a, b, c *Var) *Var {
+	m, n, _ := matMulShape(a.val, b.val, false, false)
+	shape := []int{m, n}
+	if !broadcastsTo(c.Shape(), shape) {
+		panic(fmt.Sprintf("adjoint: MatMulAdd: addend of shape %v does not broadcast to the product's [%d %d]", c.Shape(), m, n))
+	}
+	out := broadcastTensor(c.val, shape)
+	matMulInto(out, a.val, b.val, false, false, 1)
+	return newVar3(out, matMulAddOp{}, a, b, c)
 }

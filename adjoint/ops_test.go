@@ -115,6 +115,11 @@ func opCases() []opCase {
 		{"vecmat_tB", func(x ...*Var) *Var { return MatMulT(x[0], x[1], false, true) }, sh([]int{1, 4}, []int{3, 4}), nil},
 		{"vecvec_outer", func(x ...*Var) *Var { return MatMulT(x[0], x[1], true, false) }, sh([]int{1, 3}, []int{1, 2}), nil},
 		{"matmul_square_self", func(x ...*Var) *Var { return MatMul(x[0], x[0]) }, sh([]int{3, 3}), nil},
+		{"matmul_add_row", func(x ...*Var) *Var { return MatMulAdd(x[0], x[1], x[2]) }, sh([]int{3, 4}, []int{4, 2}, []int{2}), nil},
+		{"matmul_add_full", func(x ...*Var) *Var { return MatMulAdd(x[0], x[1], x[2]) }, sh([]int{3, 4}, []int{4, 2}, []int{3, 2}), nil},
+		{"matmul_add_col_chain", func(x ...*Var) *Var {
+			return Tanh(MatMulAdd(x[0], x[1], MatMulAdd(x[0], x[1], x[2])))
+		}, sh([]int{3, 3}, []int{3, 3}, []int{3, 1}), nil},
 		{"transpose", func(x ...*Var) *Var { return Mul(Transpose(x[0]), x[1]) }, sh([]int{3, 2}, []int{2, 3}), nil},
 		{"permute_3d", func(x ...*Var) *Var { return Mul(Permute(x[0], 2, 0, 1), x[1]) }, sh([]int{2, 3, 4}, []int{4, 2, 3}), nil},
 		{"reshape", func(x ...*Var) *Var { return Mul(Reshape(x[0], 3, -1), x[1]) }, sh([]int{2, 3, 2}, []int{3, 4}), nil},

@@ -172,7 +172,61 @@ func (u unaryOp) vjp(g *Var, in []*Var, out *Var, _ []bool) []*Var {
 		// differentiable again like any mask.
 		return []*Var{maskWhere(g, in[0].val, keepPositive)}
 	}
+	if !g.tracked && !in[0].tracked && !out.tracked {
+		// Nothing is recorded (a reverse pass without CreateGraph): the
+		// product with the derivative in one pass, with the arithmetic of
+		// Mul(g, deriv) element for element.
+		if d := u.fusedVJP(g.val, in[0].val, out.val); d != nil {
+			return []*Var{Const(d)}
+		}
+	}
 	return []*Var{Mul(g, u.deriv(in[0], out))}
+}
+
+// fusedVJP returns g·f'(x) for the operations whose derivative is simple
+// arithmetic on x or y = f(x), computed exactly as deriv and Mul would,
+// or nil for the others.
+func (u unaryOp) fusedVJP(g, x, y *Tensor) *Tensor {
+	switch u.k {
+	case uExp, uTanh, uSigmoid, uSquare, uTanhDeriv, uSigmoidDeriv:
+	default:
+		return nil
+	}
+	out := &Tensor{Shape: g.Shape, Data: make([]float64, len(g.Data))}
+	od, gd := out.Data, g.Data[:len(out.Data)]
+	switch u.k {
+	case uExp:
+		yd := y.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * yd[i]
+		}
+	case uTanh:
+		yd := y.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (1 - yd[i]*yd[i])
+		}
+	case uSigmoid:
+		yd := y.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (yd[i] * (1 - yd[i]))
+		}
+	case uSquare:
+		xd := x.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (2 * xd[i])
+		}
+	case uTanhDeriv:
+		xd := x.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (-2 * xd[i])
+		}
+	case uSigmoidDeriv:
+		xd := x.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (-2*xd[i] + 1)
+		}
+	}
+	return out
 }
 
 func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {

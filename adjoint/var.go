@@ -128,3 +128,16 @@ func newVar2(val *Tensor, p primitive, a, b *Var) *Var {
 	c.v = Var{val: val, op: p, in: c.in[:], tracked: true}
 	return &c.v
 }
+
+func newVar3(val *Tensor, p primitive, a, b, c *Var) *Var {
+	if !a.tracked && !b.tracked && !c.tracked {
+		return &Var{val: val}
+	}
+	d := &struct {
+		v  Var
+		in [3]*Var
+	}{}
+	d.in = [3]*Var{a, b, c}
+	d.v = Var{val: val, op: p, in: d.in[:], tracked: true}
+	return &d.v
+}

@@ -267,10 +267,14 @@ func (op binOp) loop(dst, a, b []float64, f func(x, y float64) float64) {
 // binaryKernel computes f(a, b) elementwise with broadcasting; op, when
 // not binOther, must be the arithmetic f performs.
 func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor {
+	// Shapes are never modified, so the result shares an operand's shape
+	// whenever it has it (the usual case: a bias against a batch).
 	var shape []int
 	switch {
-	case equalInts(a.Shape, b.Shape):
+	case equalInts(a.Shape, b.Shape), broadcastsTo(b.Shape, a.Shape):
 		shape = a.Shape
+	case broadcastsTo(a.Shape, b.Shape):
+		shape = b.Shape
 	default:
 		shape = BroadcastShape(a.Shape, b.Shape)
 	}

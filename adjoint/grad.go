@@ -258,13 +258,19 @@ func topoOrder(y *Var) []*Var {
 // One map serves as both the visited set and the index: −1 marks a Var
 // whose inputs are still being visited.
 func topoIndex(y *Var) ([]*Var, map[*Var]int) {
-	var order []*Var
-	index := map[*Var]int{y: -1}
+	// Room for a small graph from the start: growing the map and the
+	// slices step by step cost more allocations than the pass's arithmetic
+	// on small networks.
+	const small = 48
+	order := make([]*Var, 0, small)
+	index := make(map[*Var]int, small)
+	index[y] = -1
 	type frame struct {
 		v    *Var
 		next int
 	}
-	stack := []frame{{v: y}}
+	stack := make([]frame, 1, small/2)
+	stack[0] = frame{v: y}
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
 		if f.next < len(f.v.in) {

@@ -153,7 +153,9 @@ func shapeSize(shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("adjoint: negative dimension in shape %v", shape))
+			// A copy in the message, so that shape itself does not escape
+			// and callers' variadic shapes stay on the stack.
+			panic(fmt.Sprintf("adjoint: negative dimension in shape %v", cloneInts(shape)))
 		}
 		n *= d
 	}

@@ -165,23 +165,12 @@ func LogSumExp(x *Var, axis int, keepDims bool) *Var {
 		tmp := buf.Data()
 		for o := range outer {
 			row := xd[o*n : (o+1)*n]
-			m := math.Inf(-1)
-			for _, v := range row {
-				m = max(m, v)
-			}
+			m := rowMax(row)
 			if math.IsInf(m, 0) {
 				out.Data[o] = m
 				continue
 			}
-			for k, v := range row {
-				tmp[k] = v - m
-			}
-			kernel.Exp(tmp, tmp)
-			var s float64
-			for _, e := range tmp {
-				s += e
-			}
-			out.Data[o] = m + math.Log(s)
+			out.Data[o] = m + math.Log(expShifted(tmp, row, m))
 		}
 		return newVar1(out, logSumExpOp{a, keepDims}, x)
 	}
@@ -225,18 +214,7 @@ func Softmax(x *Var, axis int) *Var {
 	if inner == 1 && n > 0 {
 		for o := range outer {
 			row, orow := xd[o*n:(o+1)*n], od[o*n:(o+1)*n]
-			m := math.Inf(-1)
-			for _, v := range row {
-				m = max(m, v)
-			}
-			for k, v := range row {
-				orow[k] = v - m
-			}
-			kernel.Exp(orow, orow)
-			var s float64
-			for _, e := range orow {
-				s += e
-			}
+			s := expShifted(orow, row, rowMax(row))
 			for k := range orow {
 				orow[k] /= s
 			}
@@ -266,4 +244,28 @@ func Softmax(x *Var, axis int) *Var {
 // LogSoftmax returns x − LogSumExp(x) along axis.
 func LogSoftmax(x *Var, axis int) *Var {
 	return Sub(x, LogSumExp(x, axis, true))
+}
+
+// rowMax returns the largest element of row (−Inf for an empty row).
+func rowMax(row []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range row {
+		m = max(m, v)
+	}
+	return m
+}
+
+// expShifted sets dst = exp(row − m) with one vector loop and returns the
+// sum of dst, added in order.
+func expShifted(dst, row []float64, m float64) float64 {
+	dst = dst[:len(row)]
+	for k, v := range row {
+		dst[k] = v - m
+	}
+	kernel.Exp(dst, dst)
+	var s float64
+	for _, e := range dst {
+		s += e
+	}
+	return s
 }

@@ -61,32 +61,11 @@ func (x matrix) direct() (d []float64, rs, cs int, ok bool) {
 func (x matrix) pack(dst []float64, i0, mb, p0, kb, mr int) {
 	for s := 0; s < mb; s += mr {
 		mv := min(mr, mb-s)
-		out := dst[s*kb:]
 		if x.trans {
-			// Column p of the operand is row p of M: contiguous.
-			for p := range kb {
-				copyShort(out[p*mr:p*mr+mv], x.d[(p0+p)*x.ld+i0+s:])
-			}
-			continue
-		}
-		// Rows of M are columns of the sliver: move four at a time, so
-		// that each step writes a run of four values.
-		r := 0
-		for ; r+4 <= mv; r += 4 {
-			r0 := x.d[(i0+s+r)*x.ld+p0:][:kb]
-			r1 := x.d[(i0+s+r+1)*x.ld+p0:][:kb]
-			r2 := x.d[(i0+s+r+2)*x.ld+p0:][:kb]
-			r3 := x.d[(i0+s+r+3)*x.ld+p0:][:kb]
-			for p := range kb {
-				o := out[p*mr+r : p*mr+r+4 : p*mr+r+4]
-				o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
-			}
-		}
-		for ; r < mv; r++ {
-			src := x.d[(i0+s+r)*x.ld+p0:][:kb]
-			for p, v := range src {
-				out[p*mr+r] = v
-			}
+			// Column p of the operand is row p of M.
+			packAlong(dst[s*kb:], mr, x.d, x.ld, p0, i0+s, mv, kb)
+		} else {
+			packAcross(dst[s*kb:], mr, x.d, x.ld, i0+s, p0, mv, kb)
 		}
 	}
 }
@@ -104,31 +83,42 @@ func (x matrixB) direct() (d []float64, ld int, ok bool) {
 func (x matrixB) pack(dst []float64, p0, kb, j0, nb, nr int) {
 	for s := 0; s < nb; s += nr {
 		nv := min(nr, nb-s)
-		out := dst[s*kb:]
-		if !x.trans {
-			for p := range kb {
-				copyShort(out[p*nr:p*nr+nv], x.d[(p0+p)*x.ld+j0+s:])
-			}
-			continue
+		if x.trans {
+			// Column j of the operand is row j of M.
+			packAcross(dst[s*kb:], nr, x.d, x.ld, j0+s, p0, nv, kb)
+		} else {
+			packAlong(dst[s*kb:], nr, x.d, x.ld, p0, j0+s, nv, kb)
 		}
-		// Column j of the operand is row j of M: move four rows at a time,
-		// so that each step writes a run of four values.
-		j := 0
-		for ; j+4 <= nv; j += 4 {
-			r0 := x.d[(j0+s+j)*x.ld+p0:][:kb]
-			r1 := x.d[(j0+s+j+1)*x.ld+p0:][:kb]
-			r2 := x.d[(j0+s+j+2)*x.ld+p0:][:kb]
-			r3 := x.d[(j0+s+j+3)*x.ld+p0:][:kb]
-			for p := range kb {
-				o := out[p*nr+j : p*nr+j+4 : p*nr+j+4]
-				o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
-			}
+	}
+}
+
+// packAlong fills a sliver of width w from kb rows of M (row stride ld):
+// out[p·w + r] = M[row0 + p][col0 + r] for r < count.
+func packAlong(out []float64, w int, d []float64, ld, row0, col0, count, kb int) {
+	for p := range kb {
+		copyShort(out[p*w:p*w+count], d[(row0+p)*ld+col0:])
+	}
+}
+
+// packAcross fills a sliver of width w from count rows of M, each going
+// down a column of the sliver: out[p·w + r] = M[row0 + r][col0 + p] for
+// p < kb. Four rows move at a time, so that each step writes a run of four
+// values.
+func packAcross(out []float64, w int, d []float64, ld, row0, col0, count, kb int) {
+	r := 0
+	for ; r+4 <= count; r += 4 {
+		r0 := d[(row0+r)*ld+col0:][:kb]
+		r1 := d[(row0+r+1)*ld+col0:][:kb]
+		r2 := d[(row0+r+2)*ld+col0:][:kb]
+		r3 := d[(row0+r+3)*ld+col0:][:kb]
+		for p := range kb {
+			o := out[p*w+r : p*w+r+4 : p*w+r+4]
+			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
 		}
-		for ; j < nv; j++ {
-			src := x.d[(j0+s+j)*x.ld+p0:][:kb]
-			for p, v := range src {
-				out[p*nr+j] = v
-			}
+	}
+	for ; r < count; r++ {
+		for p, v := range d[(row0+r)*ld+col0:][:kb] {
+			out[p*w+r] = v
 		}
 	}
 }

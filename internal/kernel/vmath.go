@@ -46,6 +46,28 @@ const (
 // pow2 returns 2^k for −1022 ≤ k ≤ 1023.
 func pow2(k int64) float64 { return math.Float64frombits(uint64(k+1023) << 52) }
 
+// expSplit returns k = round(y/ln 2), as a float, and r = y − k·ln 2 with
+// |r| ≤ ln2/2 (|y| < 2^21·ln 2). Small enough to be inlined into the loops.
+func expSplit(y float64) (kf, r float64) {
+	kf = y*log2e + roundMag
+	kf -= roundMag
+	return kf, (y - kf*ln2Hi) - kf*ln2Lo
+}
+
+// expPoly returns q(r) = (e^r − 1)/r by its Taylor polynomial (degree 12
+// in r), so that e^r = 1 + r·q; inlined into the loops.
+func expPoly(r float64) float64 {
+	return 1 + r*(inv2+r*(inv3+r*(inv4+r*(inv5+r*(inv6+r*(inv7+r*(inv8+r*(inv9+r*(inv10+r*(inv11+r*(inv12+r*inv13)))))))))))
+}
+
+// scale2 returns p·2^k for an integer-valued k in [−1100, 1100], as two
+// power-of-two factors, so that overflow and gradual underflow round once.
+func scale2(p, kf float64) float64 {
+	k := int64(kf)
+	k1 := k >> 1
+	return p * pow2(k1) * pow2(k-k1)
+}
+
 // Exp sets dst[i] = eˣ for x = src[i].
 func Exp(dst, src []float64) {
 	dst = dst[:len(src)]
@@ -59,14 +81,9 @@ func Exp(dst, src []float64) {
 		// Beyond these bounds eˣ is +Inf or 0; clamping keeps k in range
 		// (NaN passes through min and max).
 		y := max(min(x, 710), -746)
-		kf := y*log2e + roundMag
-		kf -= roundMag
-		r := (y - kf*ln2Hi) - kf*ln2Lo
-		q := 1 + r*(inv2+r*(inv3+r*(inv4+r*(inv5+r*(inv6+r*(inv7+r*(inv8+r*(inv9+r*(inv10+r*(inv11+r*(inv12+r*inv13)))))))))))
-		p := q*r + 1
-		k := int64(kf)
-		k1 := k >> 1
-		dst[i] = p * pow2(k1) * pow2(k-k1)
+		kf, r := expSplit(y)
+		q := expPoly(r)
+		dst[i] = scale2(q*r+1, kf)
 	}
 }
 
@@ -85,10 +102,8 @@ func Tanh(dst, src []float64) {
 	for i, x := range src {
 		// tanh rounds to ±1 beyond |x| = 19.1.
 		y := max(-2*math.Abs(x), -40)
-		kf := y*log2e + roundMag
-		kf -= roundMag
-		r := (y - kf*ln2Hi) - kf*ln2Lo
-		q := 1 + r*(inv2+r*(inv3+r*(inv4+r*(inv5+r*(inv6+r*(inv7+r*(inv8+r*(inv9+r*(inv10+r*(inv11+r*(inv12+r*inv13)))))))))))
+		kf, r := expSplit(y)
+		q := expPoly(r)
 		s := pow2(int64(kf))
 		m := s*(q*r) + (s - 1)
 		dst[i] = math.Copysign(-m/(2+m), x)
@@ -107,13 +122,9 @@ func Sigmoid(dst, src []float64) {
 	}
 	for i, x := range src {
 		y := max(-math.Abs(x), -746)
-		kf := y*log2e + roundMag
-		kf -= roundMag
-		r := (y - kf*ln2Hi) - kf*ln2Lo
-		q := 1 + r*(inv2+r*(inv3+r*(inv4+r*(inv5+r*(inv6+r*(inv7+r*(inv8+r*(inv9+r*(inv10+r*(inv11+r*(inv12+r*inv13)))))))))))
-		k := int64(kf)
-		k1 := k >> 1
-		e := (q*r + 1) * pow2(k1) * pow2(k-k1)
+		kf, r := expSplit(y)
+		q := expPoly(r)
+		e := scale2(q*r+1, kf)
 		num := 1.0
 		if x < 0 {
 			num = e
@@ -144,13 +155,9 @@ func Softplus(dst, src []float64) {
 	dst = dst[:len(src)]
 	for i, x := range src {
 		y := max(-math.Abs(x), -746)
-		kf := y*log2e + roundMag
-		kf -= roundMag
-		r := (y - kf*ln2Hi) - kf*ln2Lo
-		q := 1 + r*(inv2+r*(inv3+r*(inv4+r*(inv5+r*(inv6+r*(inv7+r*(inv8+r*(inv9+r*(inv10+r*(inv11+r*(inv12+r*inv13)))))))))))
-		k := int64(kf)
-		k1 := k >> 1
-		e := (q*r + 1) * pow2(k1) * pow2(k-k1) // e^−|x| ∈ [0, 1]
+		kf, r := expSplit(y)
+		q := expPoly(r)
+		e := scale2(q*r+1, kf) // e^−|x| ∈ [0, 1]
 		// log1p(e) = log(w) − ((w − 1) − e)/w with w = 1 + e ∈ [1, 2]
 		// rounded: the correction restores what rounding w lost.
 		w := 1 + e

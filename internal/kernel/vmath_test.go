@@ -15,20 +15,7 @@ func bigExp(x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) || x > 710 || x < -746 {
 		return math.Exp(x)
 	}
-	const prec = 200
-	y := new(big.Float).SetPrec(prec).SetFloat64(x)
-	y.SetMantExp(y, -12)
-	sum := new(big.Float).SetPrec(prec).SetFloat64(1)
-	term := new(big.Float).SetPrec(prec).SetFloat64(1)
-	for n := 1; n < 30; n++ {
-		term.Mul(term, y)
-		term.Quo(term, new(big.Float).SetPrec(prec).SetInt64(int64(n)))
-		sum.Add(sum, term)
-	}
-	for range 12 {
-		sum.Mul(sum, sum)
-	}
-	f, _ := sum.Float64()
+	f, _ := bigExpF(new(big.Float).SetPrec(200).SetFloat64(x), 200).Float64()
 	return f
 }
 
@@ -68,6 +55,7 @@ func bigLog(x float64) float64 {
 	return f
 }
 
+// bigExpF is e^x in prec-bit arithmetic.
 func bigExpF(x *big.Float, prec uint) *big.Float {
 	y := new(big.Float).SetPrec(prec).Set(x)
 	y.SetMantExp(y, -12)

@@ -174,26 +174,47 @@ func (g *gen) avx512(rows, vecs int) {
 	g.p("\tMOVQ c+48(FP), DI")
 	g.p("\tMOVQ ldc+56(FP), SI")
 	g.p("\tSHLQ $3, SI")
-	g.p("\tVBROADCASTSD alpha+72(FP), Z29")
+	g.epilogue(name, rows, vecs, acc, epilogueRegs{
+		alpha: "Z29", beta: "Z30", c: "Z31", width: 64,
+		loadLast:  "VMOVUPD.Z %d(R12), K1, %s",
+		storeLast: "VMOVUPD %[2]s, K1, %[1]d(DI)",
+	})
+}
+
+// epilogueRegs names what an epilogue needs: broadcast registers for
+// alpha and beta, a register for C, the vector width in bytes, and the
+// masked load of C and masked store for the last vector of a row (format
+// arguments: offset, register).
+type epilogueRegs struct {
+	alpha, beta, c      string
+	width               int
+	loadLast, storeLast string
+}
+
+// epilogue writes the accumulators to C: C = alpha·acc when beta is ±0
+// (C is not read, so it may hold NaN), else C = beta·C + alpha·acc (one
+// FMA after the scaling); the last vector of each row is masked. On entry
+// DI points at C and SI holds its row stride in bytes.
+func (g *gen) epilogue(name string, rows, vecs int, acc func(r, v int) string, e epilogueRegs) {
+	g.p("\tVBROADCASTSD alpha+72(FP), %s", e.alpha)
 	for r := range rows {
 		for v := range vecs {
-			g.p("\tVMULPD Z29, %s, %s", acc(r, v), acc(r, v))
+			g.p("\tVMULPD %s, %s, %s", e.alpha, acc(r, v), acc(r, v))
 		}
 	}
-	// beta = ±0 stores alpha·acc without reading C (C may hold NaN).
 	g.p("\tMOVQ beta+80(FP), DX")
 	g.p("\tSHLQ $1, DX")
 	g.p("\tJZ %s_put", name)
-	g.p("\tVBROADCASTSD beta+80(FP), Z30")
+	g.p("\tVBROADCASTSD beta+80(FP), %s", e.beta)
 	g.p("\tMOVQ DI, R12")
 	for r := range rows {
 		for v := range vecs {
 			if v == vecs-1 {
-				g.p("\tVMOVUPD.Z %d(R12), K1, Z31", 64*v)
+				g.p("\t"+e.loadLast, e.width*v, e.c)
 			} else {
-				g.p("\tVMOVUPD %d(R12), Z31", 64*v)
+				g.p("\tVMOVUPD %d(R12), %s", e.width*v, e.c)
 			}
-			g.p("\tVFMADD231PD Z31, Z30, %s", acc(r, v))
+			g.p("\tVFMADD231PD %s, %s, %s", e.c, e.beta, acc(r, v))
 		}
 		if r < rows-1 {
 			g.p("\tADDQ SI, R12")
@@ -203,9 +224,9 @@ func (g *gen) avx512(rows, vecs int) {
 	for r := range rows {
 		for v := range vecs {
 			if v == vecs-1 {
-				g.p("\tVMOVUPD %s, K1, %d(DI)", acc(r, v), 64*v)
+				g.p("\t"+e.storeLast, e.width*v, acc(r, v))
 			} else {
-				g.p("\tVMOVUPD %s, %d(DI)", acc(r, v), 64*v)
+				g.p("\tVMOVUPD %s, %d(DI)", acc(r, v), e.width*v)
 			}
 		}
 		if r < rows-1 {
@@ -271,43 +292,9 @@ func (g *gen) avx2(rows, vecs int) {
 	g.p("\tSUBQ nv+64(FP), DX")
 	g.p("\tLEAQ avx2mask<>(SB), R12")
 	g.p("\tVMOVDQU (R12)(DX*8), Y14")
-	g.p("\tVBROADCASTSD alpha+72(FP), Y12")
-	for r := range rows {
-		for v := range vecs {
-			g.p("\tVMULPD Y12, %s, %s", acc(r, v), acc(r, v))
-		}
-	}
-	g.p("\tMOVQ beta+80(FP), DX")
-	g.p("\tSHLQ $1, DX")
-	g.p("\tJZ %s_put", name)
-	g.p("\tVBROADCASTSD beta+80(FP), Y13")
-	g.p("\tMOVQ DI, R12")
-	for r := range rows {
-		for v := range vecs {
-			if v == vecs-1 {
-				g.p("\tVMASKMOVPD %d(R12), Y14, Y15", 32*v)
-			} else {
-				g.p("\tVMOVUPD %d(R12), Y15", 32*v)
-			}
-			g.p("\tVFMADD231PD Y15, Y13, %s", acc(r, v))
-		}
-		if r < rows-1 {
-			g.p("\tADDQ SI, R12")
-		}
-	}
-	g.p("%s_put:", name)
-	for r := range rows {
-		for v := range vecs {
-			if v == vecs-1 {
-				g.p("\tVMASKMOVPD %s, Y14, %d(DI)", acc(r, v), 32*v)
-			} else {
-				g.p("\tVMOVUPD %s, %d(DI)", acc(r, v), 32*v)
-			}
-		}
-		if r < rows-1 {
-			g.p("\tADDQ SI, DI")
-		}
-	}
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
+	g.epilogue(name, rows, vecs, acc, epilogueRegs{
+		alpha: "Y12", beta: "Y13", c: "Y15", width: 32,
+		loadLast:  "VMASKMOVPD %d(R12), Y14, %s",
+		storeLast: "VMASKMOVPD %[2]s, Y14, %[1]d(DI)",
+	})
 }

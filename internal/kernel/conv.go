@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 )
 
@@ -100,10 +99,7 @@ func (g *Conv2D) InputGrad(xbar, ybar, w []float64) {
 			g.fold(xbar[n0*g.C*g.H*g.W:n1*g.C*g.H*g.W], cols.s[:k*cn], n1-n0)
 		}
 	}
-	workers := 1
-	if k*g.O*g.N*ohw >= parallelWork {
-		workers = min(runtime.GOMAXPROCS(0), blocks)
-	}
+	workers := goroutines(k*g.O*g.N*ohw, blocks, 0)
 	if workers <= 1 {
 		run(0, blocks)
 		return

@@ -127,7 +127,8 @@ func nanVec(n int) []float64 {
 // bits under GOMAXPROCS 1 and 2.
 func TestConv2DGOMAXPROCSBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	g := &Conv2D{N: 32, C: 8, H: 13, W: 13, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1}
+	// Large enough (2·10^7 multiply-adds per product) to be split.
+	g := &Conv2D{N: 128, C: 8, H: 13, W: 13, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1}
 	x := randVec(rng, g.N*g.C*g.H*g.W)
 	w := randVec(rng, g.O*g.C*g.KH*g.KW)
 	ybar := randVec(rng, g.N*g.O*g.OutH()*g.OutW())

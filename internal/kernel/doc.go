@@ -61,9 +61,11 @@
 //
 // # Threads and determinism
 //
-// Products of at least 2^17 multiply-adds split their output over up to
-// GOMAXPROCS goroutines, in whole tiles along the longer side of C; with
-// GOMAXPROCS = 1, or below that size, no goroutine is started. Every
+// Products of at least 2^23 multiply-adds split their output over up to
+// GOMAXPROCS goroutines (one per 2^22 multiply-adds, about 0.1 ms of work,
+// which pays for waking a sleeping thread even in a virtual machine), in
+// whole tiles along the longer side of C; with GOMAXPROCS = 1, or below
+// that size, no goroutine is started. Every
 // element of C is the sum over k in blocks of kc, each block summed in
 // ascending order by one micro-kernel call and added to C in ascending
 // order, whichever goroutine computes it: results are bit-identical for

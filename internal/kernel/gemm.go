@@ -138,10 +138,25 @@ func gemvDot(m, k int, alpha float64, a []float64, lda int, x []float64, incx in
 	}
 }
 
-// Work, in multiply-adds, below which a product runs on one goroutine: at
-// about 2^17 multiply-adds a product takes some microseconds, and starting
-// and joining a goroutine costs about one.
-const parallelWork = 1 << 17
+// workPerGoroutine is the work, in multiply-adds, that justifies one
+// more goroutine: 2^22 multiply-adds take about 0.1 ms on one core. Waking
+// an idle thread to run a goroutine costs from a few microseconds on bare
+// metal to about 0.1 ms in virtual machines (measured on the machine this
+// was tuned on), so a share must be at least that long to pay for itself.
+const workPerGoroutine = 1 << 22
+
+// goroutines returns how many goroutines to spread work multiply-adds over,
+// at most max (and at most GOMAXPROCS, which is only read when the work is
+// large enough to split at all).
+func goroutines(work, max, workers int) int {
+	if work < 2*workPerGoroutine || max <= 1 {
+		return 1
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return min(workers, max, work/workPerGoroutine)
+}
 
 // gemm is the blocked product behind Gemm and the convolutions. workers
 // caps the number of goroutines (0: GOMAXPROCS).
@@ -154,13 +169,6 @@ func gemm[A aOperand, B bOperand, C cTarget](mk *microKernel, m, n, k int, alpha
 	if m == 0 || n == 0 || k == 0 {
 		panic("kernel: gemm of an empty product")
 	}
-	w := 1
-	if m*n*k >= parallelWork {
-		if workers <= 0 {
-			workers = runtime.GOMAXPROCS(0)
-		}
-		w = workers
-	}
 	// Split the longer side of C, in whole tiles. Splitting n repeats the
 	// packing of A in every goroutine, splitting m that of B: the longer
 	// side is the cheaper to split.
@@ -170,7 +178,7 @@ func gemm[A aOperand, B bOperand, C cTarget](mk *microKernel, m, n, k int, alpha
 		unit, size = mk.nr, n
 	}
 	tiles := (size + unit - 1) / unit
-	w = min(w, tiles)
+	w := goroutines(m*n*k, tiles, workers)
 	if w <= 1 {
 		task(mk, 0, m, 0, n, k, alpha, a, b, beta, c)
 		return

@@ -264,21 +264,30 @@ func (op binOp) loop(dst, a, b []float64, f func(x, y float64) float64) {
 	}
 }
 
+// binaryShape returns the shape a and b broadcast to: an operand's own
+// shape whenever it is that (the usual case: a bias against a batch).
+func binaryShape(a, b *Tensor) []int {
+	switch {
+	case equalInts(a.Shape, b.Shape), broadcastsTo(b.Shape, a.Shape):
+		return a.Shape
+	case broadcastsTo(a.Shape, b.Shape):
+		return b.Shape
+	}
+	return BroadcastShape(a.Shape, b.Shape)
+}
+
 // binaryKernel computes f(a, b) elementwise with broadcasting; op, when
 // not binOther, must be the arithmetic f performs.
 func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor {
-	// Shapes are never modified, so the result shares an operand's shape
-	// whenever it has it (the usual case: a bias against a batch).
-	var shape []int
-	switch {
-	case equalInts(a.Shape, b.Shape), broadcastsTo(b.Shape, a.Shape):
-		shape = a.Shape
-	case broadcastsTo(a.Shape, b.Shape):
-		shape = b.Shape
-	default:
-		shape = BroadcastShape(a.Shape, b.Shape)
-	}
+	shape := binaryShape(a, b)
 	out := &Tensor{Shape: shape, Data: make([]float64, shapeSize(shape))}
+	binaryInto(out, a, b, op, f)
+	return out
+}
+
+// binaryInto sets out (of the broadcast shape, zero-filled) to f(a, b).
+func binaryInto(out, a, b *Tensor, op binOp, f func(x, y float64) float64) {
+	shape := out.Shape
 	ad, bd, od := a.Data, b.Data, out.Data
 	switch {
 	case len(ad) == len(od) && len(bd) == len(od),
@@ -300,13 +309,13 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 			for j := range bd {
 				op.loop(od[j*r:(j+1)*r], ad[j*r:(j+1)*r], bd[j:j+1], f)
 			}
-			return out
+			return
 		}
 		if r, ok := prefixRepeat(a.Shape, shape); ok && len(bd) == len(od) && r > 0 {
 			for j := range ad {
 				op.loop(od[j*r:(j+1)*r], ad[j:j+1], bd[j*r:(j+1)*r], f)
 			}
-			return out
+			return
 		}
 		if outer, inner, ok := blockRepeat(b.Shape, shape); ok && len(ad) == len(od) {
 			for o := range outer {
@@ -315,7 +324,7 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 					op.loop(od[at:at+inner], ad[at:at+inner], bd[m:m+1], f)
 				}
 			}
-			return out
+			return
 		}
 		if outer, inner, ok := blockRepeat(a.Shape, shape); ok && len(bd) == len(od) {
 			for o := range outer {
@@ -324,7 +333,7 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 					op.loop(od[at:at+inner], ad[m:m+1], bd[at:at+inner], f)
 				}
 			}
-			return out
+			return
 		}
 		sa := bcastStrides(a.Shape, shape)
 		sb := bcastStrides(b.Shape, shape)
@@ -332,7 +341,6 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 			od[i] = f(ad[ia], bd[ib])
 		})
 	}
-	return out
 }
 
 // broadcastTensor returns x broadcast to shape (a fresh tensor).

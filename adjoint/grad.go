@@ -182,8 +182,8 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 	for j, w := range wrt {
 		if i, ok := index[w]; ok && ct[i] != nil {
 			res[j] = ct[i]
-			if !create {
-				res[j] = Detach(res[j])
+			if !create && res[j].tracked {
+				res[j] = Detach(res[j]) // (cotangents of an unrecorded pass are constants already)
 			}
 		} else {
 			res[j] = Const(New(w.Shape()...))

@@ -109,9 +109,9 @@ func MatMul(a, b *Var) *Var { return MatMulT(a, b, false, false) }
 // depend on the number of threads.
 func MatMulT(a, b *Var, transA, transB bool) *Var {
 	m, n, _ := matMulShape(a.val, b.val, transA, transB)
-	out := New(m, n)
-	matMulInto(out, a.val, b.val, transA, transB, 0)
-	return newVar2(out, matMulOp{transA, transB}, a, b)
+	out := newResult2([]int{m, n}, matMulOp{transA, transB}, a, b)
+	matMulInto(out.val, a.val, b.val, transA, transB, 0)
+	return out
 }
 
 // matMulShape checks that op(a)·op(b) is defined and returns its m, n and

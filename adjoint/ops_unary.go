@@ -237,9 +237,9 @@ func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 }
 
 func unary(k unaryKind, x *Var) *Var {
-	out := &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
-	unaryTable[k].loop(out.Data, x.val.Data)
-	return newVar1(out, unaryOp{k}, x)
+	out := newResult1(x.val.Shape, unaryOp{k}, x)
+	unaryTable[k].loop(out.val.Data, x.val.Data)
+	return out
 }
 
 // Exp returns eˣ elementwise.
@@ -289,11 +289,12 @@ func (s scaleOp) jvp(t []*Var, _ []*Var, _ *Var) *Var           { return Scale(t
 
 // Scale returns c·x.
 func Scale(x *Var, c float64) *Var {
-	out := &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
+	out := newResult1(x.val.Shape, scaleOp{c}, x)
+	od := out.val.Data
 	for i, v := range x.val.Data {
-		out.Data[i] = c * v
+		od[i] = c * v
 	}
-	return newVar1(out, scaleOp{c}, x)
+	return out
 }
 
 // Neg returns −x.

@@ -99,6 +99,10 @@ func (p *MaxPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	xd := x.Value().Data
 	idx := make([]int, n*c*oh*ow)
 	k, st := p.k, p.stride
+	if !hasNaN(xd) && k == 2 && st == 2 {
+		maxPool2x2(idx, xd, n*c, h, w, oh, ow)
+		return adjoint.Reshape(adjoint.Take(adjoint.Reshape(x, -1), 0, idx), n, c, oh, ow)
+	}
 	if !hasNaN(xd) {
 		// Without NaN the first maximum is the first element strictly
 		// greater than every earlier one.
@@ -108,16 +112,16 @@ func (p *MaxPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 			for i := range oh {
 				for j := range ow {
 					top := base + i*st*w + j*st
-					best, bv := top, xd[top]
+					best, bk := top, orderKey(xd[top])
 					for u := range k {
 						r := top + u*w
 						for v, e := range xd[r : r+k] {
-							// A conditional move, not a branch: on real
-							// data the comparison is as good as random.
-							if e > bv {
-								best = r + v
+							// Integer keys ordered like the values, so that
+							// the selection is a conditional move and not a
+							// branch, which random data would mispredict.
+							if ek := orderKey(e); ek > bk {
+								best, bk = r+v, ek
 							}
-							bv = max(bv, e)
 						}
 					}
 					idx[at] = best
@@ -153,6 +157,50 @@ func (p *MaxPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 		}
 	}
 	return adjoint.Reshape(adjoint.Take(adjoint.Reshape(x, -1), 0, idx), n, c, oh, ow)
+}
+
+// maxPool2x2 finds the first maximum of each 2×2 window (stride 2) of
+// NaN-free planes as a small tournament, top pair and bottom pair first,
+// so that the comparisons do not wait on one another. Ties go to the
+// earlier element in row-major order, as everywhere.
+func maxPool2x2(idx []int, xd []float64, planes, h, w, oh, ow int) {
+	at := 0
+	for plane := range planes {
+		base := plane * h * w
+		for i := range oh {
+			p0 := base + 2*i*w
+			r0, r1 := xd[p0:p0+2*ow], xd[p0+w:p0+w+2*ow]
+			out := idx[at : at+ow]
+			at += ow
+			for j := range out {
+				ka, kb := orderKey(r0[2*j]), orderKey(r0[2*j+1])
+				kc, kd := orderKey(r1[2*j]), orderKey(r1[2*j+1])
+				top, kt := p0+2*j, ka
+				if kb > ka {
+					top, kt = p0+2*j+1, kb
+				}
+				bot, kbot := p0+w+2*j, kc
+				if kd > kc {
+					bot, kbot = p0+w+2*j+1, kd
+				}
+				if kbot > kt {
+					top = bot
+				}
+				out[j] = top
+			}
+		}
+	}
+}
+
+// orderKey maps a number (not NaN) to an integer with the same order:
+// the bits of a non-negative number, the bits with the magnitude reversed
+// for a negative one, and −0 to the key of +0 (they compare equal).
+func orderKey(v float64) int64 {
+	k := int64(math.Float64bits(v))
+	if k == math.MinInt64 {
+		k = 0
+	}
+	return k ^ (k>>63)&math.MaxInt64
 }
 
 // hasNaN reports whether xs holds a NaN.

@@ -158,3 +158,34 @@ func TestWindowSumBilinear(t *testing.T) {
 		}
 	}
 }
+
+// The 2×2 tournament picks the same element as the plain first-maximum
+// scan on data full of ties, negative numbers and zeros of both signs.
+func TestMaxPool2x2MatchesScan(t *testing.T) {
+	rng := newRNG(15)
+	vals := []float64{-2, -1, math.Copysign(0, -1), 0, 1, 2, -1e-300, 1e-300}
+	xd := make([]float64, 3*6*8)
+	for i := range xd {
+		xd[i] = vals[rng.IntN(len(vals))]
+	}
+	got := make([]int, 3*3*4)
+	maxPool2x2(got, xd, 3, 6, 8, 3, 4)
+	at := 0
+	for p := range 3 {
+		for i := range 3 {
+			for j := range 4 {
+				top := p*48 + 2*i*8 + 2*j
+				best := top
+				for _, q := range []int{top, top + 1, top + 8, top + 9} {
+					if xd[q] > xd[best] {
+						best = q
+					}
+				}
+				if got[at] != best {
+					t.Fatalf("window %d: picked %d (%v), want %d (%v)", at, got[at], xd[got[at]], best, xd[best])
+				}
+				at++
+			}
+		}
+	}
+}

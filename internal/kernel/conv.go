@@ -392,20 +392,26 @@ func (x imagesC) block(i0, j0, _, nv int) ([]float64, int, int, bool) {
 	return x.d, (n*x.o+i0)*x.hw + q, x.hw, true
 }
 
+// get and put copy a tile that straddles images run by run: the columns of
+// one image are contiguous in its planes.
 func (x imagesC) get(t []float64, ldt, i0, j0, mv, nv int) {
-	for r := range mv {
-		for e := range nv {
-			n, q := (j0+e)/x.hw, (j0+e)%x.hw
-			t[r*ldt+e] = x.d[(n*x.o+i0+r)*x.hw+q]
+	for e := 0; e < nv; {
+		n, q := (j0+e)/x.hw, (j0+e)%x.hw
+		run := min(x.hw-q, nv-e)
+		for r := range mv {
+			copyShort(t[r*ldt+e:r*ldt+e+run], x.d[(n*x.o+i0+r)*x.hw+q:])
 		}
+		e += run
 	}
 }
 
 func (x imagesC) put(t []float64, ldt, i0, j0, mv, nv int) {
-	for r := range mv {
-		for e := range nv {
-			n, q := (j0+e)/x.hw, (j0+e)%x.hw
-			x.d[(n*x.o+i0+r)*x.hw+q] = t[r*ldt+e]
+	for e := 0; e < nv; {
+		n, q := (j0+e)/x.hw, (j0+e)%x.hw
+		run := min(x.hw-q, nv-e)
+		for r := range mv {
+			copyShort(x.d[(n*x.o+i0+r)*x.hw+q:][:run], t[r*ldt+e:])
 		}
+		e += run
 	}
 }

@@ -262,3 +262,35 @@ func TestKernelName(t *testing.T) {
 		t.Fatalf("Kernel() = %q, want the best available %q", Kernel(), available()[0].name)
 	}
 }
+
+// Every vector row copier moves exactly count values per row, for every
+// count it accepts, and writes nothing else.
+func TestPackRows(t *testing.T) {
+	for _, mk := range available() {
+		if mk.packRows == nil {
+			continue
+		}
+		for count := 1; count <= 3*mk.lanes; count++ {
+			const rows, ls, ld = 5, 29, 31
+			src := make([]float64, (rows-1)*ls+count)
+			for i := range src {
+				src[i] = float64(i) + 0.5
+			}
+			dst := make([]float64, (rows-1)*ld+count+8)
+			for i := range dst {
+				dst[i] = sentinel
+			}
+			mk.packRows(&dst[0], ld, &src[0], ls, rows, count)
+			for i, v := range dst {
+				r, c := i/ld, i%ld
+				want := sentinel
+				if r < rows && c < count {
+					want = src[r*ls+c]
+				}
+				if v != want {
+					t.Fatalf("%s, count %d: dst[%d] = %v, want %v", mk.name, count, i, v, want)
+				}
+			}
+		}
+	}
+}

@@ -166,3 +166,9 @@ func tanhAVX2(dst, src *float64, n int, c *[vmConstN][8]float64)
 
 //go:noescape
 func sigmoidAVX2(dst, src *float64, n int, c *[vmConstN][8]float64)
+
+//go:noescape
+func packRowsAVX512(dst *float64, ld int, src *float64, ls int, rows, count int)
+
+//go:noescape
+func packRowsAVX2(dst *float64, ld int, src *float64, ls int, rows, count int)

@@ -4083,3 +4083,95 @@ sigmoidAVX2_tail:
 sigmoidAVX2_done:
 	VZEROUPPER
 	RET
+
+// func packRowsAVX512(dst *float64, ld int, src *float64, ls int, rows, count int)
+TEXT ·packRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ld+8(FP), R8
+	SHLQ $3, R8
+	MOVQ src+16(FP), SI
+	MOVQ ls+24(FP), R9
+	SHLQ $3, R9
+	MOVQ rows+32(FP), DX
+	MOVQ count+40(FP), CX
+	MOVL $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $8, AX
+	KMOVW AX, K2
+	SHRQ $8, AX
+	KMOVW AX, K3
+	TESTQ DX, DX
+	JZ packRowsAVX512_done
+packRowsAVX512_loop:
+	VMOVUPD.Z 0(SI), K1, Z0
+	VMOVUPD.Z 64(SI), K2, Z1
+	VMOVUPD.Z 128(SI), K3, Z2
+	VMOVUPD Z0, K1, 0(DI)
+	VMOVUPD Z1, K2, 64(DI)
+	VMOVUPD Z2, K3, 128(DI)
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ packRowsAVX512_loop
+packRowsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func packRowsAVX2(dst *float64, ld int, src *float64, ls int, rows, count int)
+TEXT ·packRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ld+8(FP), R8
+	SHLQ $3, R8
+	MOVQ src+16(FP), SI
+	MOVQ ls+24(FP), R9
+	SHLQ $3, R9
+	MOVQ rows+32(FP), DX
+	MOVQ count+40(FP), CX
+	LEAQ avx2mask<>(SB), R10
+	MOVQ CX, AX
+	MOVQ $0, R11
+	CMPQ AX, $0
+	CMOVQLT R11, AX
+	MOVQ $4, R11
+	CMPQ AX, $4
+	CMOVQGT R11, AX
+	SUBQ AX, R11
+	VMOVDQU (R10)(R11*8), Y13
+	MOVQ CX, AX
+	SUBQ $4, AX
+	MOVQ $0, R11
+	CMPQ AX, $0
+	CMOVQLT R11, AX
+	MOVQ $4, R11
+	CMPQ AX, $4
+	CMOVQGT R11, AX
+	SUBQ AX, R11
+	VMOVDQU (R10)(R11*8), Y14
+	MOVQ CX, AX
+	SUBQ $8, AX
+	MOVQ $0, R11
+	CMPQ AX, $0
+	CMOVQLT R11, AX
+	MOVQ $4, R11
+	CMPQ AX, $4
+	CMOVQGT R11, AX
+	SUBQ AX, R11
+	VMOVDQU (R10)(R11*8), Y15
+	TESTQ DX, DX
+	JZ packRowsAVX2_done
+packRowsAVX2_loop:
+	VMASKMOVPD 0(SI), Y13, Y0
+	VMASKMOVPD 32(SI), Y14, Y1
+	VMASKMOVPD 64(SI), Y15, Y2
+	VMASKMOVPD Y0, Y13, 0(DI)
+	VMASKMOVPD Y1, Y14, 32(DI)
+	VMASKMOVPD Y2, Y15, 64(DI)
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ packRowsAVX2_loop
+packRowsAVX2_done:
+	VZEROUPPER
+	RET

@@ -29,6 +29,9 @@ type microKernel struct {
 	// vm holds the elementwise functions for the same instruction set;
 	// nil for the portable loops.
 	vm *vectorMath
+	// packRows copies rows of up to 3·lanes values (dst and src row
+	// strides in values), for packAlong; nil for the portable loop.
+	packRows func(dst *float64, ld int, src *float64, ls int, rows, count int)
 }
 
 // vectorMath is a set of assembly elementwise functions: dst[i] = f(src[i])

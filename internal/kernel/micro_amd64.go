@@ -19,7 +19,8 @@ import "golang.org/x/sys/cpu"
 // mc = 384 takes 384 KiB. The B panel, kc·nc·8 bytes, lives in L3:
 // nc = 3072 takes 3 MiB.
 var avx512 = &microKernel{name: "avx512", mr: 8, nr: 24, lanes: 8, maskedB: true, kc: 128, mc: 384, nc: 3072,
-	vm: &vectorMath{exp: expAVX512, tanh: tanhAVX512, sigmoid: sigmoidAVX512},
+	vm:       &vectorMath{exp: expAVX512, tanh: tanhAVX512, sigmoid: sigmoidAVX512},
+	packRows: packRowsAVX512,
 	fns: [][]kernelFunc{
 		{gemmAVX512R1V1, gemmAVX512R1V2, gemmAVX512R1V3},
 		{gemmAVX512R2V1, gemmAVX512R2V2, gemmAVX512R2V3},
@@ -38,7 +39,8 @@ var avx512 = &microKernel{name: "avx512", mr: 8, nr: 24, lanes: 8, maskedB: true
 // with kc = 256 (24 KiB); a block of A, mc·kc·8 bytes, stays in a 256–512
 // KiB L2 with mc = 96 (192 KiB); the B panel in L3 with nc = 2040 (4 MiB).
 var avx2 = &microKernel{name: "avx2", mr: 4, nr: 12, lanes: 4, kc: 256, mc: 96, nc: 2040,
-	vm: &vectorMath{exp: expAVX2, tanh: tanhAVX2, sigmoid: sigmoidAVX2},
+	vm:       &vectorMath{exp: expAVX2, tanh: tanhAVX2, sigmoid: sigmoidAVX2},
+	packRows: packRowsAVX2,
 	fns: [][]kernelFunc{
 		{gemmAVX2R1V1, gemmAVX2R1V2, gemmAVX2R1V3},
 		{gemmAVX2R2V1, gemmAVX2R2V2, gemmAVX2R2V3},

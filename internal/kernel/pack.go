@@ -95,6 +95,17 @@ func (x matrixB) pack(dst []float64, p0, kb, j0, nb, nr int) {
 // packAlong fills a sliver of width w from kb rows of M (row stride ld):
 // out[p·w + r] = M[row0 + p][col0 + r] for r < count.
 func packAlong(out []float64, w int, d []float64, ld, row0, col0, count, kb int) {
+	if kb == 0 || count == 0 {
+		return
+	}
+	if pr := active.packRows; pr != nil && count <= 3*active.lanes {
+		// Vector moves, masked to count (checked against the slices here).
+		src := d[row0*ld+col0:]
+		_ = src[(kb-1)*ld+count-1]
+		_ = out[(kb-1)*w+count-1]
+		pr(&out[0], w, &src[0], ld, kb, count)
+		return
+	}
 	for p := range kb {
 		copyShort(out[p*w:p*w+count], d[(row0+p)*ld+col0:])
 	}

@@ -48,6 +48,8 @@ func main() {
 		}
 	}
 	g.vmathAll()
+	g.packRows("AVX512")
+	g.packRows("AVX2")
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -297,4 +299,78 @@ func (g *gen) avx2(rows, vecs int) {
 		loadLast:  "VMASKMOVPD %d(R12), Y14, %s",
 		storeLast: "VMASKMOVPD %[2]s, Y14, %[1]d(DI)",
 	})
+}
+
+// packRows writes the copy loop of packAlong: rows rows of count ≤
+// lanes·3 values, from src (row stride ls) to dst (row stride ld, in
+// values), with masked vector moves so that nothing past count is read or
+// written.
+func (g *gen) packRows(is string) {
+	name := "packRows" + is
+	fmt.Fprintf(g.d, "\n//go:noescape\nfunc %s(dst *float64, ld int, src *float64, ls int, rows, count int)\n", name)
+	g.p("")
+	g.p("// func %s(dst *float64, ld int, src *float64, ls int, rows, count int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ ld+8(FP), R8")
+	g.p("\tSHLQ $3, R8")
+	g.p("\tMOVQ src+16(FP), SI")
+	g.p("\tMOVQ ls+24(FP), R9")
+	g.p("\tSHLQ $3, R9")
+	g.p("\tMOVQ rows+32(FP), DX")
+	g.p("\tMOVQ count+40(FP), CX")
+	if is == "AVX512" {
+		// K1, K2, K3 keep lanes < count of the three vectors.
+		g.p("\tMOVL $1, AX")
+		g.p("\tSHLQ CX, AX")
+		g.p("\tDECQ AX")
+		g.p("\tKMOVW AX, K1")
+		g.p("\tSHRQ $8, AX")
+		g.p("\tKMOVW AX, K2")
+		g.p("\tSHRQ $8, AX")
+		g.p("\tKMOVW AX, K3")
+	} else {
+		// Y13, Y14, Y15 keep lanes < count of the three vectors: vector v
+		// keeps clamp(count − 4v, 0, 4) lanes, read from the mask table.
+		g.p("\tLEAQ avx2mask<>(SB), R10")
+		for v, reg := range []string{"Y13", "Y14", "Y15"} {
+			g.p("\tMOVQ CX, AX")
+			if v > 0 {
+				g.p("\tSUBQ $%d, AX", 4*v)
+			}
+			g.p("\tMOVQ $0, R11")
+			g.p("\tCMPQ AX, $0")
+			g.p("\tCMOVQLT R11, AX")
+			g.p("\tMOVQ $4, R11")
+			g.p("\tCMPQ AX, $4")
+			g.p("\tCMOVQGT R11, AX")
+			g.p("\tSUBQ AX, R11")
+			g.p("\tVMOVDQU (R10)(R11*8), %s", reg)
+		}
+	}
+	g.p("\tTESTQ DX, DX")
+	g.p("\tJZ %s_done", name)
+	g.p("%s_loop:", name)
+	if is == "AVX512" {
+		for v, k := range []string{"K1", "K2", "K3"} {
+			g.p("\tVMOVUPD.Z %d(SI), %s, Z%d", 64*v, k, v)
+		}
+		for v, k := range []string{"K1", "K2", "K3"} {
+			g.p("\tVMOVUPD Z%d, %s, %d(DI)", v, k, 64*v)
+		}
+	} else {
+		for v, m := range []string{"Y13", "Y14", "Y15"} {
+			g.p("\tVMASKMOVPD %d(SI), %s, Y%d", 32*v, m, v)
+		}
+		for v, m := range []string{"Y13", "Y14", "Y15"} {
+			g.p("\tVMASKMOVPD Y%d, %s, %d(DI)", v, m, 32*v)
+		}
+	}
+	g.p("\tADDQ R9, SI")
+	g.p("\tADDQ R8, DI")
+	g.p("\tDECQ DX")
+	g.p("\tJNZ %s_loop", name)
+	g.p("%s_done:", name)
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
 }

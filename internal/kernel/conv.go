@@ -328,21 +328,19 @@ func (x imagesA) direct() ([]float64, int, int, bool) {
 	return nil, 0, 0, false
 }
 
+// pack moves, for each run of pixels within one image, the rows of the
+// sliver's channels down its columns (packAcross, four rows at a time).
 func (x imagesA) pack(dst []float64, i0, mb, p0, kb, mr int) {
 	for s := 0; s < mb; s += mr {
 		mv := min(mr, mb-s)
 		out := dst[s*kb:]
-		for r := range mv {
-			o := i0 + s + r
-			for t := 0; t < kb; {
-				n, q := (p0+t)/x.hw, (p0+t)%x.hw
-				run := min(x.hw-q, kb-t)
-				src := x.d[(n*x.o+o)*x.hw+q:][:run]
-				for e, v := range src {
-					out[(t+e)*mr+r] = v
-				}
-				t += run
-			}
+		for t := 0; t < kb; {
+			n, q := (p0+t)/x.hw, (p0+t)%x.hw
+			run := min(x.hw-q, kb-t)
+			// Channel o of image n is row n·O + o of a matrix of row
+			// stride hw.
+			packAcross(out[t*mr:], mr, x.d, x.hw, n*x.o+i0+s, q, mv, run)
+			t += run
 		}
 	}
 }

@@ -117,6 +117,18 @@ func (g *gen) prologue(rows int) {
 	g.p("\tSHLQ $3, R11")
 }
 
+// gemmHeader declares the kernel name, opens its TEXT block with the
+// prologue, and returns the naming of its accumulators: register r·vecs+v
+// of file reg ("Z" or "Y") holds row r, vector v.
+func (g *gen) gemmHeader(name, reg string, rows, vecs int) func(r, v int) string {
+	g.declare(name)
+	g.p("")
+	g.p("// func %s(k int, a *float64, rsa, csa int, b *float64, ldb int, c *float64, ldc int, nv int, alpha, beta float64)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, %s", name, frame)
+	g.prologue(rows)
+	return func(r, v int) string { return fmt.Sprintf("%s%d", reg, r*vecs+v) }
+}
+
 func (g *gen) advance(rows int) {
 	g.p("\tADDQ R10, AX")
 	if rows > 4 {
@@ -132,12 +144,7 @@ func (g *gen) advance(rows int) {
 // Z29/Z30, C in Z31. K1 masks the last vector (lanes nv − 8·(vecs−1)).
 func (g *gen) avx512(rows, vecs int) {
 	name := fmt.Sprintf("gemmAVX512R%dV%d", rows, vecs)
-	g.declare(name)
-	acc := func(r, v int) string { return fmt.Sprintf("Z%d", r*vecs+v) }
-	g.p("")
-	g.p("// func %s(k int, a *float64, rsa, csa int, b *float64, ldb int, c *float64, ldc int, nv int, alpha, beta float64)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, %s", name, frame)
-	g.prologue(rows)
+	acc := g.gemmHeader(name, "Z", rows, vecs)
 	// The mask of the last vector: (1 << lanes) − 1, lanes = nv − 8·(vecs−1).
 	g.p("\tMOVQ nv+64(FP), CX")
 	if vecs > 1 {
@@ -259,12 +266,7 @@ func (g *gen) maskTable() {
 // vector, Y15 = C.
 func (g *gen) avx2(rows, vecs int) {
 	name := fmt.Sprintf("gemmAVX2R%dV%d", rows, vecs)
-	g.declare(name)
-	acc := func(r, v int) string { return fmt.Sprintf("Y%d", r*vecs+v) }
-	g.p("")
-	g.p("// func %s(k int, a *float64, rsa, csa int, b *float64, ldb int, c *float64, ldc int, nv int, alpha, beta float64)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, %s", name, frame)
-	g.prologue(rows)
+	acc := g.gemmHeader(name, "Y", rows, vecs)
 	g.p("\tMOVQ b+32(FP), CX")
 	for r := range rows {
 		for v := range vecs {

@@ -118,6 +118,47 @@ func prefixRepeat(in, out []int) (r int, ok bool) {
 	return r, true
 }
 
+// blockRepeat reports whether a tensor of shape in, broadcast to out, is
+// constant along a block of leading and a block of trailing dimensions and
+// matches out in between, as a per-channel bias [C, 1, 1] against
+// [N, C, H, W]. Then out is outer × len(in) × inner and element
+// (o, m, i) reads in[m].
+func blockRepeat(in, out []int) (outer, inner int, ok bool) {
+	off := len(out) - len(in)
+	lo, hi := -1, -1 // the first and last dimension of out where in is not 1
+	for i := range out {
+		d := 1
+		if j := i - off; j >= 0 {
+			d = in[j]
+		}
+		if d != 1 {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	if lo < 0 {
+		return 0, 0, false
+	}
+	outer, inner = 1, 1
+	for i := range out {
+		d := 1
+		if j := i - off; j >= 0 {
+			d = in[j]
+		}
+		switch {
+		case i < lo:
+			outer *= out[i]
+		case i > hi:
+			inner *= out[i]
+		case d != out[i]:
+			return 0, 0, false
+		}
+	}
+	return outer, inner, true
+}
+
 // broadcastOffsets calls fn(i, ia, ib) for every linear index i of out with
 // the matching linear indices into a and b.
 func broadcastOffsets(out, sa, sb []int, fn func(i, ia, ib int)) {
@@ -223,17 +264,30 @@ func (op binOp) loop(dst, a, b []float64, f func(x, y float64) float64) {
 	}
 }
 
+// binaryShape returns the shape a and b broadcast to: an operand's own
+// shape whenever it is that (the usual case: a bias against a batch).
+func binaryShape(a, b *Tensor) []int {
+	switch {
+	case equalInts(a.Shape, b.Shape), broadcastsTo(b.Shape, a.Shape):
+		return a.Shape
+	case broadcastsTo(a.Shape, b.Shape):
+		return b.Shape
+	}
+	return BroadcastShape(a.Shape, b.Shape)
+}
+
 // binaryKernel computes f(a, b) elementwise with broadcasting; op, when
 // not binOther, must be the arithmetic f performs.
 func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor {
-	var shape []int
-	switch {
-	case equalInts(a.Shape, b.Shape):
-		shape = a.Shape
-	default:
-		shape = BroadcastShape(a.Shape, b.Shape)
-	}
+	shape := binaryShape(a, b)
 	out := &Tensor{Shape: shape, Data: make([]float64, shapeSize(shape))}
+	binaryInto(out, a, b, op, f)
+	return out
+}
+
+// binaryInto sets out (of the broadcast shape, zero-filled) to f(a, b).
+func binaryInto(out, a, b *Tensor, op binOp, f func(x, y float64) float64) {
+	shape := out.Shape
 	ad, bd, od := a.Data, b.Data, out.Data
 	switch {
 	case len(ad) == len(od) && len(bd) == len(od),
@@ -255,13 +309,31 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 			for j := range bd {
 				op.loop(od[j*r:(j+1)*r], ad[j*r:(j+1)*r], bd[j:j+1], f)
 			}
-			return out
+			return
 		}
 		if r, ok := prefixRepeat(a.Shape, shape); ok && len(bd) == len(od) && r > 0 {
 			for j := range ad {
 				op.loop(od[j*r:(j+1)*r], ad[j:j+1], bd[j*r:(j+1)*r], f)
 			}
-			return out
+			return
+		}
+		if outer, inner, ok := blockRepeat(b.Shape, shape); ok && len(ad) == len(od) {
+			for o := range outer {
+				for m := range bd {
+					at := (o*len(bd) + m) * inner
+					op.loop(od[at:at+inner], ad[at:at+inner], bd[m:m+1], f)
+				}
+			}
+			return
+		}
+		if outer, inner, ok := blockRepeat(a.Shape, shape); ok && len(bd) == len(od) {
+			for o := range outer {
+				for m := range ad {
+					at := (o*len(ad) + m) * inner
+					op.loop(od[at:at+inner], ad[m:m+1], bd[at:at+inner], f)
+				}
+			}
+			return
 		}
 		sa := bcastStrides(a.Shape, shape)
 		sb := bcastStrides(b.Shape, shape)
@@ -269,7 +341,6 @@ func binaryKernel(a, b *Tensor, op binOp, f func(x, y float64) float64) *Tensor 
 			od[i] = f(ad[ia], bd[ib])
 		})
 	}
-	return out
 }
 
 // broadcastTensor returns x broadcast to shape (a fresh tensor).
@@ -293,6 +364,17 @@ func broadcastTensor(x *Tensor, shape []int) *Tensor {
 				row := od[j*r : (j+1)*r]
 				for i := range row {
 					row[i] = v
+				}
+			}
+			return out
+		}
+		if outer, inner, ok := blockRepeat(x.Shape, shape); ok {
+			for o := range outer {
+				for m, v := range xd {
+					row := od[(o*len(xd)+m)*inner : (o*len(xd)+m+1)*inner]
+					for i := range row {
+						row[i] = v
+					}
 				}
 			}
 			return out
@@ -332,6 +414,20 @@ func sumToTensor(x *Tensor, shape []int) *Tensor {
 					acc += v
 				}
 				od[j] = acc
+			}
+			return out
+		}
+		if outer, inner, ok := blockRepeat(shape, x.Shape); ok {
+			// The same order of additions as the general path below: x in
+			// row-major order, each element added to its target in turn.
+			for o := range outer {
+				for m := range od {
+					acc := od[m]
+					for _, v := range xd[(o*len(od)+m)*inner : (o*len(od)+m+1)*inner] {
+						acc += v
+					}
+					od[m] = acc
+				}
 			}
 			return out
 		}

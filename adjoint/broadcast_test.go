@@ -14,6 +14,9 @@ func TestBroadcastFastPathsMatchGeneral(t *testing.T) {
 		{{3, 4}, {3, 1}}, {{3, 1}, {3, 4}}, {{2, 3, 4}, {2, 3, 1}}, {{2, 3, 4}, {2, 1, 1}},
 		{{2, 3, 4}, {3, 1}}, {{3, 1}, {1, 4}}, {{2, 1, 4}, {3, 1}}, {{1, 3, 1}, {2, 3, 4}},
 		{{2, 3, 4}, {1, 3, 1}}, {{5, 1, 1}, {5, 2, 3}},
+		// A block in the middle: per-channel biases of NCHW images.
+		{{2, 3, 4, 5}, {3, 1, 1}}, {{3, 1, 1}, {2, 3, 4, 5}}, {{4, 3, 2, 5}, {1, 3, 2, 1}},
+		{{2, 3, 4, 5}, {1, 3, 1, 5}},
 	}
 	for _, p := range pairs {
 		a, b := randInput(rng, anyReal, p[0]...), randInput(rng, anyReal, p[1]...)

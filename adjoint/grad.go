@@ -105,6 +105,16 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		}
 		detIn = make([]*Var, 0, n)
 	}
+	// Without CreateGraph, a value that collects several contributions
+	// gets a buffer of its own at the second one (owned[k]), and later
+	// contributions are added into it in place, some (matrix products)
+	// straight from the operation; the buffer is never shared, and nothing
+	// else sees it until it is returned.
+	var owned []bool
+	var direct []bool // per input of the current operation: added in place
+	if !create {
+		owned = make([]bool, len(order))
+	}
 	for i := len(order) - 1; i >= 0; i-- {
 		v, g := order[i], ct[i]
 		if g == nil || v.op == nil || !relevant[i] {
@@ -128,16 +138,39 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 			}
 			in, out = detIn[start:len(detIn):len(detIn)], detached(i)
 		}
+		direct = direct[:0]
+		if acc, ok := v.op.(accumulatingVJP); ok && !create {
+			for j, x := range v.in {
+				d := need[j] && owned[index[x]] && acc.accumulates(j)
+				direct = append(direct, d)
+				if d {
+					need[j] = false
+				}
+			}
+		}
 		gs := v.op.vjp(g, in, out, need)
+		for j, x := range direct {
+			if x {
+				need[j] = true
+				v.op.(accumulatingVJP).vjpAdd(ct[index[v.in[j]]].val, j, g, in, out)
+			}
+		}
 		for j, x := range v.in {
-			if !need[j] || gs[j] == nil {
+			if !need[j] || (j < len(direct) && direct[j]) || gs[j] == nil {
 				continue
 			}
 			k := index[x]
-			if ct[k] == nil {
+			switch {
+			case ct[k] == nil:
 				ct[k] = gs[j]
-			} else {
+			case create || !SameShape(ct[k].val, gs[j].val):
 				ct[k] = Add(ct[k], gs[j])
+			case owned[k]:
+				addInto(ct[k].val.Data, gs[j].val.Data)
+			default:
+				sum := &Tensor{Shape: ct[k].val.Shape, Data: make([]float64, ct[k].Size())}
+				binAdd.loop(sum.Data, ct[k].val.Data, gs[j].val.Data, nil)
+				ct[k], owned[k] = &Var{val: sum}, true
 			}
 		}
 		if !create && !s.keep[i] {
@@ -149,14 +182,33 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 	for j, w := range wrt {
 		if i, ok := index[w]; ok && ct[i] != nil {
 			res[j] = ct[i]
-			if !create {
-				res[j] = Detach(res[j])
+			if !create && res[j].tracked {
+				res[j] = Detach(res[j]) // (cotangents of an unrecorded pass are constants already)
 			}
 		} else {
 			res[j] = Const(New(w.Shape()...))
 		}
 	}
 	return res
+}
+
+// accumulatingVJP is implemented by primitives that can add the
+// contribution of their VJP for input j straight into a buffer:
+// dst += (∂out/∂in[j])ᵀ g, with the rounding of computing the contribution
+// and adding it. The reverse pass uses it, without CreateGraph, for values
+// that collect several contributions.
+type accumulatingVJP interface {
+	// accumulates reports whether vjpAdd handles input j.
+	accumulates(j int) bool
+	vjpAdd(dst *Tensor, j int, g *Var, in []*Var, out *Var)
+}
+
+// addInto adds src to dst elementwise.
+func addInto(dst, src []float64) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
+	}
 }
 
 // Grad returns the gradient of the one-element value y with respect to each
@@ -206,13 +258,19 @@ func topoOrder(y *Var) []*Var {
 // One map serves as both the visited set and the index: −1 marks a Var
 // whose inputs are still being visited.
 func topoIndex(y *Var) ([]*Var, map[*Var]int) {
-	var order []*Var
-	index := map[*Var]int{y: -1}
+	// Room for a small graph from the start: growing the map and the
+	// slices step by step cost more allocations than the pass's arithmetic
+	// on small networks.
+	const small = 48
+	order := make([]*Var, 0, small)
+	index := make(map[*Var]int, small)
+	index[y] = -1
 	type frame struct {
 		v    *Var
 		next int
 	}
-	stack := []frame{{v: y}}
+	stack := make([]frame, 1, small/2)
+	stack[0] = frame{v: y}
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
 		if f.next < len(f.v.in) {

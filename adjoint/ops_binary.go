@@ -18,7 +18,7 @@ func (addOp) jvp(t []*Var, _ []*Var, out *Var) *Var {
 
 // Add returns a + b.
 func Add(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, binAdd, func(x, y float64) float64 { return x + y }), addOp{}, a, b)
+	return binary(a, b, addOp{}, binAdd, func(x, y float64) float64 { return x + y })
 }
 
 type subOp struct{}
@@ -40,7 +40,7 @@ func (subOp) jvp(t []*Var, _ []*Var, out *Var) *Var {
 
 // Sub returns a − b.
 func Sub(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, binSub, func(x, y float64) float64 { return x - y }), subOp{}, a, b)
+	return binary(a, b, subOp{}, binSub, func(x, y float64) float64 { return x - y })
 }
 
 type mulOp struct{}
@@ -69,7 +69,7 @@ func (mulOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 
 // Mul returns the elementwise product a ⊙ b.
 func Mul(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, binMul, func(x, y float64) float64 { return x * y }), mulOp{}, a, b)
+	return binary(a, b, mulOp{}, binMul, func(x, y float64) float64 { return x * y })
 }
 
 type divOp struct{}
@@ -99,7 +99,7 @@ func (divOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 
 // Div returns the elementwise quotient a / b.
 func Div(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, binDiv, func(x, y float64) float64 { return x / y }), divOp{}, a, b)
+	return binary(a, b, divOp{}, binDiv, func(x, y float64) float64 { return x / y })
 }
 
 type powOp struct{}
@@ -134,7 +134,15 @@ func (p powOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 // Pow returns a^b elementwise. Its derivative with respect to b involves
 // log a and is only meaningful for a > 0; use PowConst for a fixed exponent.
 func Pow(a, b *Var) *Var {
-	return newVar2(binaryKernel(a.val, b.val, binOther, math.Pow), powOp{}, a, b)
+	return binary(a, b, powOp{}, binOther, math.Pow)
+}
+
+// binary returns op(a, b) elementwise with broadcasting, computed by
+// binaryInto.
+func binary(a, b *Var, p primitive, op binOp, f func(x, y float64) float64) *Var {
+	out := newResult2(binaryShape(a.val, b.val), p, a, b)
+	binaryInto(out.val, a.val, b.val, op, f)
+	return out
 }
 
 // sumToIf returns SumTo(g, like's shape) when needed, nil otherwise.

@@ -3,6 +3,8 @@ package adjoint
 import (
 	"math"
 	"slices"
+
+	"github.com/adjointkit/adjointkit/internal/kernel"
 )
 
 type sumAxisOp struct {
@@ -155,6 +157,23 @@ func LogSumExp(x *Var, axis int, keepDims bool) *Var {
 	outer, n, inner := axisSplit(x.Shape(), a)
 	out := New(reducedShape(x.Shape(), a, keepDims)...)
 	xd := x.val.Data
+	if inner == 1 && n > 0 {
+		// Rows are contiguous: exponentiate each shifted row in one
+		// vector loop.
+		buf := kernel.GetBuffer(n)
+		defer kernel.PutBuffer(buf)
+		tmp := buf.Data()
+		for o := range outer {
+			row := xd[o*n : (o+1)*n]
+			m := rowMax(row)
+			if math.IsInf(m, 0) {
+				out.Data[o] = m
+				continue
+			}
+			out.Data[o] = m + math.Log(expShifted(tmp, row, m))
+		}
+		return newVar1(out, logSumExpOp{a, keepDims}, x)
+	}
 	for o := range outer {
 		for j := range inner {
 			m := math.Inf(-1)
@@ -192,6 +211,16 @@ func Softmax(x *Var, axis int) *Var {
 	outer, n, inner := axisSplit(x.Shape(), a)
 	out := New(x.Shape()...)
 	xd, od := x.val.Data, out.Data
+	if inner == 1 && n > 0 {
+		for o := range outer {
+			row, orow := xd[o*n:(o+1)*n], od[o*n:(o+1)*n]
+			s := expShifted(orow, row, rowMax(row))
+			for k := range orow {
+				orow[k] /= s
+			}
+		}
+		return newVar1(out, softmaxOp{a}, x)
+	}
 	for o := range outer {
 		for j := range inner {
 			m := math.Inf(-1)
@@ -215,4 +244,28 @@ func Softmax(x *Var, axis int) *Var {
 // LogSoftmax returns x − LogSumExp(x) along axis.
 func LogSoftmax(x *Var, axis int) *Var {
 	return Sub(x, LogSumExp(x, axis, true))
+}
+
+// rowMax returns the largest element of row (−Inf for an empty row).
+func rowMax(row []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range row {
+		m = max(m, v)
+	}
+	return m
+}
+
+// expShifted sets dst = exp(row − m) with one vector loop and returns the
+// sum of dst, added in order.
+func expShifted(dst, row []float64, m float64) float64 {
+	dst = dst[:len(row)]
+	for k, v := range row {
+		dst[k] = v - m
+	}
+	kernel.Exp(dst, dst)
+	var s float64
+	for _, e := range dst {
+		s += e
+	}
+	return s
 }

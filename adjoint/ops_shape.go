@@ -2,6 +2,7 @@ package adjoint
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -394,18 +395,18 @@ func applyMask(x *Var, keep *Tensor) *Var { return maskWhere(x, keep, keepNonZer
 func maskWhere(x *Var, by *Tensor, rule maskRule) *Var {
 	out := &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
 	xd := x.val.Data
+	od := out.Data[:len(by.Data)]
+	xd = xd[:len(by.Data)]
+	// Bit masks, not branches: the signs of activations are as good as
+	// random, and a mispredicted branch costs more than the select.
 	switch rule {
 	case keepPositive:
 		for i, v := range by.Data {
-			if v > 0 {
-				out.Data[i] = xd[i]
-			}
+			od[i] = math.Float64frombits(math.Float64bits(xd[i]) & positiveMask(v))
 		}
 	default:
 		for i, v := range by.Data {
-			if v != 0 {
-				out.Data[i] = xd[i]
-			}
+			od[i] = math.Float64frombits(math.Float64bits(xd[i]) & nonZeroMask(v))
 		}
 	}
 	return newVar1(out, maskOp{by, rule}, x)

@@ -1,6 +1,10 @@
 package adjoint
 
-import "math"
+import (
+	"math"
+
+	"github.com/adjointkit/adjointkit/internal/kernel"
+)
 
 // Elementwise unary operations share one primitive type: the Jacobian is
 // diagonal, so both the VJP and the JVP multiply by the elementwise
@@ -25,23 +29,94 @@ const (
 	uSigmoidDeriv // x(1 − x), the derivative of the sigmoid in terms of its output
 )
 
+// unaryTable names each operation and gives the loop that computes it.
+// Every loop is written out, with no call per element: the transcendental
+// ones are the kernel package's (vectorised where the CPU allows), the
+// others are below.
 var unaryTable = [...]struct {
 	name string
-	f    func(float64) float64
+	loop func(dst, src []float64)
 }{
-	uExp:          {"exp", math.Exp},
-	uLog:          {"log", math.Log},
-	uSqrt:         {"sqrt", math.Sqrt},
-	uAbs:          {"abs", math.Abs},
-	uSquare:       {"square", func(x float64) float64 { return x * x }},
-	uTanh:         {"tanh", math.Tanh},
-	uSigmoid:      {"sigmoid", sigmoid},
-	uReLU:         {"relu", func(x float64) float64 { return max(x, 0) }},
-	uSoftplus:     {"softplus", softplus},
-	uSin:          {"sin", math.Sin},
-	uCos:          {"cos", math.Cos},
-	uTanhDeriv:    {"tanh'", func(y float64) float64 { return 1 - y*y }},
-	uSigmoidDeriv: {"sigmoid'", func(y float64) float64 { return y * (1 - y) }},
+	uExp:          {"exp", kernel.Exp},
+	uLog:          {"log", kernel.Log},
+	uSqrt:         {"sqrt", sqrtLoop},
+	uAbs:          {"abs", absLoop},
+	uSquare:       {"square", squareLoop},
+	uTanh:         {"tanh", kernel.Tanh},
+	uSigmoid:      {"sigmoid", kernel.Sigmoid},
+	uReLU:         {"relu", reluLoop},
+	uSoftplus:     {"softplus", kernel.Softplus},
+	uSin:          {"sin", kernel.Sin},
+	uCos:          {"cos", kernel.Cos},
+	uTanhDeriv:    {"tanh'", tanhDerivLoop},
+	uSigmoidDeriv: {"sigmoid'", sigmoidDerivLoop},
+}
+
+func sqrtLoop(dst, src []float64) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = math.Sqrt(v)
+	}
+}
+
+func absLoop(dst, src []float64) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = math.Abs(v)
+	}
+}
+
+func squareLoop(dst, src []float64) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v * v
+	}
+}
+
+// reluLoop keeps v > 0 and writes 0 otherwise (NaN included). It selects
+// with a bit mask rather than a branch, which random signs would
+// mispredict half the time.
+func reluLoop(dst, src []float64) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = math.Float64frombits(math.Float64bits(v) & positiveMask(v))
+	}
+}
+
+// positiveMask is all ones when v > 0 and zero otherwise (NaN included);
+// the compiler makes it a conditional move.
+func positiveMask(v float64) uint64 {
+	var m uint64
+	if v > 0 {
+		m = ^uint64(0)
+	}
+	return m
+}
+
+// nonZeroMask is all ones when v ≠ 0 (NaN included) and zero otherwise.
+func nonZeroMask(v float64) uint64 {
+	var m uint64
+	if v != 0 {
+		m = ^uint64(0)
+	}
+	return m
+}
+
+// tanhDerivLoop computes 1 − y², the derivative of tanh from its output.
+func tanhDerivLoop(dst, src []float64) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = 1 - v*v
+	}
+}
+
+// sigmoidDerivLoop computes y(1 − y), the derivative of the sigmoid from
+// its output.
+func sigmoidDerivLoop(dst, src []float64) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v * (1 - v)
+	}
 }
 
 type unaryOp struct{ k unaryKind }
@@ -97,7 +172,61 @@ func (u unaryOp) vjp(g *Var, in []*Var, out *Var, _ []bool) []*Var {
 		// differentiable again like any mask.
 		return []*Var{maskWhere(g, in[0].val, keepPositive)}
 	}
+	if !g.tracked && !in[0].tracked && !out.tracked {
+		// Nothing is recorded (a reverse pass without CreateGraph): the
+		// product with the derivative in one pass, with the arithmetic of
+		// Mul(g, deriv) element for element.
+		if d := u.fusedVJP(g.val, in[0].val, out.val); d != nil {
+			return []*Var{Const(d)}
+		}
+	}
 	return []*Var{Mul(g, u.deriv(in[0], out))}
+}
+
+// fusedVJP returns g·f'(x) for the operations whose derivative is simple
+// arithmetic on x or y = f(x), computed exactly as deriv and Mul would,
+// or nil for the others.
+func (u unaryOp) fusedVJP(g, x, y *Tensor) *Tensor {
+	switch u.k {
+	case uExp, uTanh, uSigmoid, uSquare, uTanhDeriv, uSigmoidDeriv:
+	default:
+		return nil
+	}
+	out := &Tensor{Shape: g.Shape, Data: make([]float64, len(g.Data))}
+	od, gd := out.Data, g.Data[:len(out.Data)]
+	switch u.k {
+	case uExp:
+		yd := y.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * yd[i]
+		}
+	case uTanh:
+		yd := y.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (1 - yd[i]*yd[i])
+		}
+	case uSigmoid:
+		yd := y.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (yd[i] * (1 - yd[i]))
+		}
+	case uSquare:
+		xd := x.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (2 * xd[i])
+		}
+	case uTanhDeriv:
+		xd := x.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (-2 * xd[i])
+		}
+	case uSigmoidDeriv:
+		xd := x.Data[:len(od)]
+		for i := range od {
+			od[i] = gd[i] * (-2*xd[i] + 1)
+		}
+	}
+	return out
 }
 
 func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {
@@ -108,31 +237,9 @@ func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 }
 
 func unary(k unaryKind, x *Var) *Var {
-	var out *Tensor
-	// The cheapest maps are written out: a call per element would cost
-	// more than the arithmetic.
-	switch k {
-	case uReLU:
-		out = &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
-		for i, v := range x.val.Data {
-			if v > 0 {
-				out.Data[i] = v
-			}
-		}
-	case uSquare:
-		out = &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
-		for i, v := range x.val.Data {
-			out.Data[i] = v * v
-		}
-	case uTanhDeriv:
-		out = &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
-		for i, v := range x.val.Data {
-			out.Data[i] = 1 - v*v
-		}
-	default:
-		out = mapTensor(x.val, unaryTable[k].f)
-	}
-	return newVar1(out, unaryOp{k}, x)
+	out := newResult1(x.val.Shape, unaryOp{k}, x)
+	unaryTable[k].loop(out.val.Data, x.val.Data)
+	return out
 }
 
 // Exp returns eˣ elementwise.
@@ -182,7 +289,12 @@ func (s scaleOp) jvp(t []*Var, _ []*Var, _ *Var) *Var           { return Scale(t
 
 // Scale returns c·x.
 func Scale(x *Var, c float64) *Var {
-	return newVar1(mapTensor(x.val, func(v float64) float64 { return c * v }), scaleOp{c}, x)
+	out := newResult1(x.val.Shape, scaleOp{c}, x)
+	od := out.val.Data
+	for i, v := range x.val.Data {
+		od[i] = c * v
+	}
+	return out
 }
 
 // Neg returns −x.
@@ -196,7 +308,11 @@ func (shiftOp) jvp(t []*Var, _ []*Var, _ *Var) *Var           { return t[0] }
 
 // AddScalar returns x + c elementwise.
 func AddScalar(x *Var, c float64) *Var {
-	return newVar1(mapTensor(x.val, func(v float64) float64 { return v + c }), shiftOp{}, x)
+	out := &Tensor{Shape: x.val.Shape, Data: make([]float64, len(x.val.Data))}
+	for i, v := range x.val.Data {
+		out.Data[i] = v + c
+	}
+	return newVar1(out, shiftOp{}, x)
 }
 
 type powConstOp struct{ p float64 }
@@ -233,18 +349,6 @@ func mapTensor(x *Tensor, f func(float64) float64) *Tensor {
 		out.Data[i] = f(v)
 	}
 	return out
-}
-
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
-}
-
-func softplus(x float64) float64 {
-	return max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
 }
 
 func sign(v float64) float64 {

@@ -21,7 +21,24 @@ type Tensor struct {
 // New returns a zero-filled tensor of the given shape. It panics if a
 // dimension is negative.
 func New(shape ...int) *Tensor {
-	return &Tensor{Shape: cloneInts(shape), Data: make([]float64, shapeSize(shape))}
+	t := newShaped(shape)
+	t.Data = make([]float64, shapeSize(shape))
+	return t
+}
+
+// newShaped returns a tensor with a copy of shape and no data. For ranks up
+// to four the tensor and its shape are one allocation.
+func newShaped(shape []int) *Tensor {
+	if len(shape) > 4 {
+		return &Tensor{Shape: cloneInts(shape)}
+	}
+	b := &struct {
+		t Tensor
+		s [4]int
+	}{}
+	copy(b.s[:], shape)
+	b.t.Shape = b.s[:len(shape):len(shape)]
+	return &b.t
 }
 
 // FromData returns a tensor of the given shape that uses data as its
@@ -136,7 +153,9 @@ func shapeSize(shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("adjoint: negative dimension in shape %v", shape))
+			// A copy in the message, so that shape itself does not escape
+			// and callers' variadic shapes stay on the stack.
+			panic(fmt.Sprintf("adjoint: negative dimension in shape %v", cloneInts(shape)))
 		}
 		n *= d
 	}

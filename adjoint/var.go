@@ -101,18 +101,103 @@ func newVar(val *Tensor, p primitive, in ...*Var) *Var {
 }
 
 // newVar1 and newVar2 are newVar for one and two inputs; they allocate the
-// input list only when a graph is recorded, which keeps no-graph evaluation
-// lean.
+// input list only when a graph is recorded, and then together with the Var
+// itself, which keeps no-graph evaluation lean and small graphs cheap.
 func newVar1(val *Tensor, p primitive, x *Var) *Var {
 	if !x.tracked {
 		return &Var{val: val}
 	}
-	return &Var{val: val, op: p, in: []*Var{x}, tracked: true}
+	b := &struct {
+		v  Var
+		in [1]*Var
+	}{}
+	b.in[0] = x
+	b.v = Var{val: val, op: p, in: b.in[:], tracked: true}
+	return &b.v
 }
 
 func newVar2(val *Tensor, p primitive, a, b *Var) *Var {
 	if !a.tracked && !b.tracked {
 		return &Var{val: val}
 	}
-	return &Var{val: val, op: p, in: []*Var{a, b}, tracked: true}
+	c := &struct {
+		v  Var
+		in [2]*Var
+	}{}
+	c.in = [2]*Var{a, b}
+	c.v = Var{val: val, op: p, in: c.in[:], tracked: true}
+	return &c.v
+}
+
+func newVar3(val *Tensor, p primitive, a, b, c *Var) *Var {
+	if !a.tracked && !b.tracked && !c.tracked {
+		return &Var{val: val}
+	}
+	d := &struct {
+		v  Var
+		in [3]*Var
+	}{}
+	d.in = [3]*Var{a, b, c}
+	d.v = Var{val: val, op: p, in: d.in[:], tracked: true}
+	return &d.v
+}
+
+// result0, result1 and result2 hold an operation's output Var together
+// with its tensor header, its shape (rank ≤ 4) and, when the edge is
+// recorded, its input list: one allocation besides the data. An unrecorded
+// result (result0) has no input list at all.
+type result0 struct {
+	v Var
+	t Tensor
+	s [4]int
+}
+
+type result1 struct {
+	result0
+	in [1]*Var
+}
+
+type result2 struct {
+	result0
+	in [2]*Var
+}
+
+// init points the Var at the tensor and the tensor at a copy of shape (in
+// s when it fits) and at n zeroed elements.
+func (r *result0) init(shape []int) *Var {
+	if len(shape) > 4 {
+		r.t.Shape = cloneInts(shape)
+	} else {
+		copy(r.s[:], shape)
+		r.t.Shape = r.s[:len(shape):len(shape)]
+	}
+	r.t.Data = make([]float64, shapeSize(shape))
+	r.v.val = &r.t
+	return &r.v
+}
+
+// newResult1 returns the output of operation p on x: a Var holding a
+// zero-filled tensor of the given shape (copied), recording the edge when
+// x is tracked. The operation fills the data.
+func newResult1(shape []int, p primitive, x *Var) *Var {
+	if !x.tracked {
+		return new(result0).init(shape)
+	}
+	r := &result1{}
+	v := r.init(shape)
+	r.in[0] = x
+	v.op, v.in, v.tracked = p, r.in[:], true
+	return v
+}
+
+// newResult2 is newResult1 for operations of two inputs.
+func newResult2(shape []int, p primitive, a, b *Var) *Var {
+	if !a.tracked && !b.tracked {
+		return new(result0).init(shape)
+	}
+	r := &result2{}
+	v := r.init(shape)
+	r.in = [2]*Var{a, b}
+	v.op, v.in, v.tracked = p, r.in[:], true
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/internal/kernel"
 )
 
 // Conv2D is a two-dimensional convolution (strictly, a cross-correlation,
@@ -16,14 +17,17 @@ import (
 // the stride. An input [N, C, H, W] gives [N, O, (H+2p−kh)/s+1,
 // (W+2p−kw)/s+1] (rounded down).
 //
-// It is built from the adjoint core's operations: the padded input is
-// unfolded into a patch matrix with Take (im2col), multiplied by the kernel
-// with one MatMul and reordered to NCHW with another Take. Its gradients are therefore
-// exact to every order, like any other traced program; the first-order ones
-// are the textbook formulas (dL/dK is the cross-correlation of the input
-// with the upstream gradient, dL/dx the full convolution of the upstream
-// gradient with the flipped kernel), and the tests check them against a
-// direct loop implementation.
+// The convolution is one operation of the adjoint core (a Bilinear of the
+// images and the kernel, see adjoint.ApplyBilinear) computed by the
+// module's matrix-product kernels: the image patches are unfolded (im2col)
+// straight into the packed panels of one product with the kernel over the
+// whole batch. Its adjoints, the gradients with respect to the kernel (the
+// cross-correlation of the input with the upstream gradient, again one
+// product over the batch) and to the input (the full convolution of the
+// upstream gradient with the flipped kernel, as products folded back onto
+// the image, col2im, a few images at a time), are operations of the same
+// kind, so gradients are exact to every order. The tests check them against
+// a direct loop implementation and finite differences.
 //
 // Parameters: "weight" [O C kh kw], "bias" [O].
 type Conv2D struct {
@@ -90,71 +94,24 @@ func (c *Conv2D) OutShape(in []int) ([]int, error) {
 }
 
 // Apply convolves x with the given kernel and bias values.
-//
-// The patch matrix is assembled from whole rows rather than single
-// elements: for each kernel column v, the padded image is cut to the
-// columns v, v+s, v+2s, … (a Slice for stride 1), so that the patch entries
-// for a kernel position, a sample and an output row form one contiguous
-// run; one Take then gathers these runs (plus a row of ones that carries
-// the bias) into a [C·kh·kw+1, N·OH·OW] matrix, which the kernel (with the
-// bias as an extra column) multiplies from the left. A last Take of whole
-// output rows reorders [O, N, OH·OW] to NCHW.
 func (c *Conv2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	checkParams(c, ps, c.w, c.b)
 	out := checkInput(c, x)
-	n := x.Shape()[0]
-	hp := x.Shape()[2] + 2*c.pad
-	oh, ow := out[1], out[2]
-	xp := adjoint.Pad(adjoint.Pad(x, 2, c.pad, c.pad), 3, c.pad, c.pad)
-
-	plane := n * c.inC * hp // rows of one shifted view
-	views := make([]*adjoint.Var, 0, c.kw+1)
-	for v := range c.kw {
-		var sv *adjoint.Var
-		if c.stride == 1 {
-			sv = adjoint.Slice(xp, 3, v, v+ow)
-		} else {
-			cols := make([]int, ow)
-			for j := range cols {
-				cols[j] = j*c.stride + v
-			}
-			sv = adjoint.Take(xp, 3, cols)
-		}
-		views = append(views, adjoint.Reshape(sv, plane, ow))
-	}
-	views = append(views, adjoint.Const(adjoint.Full(1, 1, ow)))
-	rows := adjoint.Concat(0, views...) // [kw·plane + 1, ow]
-
-	k := c.inC * c.kh * c.kw
-	idx := make([]int, 0, (k+1)*n*oh)
-	for ch := range c.inC {
-		for u := range c.kh {
-			for v := range c.kw {
-				for s := range n {
-					base := v*plane + (s*c.inC+ch)*hp + u
-					for i := range oh {
-						idx = append(idx, base+i*c.stride)
-					}
-				}
-			}
-		}
-	}
-	for range n * oh {
-		idx = append(idx, c.kw*plane) // the row of ones
-	}
-	patches := adjoint.Reshape(adjoint.Take(rows, 0, idx), k+1, n*oh*ow)
-	kernel := adjoint.Concat(1, adjoint.Reshape(ps[0], c.outC, k), adjoint.Reshape(ps[1], c.outC, 1))
-	y := adjoint.MatMul(kernel, patches) // [O, N·OH·OW]
-
-	order := make([]int, 0, n*c.outC)
-	for s := range n {
-		for o := range c.outC {
-			order = append(order, o*n+s)
-		}
-	}
-	y = adjoint.Take(adjoint.Reshape(y, c.outC*n, oh*ow), 0, order)
-	return adjoint.Reshape(y, n, c.outC, oh, ow)
+	s := x.Shape()
+	g := &kernel.Conv2D{N: s[0], C: c.inC, H: s[2], W: s[3], O: c.outC, KH: c.kh, KW: c.kw,
+		SH: c.stride, SW: c.stride, PH: c.pad, PW: c.pad, DH: 1, DW: 1}
+	y := adjoint.ApplyBilinear(convMap{g}, x, ps[0], s[0], c.outC, out[1], out[2])
+	return adjoint.Add(y, adjoint.Reshape(ps[1], c.outC, 1, 1))
 }
+
+// convMap is a convolution as a bilinear map of the images and the kernel.
+type convMap struct{ g *kernel.Conv2D }
+
+var _ adjoint.Bilinear = convMap{}
+
+func (m convMap) Apply(y, x, w []float64)    { m.g.Forward(y, x, w) }
+func (m convMap) AdjointA(x, y, w []float64) { m.g.InputGrad(x, y, w) }
+func (m convMap) AdjointB(w, x, y []float64) { m.g.WeightGrad(w, x, y) }
 
 // Forward convolves x with the layer's own kernel and bias.
 func (c *Conv2D) Forward(x *adjoint.Var) *adjoint.Var { return c.Apply(Vars(c), x) }

@@ -23,10 +23,12 @@
 // files are returned errors.
 //
 // Every layer is written with the core's differentiable operations (a
-// convolution is an im2col Take followed by a MatMul, max pooling a Take of
-// each window's maximum, average pooling a reshape and MeanAxis), so
-// gradients of models are exact to every order: Hessian-vector products and
-// meta-gradients through a training step need nothing special.
+// convolution is one bilinear operation of the images and the kernel,
+// computed by unfolding patches straight into the packed panels of the
+// module's matrix-product kernel; max pooling a Take of each window's
+// maximum; average pooling a bilinear window sum), so gradients of models
+// are exact to every order: Hessian-vector products and meta-gradients
+// through a training step need nothing special.
 //
 // # Parameters and functional application
 //

@@ -55,9 +55,9 @@ func (l *Linear) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	checkInput(l, x)
 	s := x.Shape()
 	if len(s) == 2 {
-		return adjoint.Add(adjoint.MatMul(x, ps[0]), ps[1])
+		return adjoint.MatMulAdd(x, ps[0], ps[1])
 	}
-	y := adjoint.Add(adjoint.MatMul(adjoint.Reshape(x, -1, l.in), ps[0]), ps[1])
+	y := adjoint.MatMulAdd(adjoint.Reshape(x, -1, l.in), ps[0], ps[1])
 	shape := append([]int(nil), s...)
 	shape[len(shape)-1] = l.out
 	return adjoint.Reshape(y, shape...)

@@ -141,3 +141,51 @@ func TestAvgPoolSpreadsEqually(t *testing.T) {
 		}
 	}
 }
+
+// The window sum is bilinear in the images and the scale: with both
+// differentiable, every member of its family (forward, both adjoints) is
+// checked against finite differences to second order.
+func TestWindowSumBilinear(t *testing.T) {
+	rng := newRNG(14)
+	for _, pk := range []pool{{2, 2}, {3, 1}, {2, 3}} {
+		m := windowSum{pool: pk, n: 2, c: 2, h: 7, w: 6, oh: outDim(7, pk.k, pk.stride, 0), ow: outDim(6, pk.k, pk.stride, 0)}
+		f := func(v ...*adjoint.Var) *adjoint.Var {
+			return adjoint.Sin(adjoint.ApplyBilinear(m, v[0], v[1], m.n, m.c, m.oh, m.ow))
+		}
+		r := adjoint.Check(f, []*adjoint.Tensor{randTensor(rng, 2, 2, 7, 6), adjoint.Scalar(0.3)}, nil)
+		if err := r.Err(fdTol, adTol); err != nil || !r.SecondOrder {
+			t.Errorf("window %d stride %d: %v\n%v", pk.k, pk.stride, err, r)
+		}
+	}
+}
+
+// The 2×2 tournament picks the same element as the plain first-maximum
+// scan on data full of ties, negative numbers and zeros of both signs.
+func TestMaxPool2x2MatchesScan(t *testing.T) {
+	rng := newRNG(15)
+	vals := []float64{-2, -1, math.Copysign(0, -1), 0, 1, 2, -1e-300, 1e-300}
+	xd := make([]float64, 3*6*8)
+	for i := range xd {
+		xd[i] = vals[rng.IntN(len(vals))]
+	}
+	got := make([]int, 3*3*4)
+	maxPool2x2(got, xd, 3, 6, 8, 3, 4)
+	at := 0
+	for p := range 3 {
+		for i := range 3 {
+			for j := range 4 {
+				top := p*48 + 2*i*8 + 2*j
+				best := top
+				for _, q := range []int{top, top + 1, top + 8, top + 9} {
+					if xd[q] > xd[best] {
+						best = q
+					}
+				}
+				if got[at] != best {
+					t.Fatalf("window %d: picked %d (%v), want %d (%v)", at, got[at], xd[got[at]], best, xd[best])
+				}
+				at++
+			}
+		}
+	}
+}

@@ -209,11 +209,11 @@ func (r *RNN) Run(ps []*adjoint.Var, x, h0 *adjoint.Var) []*adjoint.Var {
 
 // cell is one step; a nil h stands for zeros.
 func (r *RNN) cell(ps []*adjoint.Var, xt, h *adjoint.Var) *adjoint.Var {
-	pre := adjoint.MatMul(xt, ps[0])
+	pre := adjoint.MatMulAdd(xt, ps[0], ps[2])
 	if h != nil {
-		pre = adjoint.Add(pre, adjoint.MatMul(h, ps[1]))
+		pre = adjoint.MatMulAdd(h, ps[1], pre)
 	}
-	return r.act.f(adjoint.Add(pre, ps[2]))
+	return r.act.f(pre)
 }
 
 // Recurrence returns the RNN as a step of the adjoint-state engine; see
@@ -280,10 +280,10 @@ func (g *GRU) Run(ps []*adjoint.Var, x, h0 *adjoint.Var) []*adjoint.Var {
 // cell is one step; a nil h stands for zeros.
 func (g *GRU) cell(ps []*adjoint.Var, xt, h *adjoint.Var) *adjoint.Var {
 	H := g.hidden
-	gx := adjoint.Add(adjoint.MatMul(xt, ps[0]), ps[2])
+	gx := adjoint.MatMulAdd(xt, ps[0], ps[2])
 	gh := ps[3]
 	if h != nil {
-		gh = adjoint.Add(adjoint.MatMul(h, ps[1]), ps[3])
+		gh = adjoint.MatMulAdd(h, ps[1], ps[3])
 	}
 	r := adjoint.Sigmoid(adjoint.Add(gate(gx, 0, H), gate(gh, 0, H)))
 	z := adjoint.Sigmoid(adjoint.Add(gate(gx, 1, H), gate(gh, 1, H)))
@@ -366,11 +366,10 @@ func (l *LSTM) Run(ps []*adjoint.Var, x, h0 *adjoint.Var) []*adjoint.Var {
 // zeros.
 func (l *LSTM) cell(ps []*adjoint.Var, xt, h, c *adjoint.Var) (*adjoint.Var, *adjoint.Var) {
 	H := l.hidden
-	pre := adjoint.MatMul(xt, ps[0])
+	pre := adjoint.MatMulAdd(xt, ps[0], ps[2])
 	if h != nil {
-		pre = adjoint.Add(pre, adjoint.MatMul(h, ps[1]))
+		pre = adjoint.MatMulAdd(h, ps[1], pre)
 	}
-	pre = adjoint.Add(pre, ps[2])
 	in := adjoint.Mul(adjoint.Sigmoid(gate(pre, 0, H)), adjoint.Tanh(gate(pre, 2, H)))
 	if c == nil {
 		c = in

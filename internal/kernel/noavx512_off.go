@@ -1,0 +1,5 @@
+//go:build !noavx512
+
+package kernel
+
+const noAVX512 = false

@@ -539,3 +539,26 @@ func paramLeaves(ts []*adjoint.Tensor) []*adjoint.Var {
 	}
 	return out
 }
+
+// TestUnrollConstantParams: constant initial parameters train exactly like
+// tracked ones, with and without truncation (the truncated part once took
+// its inner gradients with respect to constants and silently got zeros).
+func TestUnrollConstantParams(t *testing.T) {
+	const steps = 8
+	c := hyperCases()[0]
+	for _, s := range []metalearn.UnrollSettings{{}, {FirstOrder: true}, {Truncate: 3}} {
+		p := newSmallProblem(5)
+		h := c.hyper(steps, len(p.params))
+		var losses [2]float64
+		for k, wrap := range []func(*adjoint.Tensor) *adjoint.Var{adjoint.Param, adjoint.Const} {
+			ps := make([]*adjoint.Var, len(p.params))
+			for i, v := range p.params {
+				ps[i] = wrap(v)
+			}
+			losses[k] = metaLoss(t, p, c, ps, h, steps, &s).Item()
+		}
+		if losses[0] != losses[1] {
+			t.Errorf("%+v: outer loss %v with tracked parameters, %v with constants", s, losses[0], losses[1])
+		}
+	}
+}

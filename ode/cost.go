@@ -117,21 +117,19 @@ func LeastSquares(times []float64, data [][]float64) *Observations {
 	}
 }
 
-// tracedScalar evaluates a traced scalar cost and optionally its gradients.
+// tracedScalar evaluates a traced scalar cost term on the bridge
+// (adjoint.Record: tracked arguments in every call) and, when gy or gp is
+// non-nil, accumulates its gradients.
 func tracedScalar(f func(t, y, p *adjoint.Var) *adjoint.Var, t float64, y, p, gy, gp []float64) float64 {
-	if gy == nil {
-		v := f(adjoint.ConstScalar(t), adjoint.Const(vec(y)), adjoint.Const(vec(p)))
-		return v.Item()
+	r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return f(in[0], in[1], in[2]) },
+		adjoint.Scalar(t), vec(y), vec(p))
+	if r.Out.Size() != 1 {
+		panic(fmt.Sprintf("ode: traced cost returned shape %v, want a scalar", r.Out.Shape()))
 	}
-	yv, pv := adjoint.Param(vec(y)), adjoint.Param(vec(p))
-	out := f(adjoint.ConstScalar(t), yv, pv)
-	if out.Size() != 1 {
-		panic(fmt.Sprintf("ode: traced cost returned shape %v, want a scalar", out.Shape()))
+	if gy != nil || gp != nil {
+		r.VJP([][]float64{nil, gy, gp}, []float64{1})
 	}
-	g := adjoint.Backward(out, []*adjoint.Var{yv, pv}, nil)
-	addTo(gy, g[0].Value().Data)
-	addTo(gp, g[1].Value().Data)
-	return out.Item()
+	return r.Value()[0]
 }
 
 // TracedTerminal returns a terminal cost written with the adjoint package's

@@ -5,6 +5,11 @@ import (
 	"math"
 )
 
+// MinRTol is the smallest relative tolerance an adaptive solve accepts: ten
+// units of rounding of float64, the limit below which the local error
+// estimate is rounding noise (Hairer's codes refuse the same tolerances).
+const MinRTol = 10 * eps
+
 // integrator drives a stepper over an interval: step-size control, stops,
 // failure detection and callbacks. The sensitivity methods reuse it on
 // their augmented fields.
@@ -64,6 +69,10 @@ func (it *integrator) fail(sentinel error, t, h float64, detail string) error {
 func (it *integrator) run(t0 float64, x []float64, stops []float64) error {
 	if len(stops) == 0 {
 		return nil
+	}
+	if it.fixedH <= 0 && it.rtol < MinRTol {
+		return it.fail(ErrTolerance, t0, 0, fmt.Sprintf("the relative tolerance %.3g is below what float64 arithmetic can reach "+
+			"(the error estimate itself carries rounding errors of about %.1g): use a tolerance of at least %.1g", it.rtol, eps, MinRTol))
 	}
 	copy(it.x, x)
 	t := t0

@@ -224,8 +224,13 @@ func (j *gradJob) continuousBackward(solver Solver, tol Tolerances, fld field, l
 				return err
 			}
 		}
-		if err := it.run(tFrom, x, []float64{tTo}); err != nil {
-			return err
+		// A piece of zero length (T0 = T1) has nothing to integrate: the
+		// field is not even evaluated there, since with no forward steps
+		// there is no trajectory to evaluate it on.
+		if tTo != tFrom {
+			if err := it.run(tFrom, x, []float64{tTo}); err != nil {
+				return err
+			}
 		}
 		if i, ok := stopIdx[tTo]; ok {
 			j.observationJump(x[lamOff:lamOff+n], dp, j.obsAt[i], tr.obsY)

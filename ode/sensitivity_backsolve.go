@@ -39,11 +39,12 @@ var _ Sensitivity = (*Backsolve)(nil)
 // String returns "backsolve adjoint".
 func (m *Backsolve) String() string { return "backsolve adjoint" }
 
-func (m *Backsolve) gradient(j *gradJob) error {
+func (m *Backsolve) record(j *gradJob) (*fwdTrace, any, error) {
 	tr, err := j.forward(nil, false)
-	if err != nil {
-		return err
-	}
+	return tr, nil, err
+}
+
+func (m *Backsolve) backward(j *gradJob, tr *fwdTrace, _ any) error {
 	bst := &j.res.Backward
 	bst.PeakStored = 1 + len(tr.obsY)
 	ops := newSysOps(j.prob.System, j.prob.P, bst, j.r.fdFloor())

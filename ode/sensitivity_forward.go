@@ -33,6 +33,18 @@ var _ Sensitivity = (*Forward)(nil)
 // String returns "forward sensitivities".
 func (m *Forward) String() string { return "forward sensitivities" }
 
+// record runs the plain forward solve: the solution at the observation
+// times, for the ODE solve op, which calls backward only when a gradient is
+// wanted.
+func (m *Forward) record(j *gradJob) (*fwdTrace, any, error) {
+	tr, err := j.forward(nil, false)
+	return tr, nil, err
+}
+
+// backward integrates the sensitivities with the solution (it needs nothing
+// from record): Gradient calls it alone.
+func (m *Forward) backward(j *gradJob, _ *fwdTrace, _ any) error { return m.gradient(j) }
+
 func (m *Forward) gradient(j *gradJob) error {
 	n, np := j.n, j.np
 	mdir := np + n

@@ -10,7 +10,7 @@ import (
 )
 
 // lvReference reads testdata/cvodes_lotka_volterra.txt, the reference values
-// of /work/shared/reference/cvodes_lotka_volterra.md: map[source][quantity].
+// of CVODES's cvsLotkaVolterra_ASA example: map[source][quantity].
 func lvReference(t testing.TB) map[string]map[string][]float64 {
 	t.Helper()
 	f, err := os.Open("testdata/cvodes_lotka_volterra.txt")

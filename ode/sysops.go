@@ -304,10 +304,14 @@ func (o *sysOps) jvpTangent(dst []float64, t, h float64, y, ydot, pdot []float64
 }
 
 // integGradTangent accumulates the derivative of the integrand's gradient
-// along (dt, dy) by central differences (an Integral supplies first
-// derivatives only): gy += d/dε ∇_y g, gp += d/dε ∇_p g at
-// (t+ε·dt, y+ε·dy).
+// along (dt, dy): gy += d/dε ∇_y g, gp += d/dε ∇_p g at (t+ε·dt, y+ε·dy),
+// exactly with Integral.GradTangent and by central differences of Grad
+// otherwise.
 func (o *sysOps) integGradTangent(integ *Integral, gy, gp []float64, t, h float64, y []float64, dt float64, dy []float64) {
+	if integ.GradTangent != nil {
+		integ.GradTangent(gy, gp, t, y, o.p, dt, dy, nil)
+		return
+	}
 	if o.igy == nil {
 		o.igy, o.igp = make([]float64, o.n), make([]float64, o.np)
 	}

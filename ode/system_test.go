@@ -305,3 +305,49 @@ func TestDenseDerivative(t *testing.T) {
 		}
 	}
 }
+
+// TestHandWrittenSecondOrder checks the hand-written derivatives of the
+// cvsHessian system against Traced's automatic ones, first and second
+// order, along random directions.
+func TestHandWrittenSecondOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	hw := cvsHessianHW{}
+	y, p, v := randVec(r, 3), randVec(r, 2), randVec(r, 3)
+	yd, pd, dy, dp := randVec(r, 3), randVec(r, 2), randVec(r, 3), randVec(r, 2)
+	a, b := make([]float64, 5), make([]float64, 5)
+	hw.VJP(a[:3], a[3:], 0, y, p, v)
+	cvsHessian.VJP(b[:3], b[3:], 0, y, p, v)
+	if e := relErr(a, b); e > 1e-14 {
+		t.Errorf("VJP rel err %g", e)
+	}
+	j1, j2 := make([]float64, 3), make([]float64, 3)
+	hw.JVP(j1, 0, y, p, yd, pd)
+	cvsHessian.JVP(j2, 0, y, p, yd, pd)
+	if e := relErr(j1, j2); e > 1e-14 {
+		t.Errorf("JVP rel err %g", e)
+	}
+	clear(a)
+	clear(b)
+	hw.VJPTangent(a[:3], a[3:], 0, y, p, v, 0, dy, dp)
+	cvsHessian.VJPTangent(b[:3], b[3:], 0, y, p, v, 0, dy, dp)
+	if e := relErr(a, b); e > 1e-14 {
+		t.Errorf("VJPTangent rel err %g", e)
+	}
+	hw.JVPTangent(j1, 0, y, p, yd, pd, 0, dy, dp)
+	cvsHessian.JVPTangent(j2, 0, y, p, yd, pd, 0, dy, dp)
+	if e := relErr(j1, j2); e > 1e-14 {
+		t.Errorf("JVPTangent rel err %g", e)
+	}
+	m1, m2 := mat.NewDense(3, 3, nil), mat.NewDense(3, 3, nil)
+	hw.Jacobian(m1, 0, y, p)
+	cvsHessian.Jacobian(m2, 0, y, p)
+	if !mat.EqualApprox(m1, m2, 1e-14) {
+		t.Error("Jacobian differs")
+	}
+	pm1, pm2 := mat.NewDense(3, 2, nil), mat.NewDense(3, 2, nil)
+	hw.ParamJacobian(pm1, 0, y, p)
+	cvsHessian.ParamJacobian(pm2, 0, y, p)
+	if !mat.EqualApprox(pm1, pm2, 1e-14) {
+		t.Error("ParamJacobian differs")
+	}
+}

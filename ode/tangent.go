@@ -202,8 +202,8 @@ func (s *tangentSys) jvpTangent(dst []float64, t float64, y, p, ydot, pdot []flo
 // tangentIntegral returns the running cost of the tangent system for a
 // hand-written Integral: g̃(t, [y, s], [p, q]) = ∂g/∂y·s + ∂g/∂p·q. Its
 // gradient with respect to s and q is g's gradient; with respect to y and p
-// it needs g's second derivatives, taken by central differences of g's
-// gradient along (s, q).
+// it needs g's second derivatives: GradTangent, or central differences of
+// g's gradient along (s, q).
 func tangentIntegral(g *Integral, n, np int) *Integral {
 	grad := func(t float64, y, p []float64) ([]float64, []float64) {
 		gy, gp := make([]float64, n), make([]float64, np)
@@ -220,6 +220,10 @@ func tangentIntegral(g *Integral, n, np int) *Integral {
 			gy, gp := grad(t, y, p)
 			axpy(gys[n:], 1, gy)
 			axpy(gpq[np:], 1, gp)
+			if g.GradTangent != nil {
+				g.GradTangent(gys[:n], gpq[:np], t, y, p, 0, sv, q)
+				return
+			}
 			nu := math.Hypot(norm2(sv), norm2(q))
 			if nu == 0 {
 				return

@@ -19,13 +19,13 @@ type adjField struct {
 	gy, gp []float64
 
 	// Linearisation for the Rosenbrock solver.
-	tLin   float64
-	yLin   []float64
-	jac    *mat.Dense
-	pjac   *mat.Dense
-	lu     *luSolver
-	c      float64
-	pt, fb []float64
+	tLin float64
+	yLin []float64
+	jac  *mat.Dense
+	pjac *mat.Dense
+	lu   *luSolver
+	c    float64
+	pt   []float64
 }
 
 var _ linField = (*adjField)(nil)

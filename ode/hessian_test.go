@@ -1,11 +1,7 @@
 package ode
 
 import (
-	"bufio"
 	"math"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/adjointkit/adjointkit/adjoint"
@@ -28,36 +24,6 @@ func cvsHessianOp(m Sensitivity) *Op {
 	return &Op{System: cvsHessian, T0: 0, T1: 2, Method: m,
 		Integrand: func(_, y, _ *adjoint.Var) *adjoint.Var { return adjoint.Scale(adjoint.Sum(adjoint.Square(y)), 0.5) },
 		Settings:  &Settings{RTol: 1e-10, ATol: 1e-12}}
-}
-
-// readReference reads "name v1 v2 …" lines, skipping comments.
-func readReference(t testing.TB, file string) map[string][]float64 {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ref := map[string][]float64{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fs := strings.Fields(line)
-		for _, s := range fs[1:] {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref[fs[0]] = append(ref[fs[0]], v)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return ref
 }
 
 // printedUnit returns one unit in the last of 5 significant digits of v.

@@ -322,3 +322,29 @@ func TestOpMisuse(t *testing.T) {
 		}
 	}
 }
+
+// TestOpConcurrent: one op differentiated from several goroutines at once
+// (run with -race) gives the same gradients as one at a time.
+func TestOpConcurrent(t *testing.T) {
+	op := mixedOp(lotkaVolterra{}, DP5, &Interpolating{}, &Settings{RTol: 1e-8})
+	f := mixedLoss(t, op)
+	_, wantY, wantP := opGrad(t, f, lvY0, lvP)
+	yv, pv := adjoint.Param(adjoint.Vector(lvY0...)), adjoint.Param(adjoint.Vector(lvP...))
+	loss := f(yv, pv) // one graph, differentiated concurrently
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			g := adjoint.Grad(loss, yv, pv)
+			if !slices.Equal(g[0].Data, wantY) || !slices.Equal(g[1].Data, wantP) {
+				errs <- "gradients differ"
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}

@@ -349,36 +349,10 @@ func (o *sysOps) central(acc func(c, t float64, y, p []float64), t, h float64, y
 		acc(dt/(tp-tm), tp, y, o.p)
 		acc(-dt/(tp-tm), tm, y, o.p)
 	}
-	nu := math.Hypot(norm2(dy), norm2(dp))
-	if nu == 0 {
-		return
+	if dp != nil && o.pbuf2 == nil {
+		o.pbuf2 = make([]float64, o.np)
 	}
-	scale := math.Max(1, norm2(y))
-	if dp != nil {
-		scale = math.Max(scale, norm2(o.p))
-	}
-	e := cbrtEps * scale / nu
-	yp, pp := o.ybuf3, o.p
-	if dp != nil {
-		if o.pbuf2 == nil {
-			o.pbuf2 = make([]float64, o.np)
-		}
-		pp = o.pbuf2
-	}
-	for _, sgn := range [2]float64{1, -1} {
-		for i := range y {
-			yp[i] = y[i]
-			if dy != nil {
-				yp[i] += sgn * e * dy[i]
-			}
-		}
-		if dp != nil {
-			for i := range pp {
-				pp[i] = o.p[i] + sgn*e*dp[i]
-			}
-		}
-		acc(sgn/(2*e), t, yp, pp)
-	}
+	centralAlong(y, o.p, dy, dp, o.ybuf3, o.pbuf2, func(c float64, yp, pp []float64) { acc(c, t, yp, pp) })
 }
 
 // mulTransAdd accumulates dst += Aᵀ w.

@@ -98,27 +98,49 @@ func (s *tangentSys) VJP(ybar, pbar []float64, t float64, ys, pq, w []float64) {
 		s.so.VJPTangent(yb0, pb0, t, y, p, b, 0, sv, q)
 		return
 	}
-	// Central differences of the VJP along (s, q), the increment relative
-	// to the size of y and p.
-	nu := math.Hypot(norm2(sv), norm2(q))
-	if nu == 0 {
-		return
-	}
-	e := cbrtEps * math.Max(1, math.Max(norm2(y), norm2(p))) / nu
-	yp, pp := make([]float64, n), make([]float64, np)
 	gy, gp := make([]float64, n), make([]float64, np)
-	for _, sgn := range [2]float64{1, -1} {
-		for i := range y {
-			yp[i] = y[i] + sgn*e*sv[i]
-		}
-		for i := range p {
-			pp[i] = p[i] + sgn*e*q[i]
-		}
+	centralAlong(y, p, sv, q, nil, nil, func(c float64, yp, pp []float64) {
 		clear(gy)
 		clear(gp)
 		s.vjp.VJP(gy, gp, t, yp, pp, b)
-		axpy(yb0, sgn/(2*e), gy)
-		axpy(pb0, sgn/(2*e), gp)
+		axpy(yb0, c, gy)
+		axpy(pb0, c, gp)
+	})
+}
+
+// centralAlong takes a derivative along (dy, dp) by central differences:
+// it calls acc(c, y', p') at the two perturbed points with the weights
+// whose weighted sum is the derivative, the increment relative to the size
+// of y (and of p when dp is non-nil). dy and dp may be nil (zero); yp and
+// pp are scratch space of the lengths of y and p, or nil to allocate.
+func centralAlong(y, p, dy, dp, yp, pp []float64, acc func(c float64, yp, pp []float64)) {
+	nu := math.Hypot(norm2(dy), norm2(dp))
+	if nu == 0 {
+		return
+	}
+	scale := math.Max(1, norm2(y))
+	if dp != nil {
+		scale = math.Max(scale, norm2(p))
+	}
+	e := cbrtEps * scale / nu
+	if yp == nil {
+		yp = make([]float64, len(y))
+	}
+	if dp == nil {
+		pp = p
+	} else if pp == nil {
+		pp = make([]float64, len(p))
+	}
+	for _, sgn := range [2]float64{1, -1} {
+		copy(yp, y)
+		if dy != nil {
+			axpy(yp, sgn*e, dy)
+		}
+		if dp != nil {
+			copy(pp, p)
+			axpy(pp, sgn*e, dp)
+		}
+		acc(sgn/(2*e), yp, pp)
 	}
 }
 
@@ -224,23 +246,11 @@ func tangentIntegral(g *Integral, n, np int) *Integral {
 				g.GradTangent(gys[:n], gpq[:np], t, y, p, 0, sv, q)
 				return
 			}
-			nu := math.Hypot(norm2(sv), norm2(q))
-			if nu == 0 {
-				return
-			}
-			e := cbrtEps * math.Max(1, math.Max(norm2(y), norm2(p))) / nu
-			yp, pp := make([]float64, n), make([]float64, np)
-			for _, sgn := range [2]float64{1, -1} {
-				for i := range y {
-					yp[i] = y[i] + sgn*e*sv[i]
-				}
-				for i := range p {
-					pp[i] = p[i] + sgn*e*q[i]
-				}
+			centralAlong(y, p, sv, q, nil, nil, func(c float64, yp, pp []float64) {
 				a, b := grad(t, yp, pp)
-				axpy(gys[:n], sgn/(2*e), a)
-				axpy(gpq[:np], sgn/(2*e), b)
-			}
+				axpy(gys[:n], c, a)
+				axpy(gpq[:np], c, b)
+			})
 		},
 	}
 }

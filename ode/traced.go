@@ -90,14 +90,7 @@ func (s *Traced) JVP(dst []float64, t float64, y, p, ydot, pdot []float64) {
 // Jacobian writes ∂f/∂y (n×n) by forward mode, one tangent per column of
 // one recorded run.
 func (s *Traced) Jacobian(dst *mat.Dense, t float64, y, p []float64) {
-	r := s.record(t, y, p)
-	e, col := make([]float64, s.N), make([]float64, s.N)
-	for j := range s.N {
-		e[j] = 1
-		r.JVP(col, nil, e, nil)
-		dst.SetCol(j, col)
-		e[j] = 0
-	}
+	jvpColumns(dst, s.record(t, y, p), 1, s.N)
 }
 
 // ParamJacobian writes ∂f/∂p (n×np), by forward or reverse mode, whichever
@@ -108,13 +101,7 @@ func (s *Traced) ParamJacobian(dst *mat.Dense, t float64, y, p []float64) {
 	}
 	r := s.record(t, y, p)
 	if s.NP <= s.N {
-		e, col := make([]float64, s.NP), make([]float64, s.N)
-		for j := range s.NP {
-			e[j] = 1
-			r.JVP(col, nil, nil, e)
-			dst.SetCol(j, col)
-			e[j] = 0
-		}
+		jvpColumns(dst, r, 2, s.N)
 		return
 	}
 	e, row := make([]float64, s.N), make([]float64, s.NP)
@@ -124,6 +111,20 @@ func (s *Traced) ParamJacobian(dst *mat.Dense, t float64, y, p []float64) {
 		r.VJP([][]float64{nil, nil, row}, e)
 		dst.SetRow(i, row)
 		e[i] = 0
+	}
+}
+
+// jvpColumns fills dst with the Jacobian of r's output (m elements) with
+// respect to its argument arg, one JVP per column.
+func jvpColumns(dst *mat.Dense, r *adjoint.Recording, arg, m int) {
+	dots := make([][]float64, len(r.In))
+	e, col := make([]float64, r.In[arg].Size()), make([]float64, m)
+	dots[arg] = e
+	for j := range e {
+		e[j] = 1
+		r.JVP(col, dots...)
+		dst.SetCol(j, col)
+		e[j] = 0
 	}
 }
 

@@ -18,14 +18,16 @@ import (
 // one's own on the solution, several solves in one objective.
 //
 // Derivatives through the op are those of the exact solution map, computed
-// to the accuracy of the solves (for Discrete, of the computed solution):
+// to the accuracy of the solves — for Discrete, exactly those of the
+// computed solution with its steps held fixed, to every order:
 //
 //   - reverse mode (adjoint.Grad, Backward, VJP) runs Method, any of the
 //     package's sensitivity methods, from what the forward solve kept (the
 //     checkpoints of Interpolating, the steps of Discrete), so a gradient
 //     costs one forward and one backward solve, as with Gradient;
 //   - forward mode (adjoint.Tangent, JVP) integrates the forward
-//     sensitivities along the one tangent direction;
+//     sensitivities along the one tangent direction, on the steps of the
+//     forward solve when Method keeps them (Interpolating, Discrete);
 //   - second order is exact: the op's VJP is itself an operation whose
 //     derivatives solve the tangent system [y, s]' = [f, ∂f/∂y·s + ∂f/∂θ·θ̇]
 //     forwards and its adjoint backwards (forward-over-adjoint, the method
@@ -160,7 +162,7 @@ func (o *Op) solve(y0, theta *adjoint.Var) (states, integral *adjoint.Var, err e
 	if y0.Size() != f.n || theta.Size() != f.np {
 		panic(fmt.Sprintf("ode: Op.Solve: y0 has %d elements and theta %d, the system wants %d and %d", y0.Size(), theta.Size(), f.n, f.np))
 	}
-	out, err := f.solveVar(y0, theta)
+	out, err := f.solveVar(y0, theta, nil)
 	m := len(f.times)
 	states = adjoint.Reshape(adjoint.Slice(out, 0, 0, m*f.n), m, f.n)
 	if f.integFlat != nil {
@@ -248,10 +250,28 @@ type family struct {
 // and the flat output.
 type tape struct {
 	y0, p []float64
+	on    *stepTape // the steps the solve was told to take, or nil
 	job   *gradJob
 	tr    *fwdTrace
 	rec   any
 	out   []float64
+}
+
+// steps returns the steps the solve took, when its method kept them
+// (Interpolating, Discrete), for the tangent system's solves to follow:
+// the derivative of the solution is then that of the computed solution
+// with its steps held fixed, exactly so for Discrete.
+func (tp *tape) steps() *stepTape {
+	if tp == nil {
+		return nil
+	}
+	switch r := tp.rec.(type) {
+	case *interpTape:
+		return &stepTape{ts: r.ts, hs: r.hs}
+	case *stepTape:
+		return r
+	}
+	return nil
 }
 
 // nq is the number of integral outputs.
@@ -268,19 +288,21 @@ func (f *family) name(what string) string {
 	return "ode." + what + strings.Repeat("′", f.order)
 }
 
-// record solves at (y0, p) and keeps the tape.
-func (f *family) record(y0, p []float64) (*tape, error) {
+// record solves at (y0, p), taking the given steps if on is non-nil, and
+// keeps the tape.
+func (f *family) record(y0, p []float64, on *stepTape) (*tape, error) {
 	zero := func(int, []float64, []float64) float64 { return 0 }
 	cost := Cost{Observations: &Observations{Times: f.times, G: zero, Grad: func(_, _ []float64, _ int, _, _ []float64) {}},
 		Integral: f.integFlat}
 	prob := Problem{System: f.sys, T0: f.t0, T1: f.t1, Y0: y0, P: p}
 	j := newGradJob(prob, cost, f.solver, &f.set, f.n, f.np)
+	j.steps = on
 	tr, rec, err := f.method.record(j)
 	f.op.count(j.res, false)
 	if err != nil {
 		return nil, fmt.Errorf("ode: solve op: %w", err)
 	}
-	tp := &tape{y0: y0, p: p, job: j, tr: tr, rec: rec, out: make([]float64, f.outSize())}
+	tp := &tape{y0: y0, p: p, on: on, job: j, tr: tr, rec: rec, out: make([]float64, f.outSize())}
 	for i, y := range tr.obsY {
 		copy(tp.out[i*f.n:], y)
 	}
@@ -293,16 +315,24 @@ func (f *family) record(y0, p []float64) (*tape, error) {
 	return tp, nil
 }
 
-// tapeFor returns the tape of a solve at (y0, p): the latest one when its
-// inputs are the same, otherwise a new solve.
-func (f *family) tapeFor(y0, p []float64) (*tape, error) {
+// tapeFor returns the tape of a solve at (y0, p) on the steps on: the
+// latest one when its inputs are the same, otherwise a new solve.
+func (f *family) tapeFor(y0, p []float64, on *stepTape) (*tape, error) {
 	f.mu.Lock()
 	c := f.cache
 	f.mu.Unlock()
-	if c != nil && slices.Equal(c.y0, y0) && slices.Equal(c.p, p) {
+	if c != nil && c.on.same(on) && slices.Equal(c.y0, y0) && slices.Equal(c.p, p) {
 		return c, nil
 	}
-	return f.record(slices.Clone(y0), slices.Clone(p))
+	return f.record(slices.Clone(y0), slices.Clone(p), on)
+}
+
+// same reports whether two step sequences are the same slices.
+func (s *stepTape) same(o *stepTape) bool {
+	if s == nil || o == nil {
+		return s == o
+	}
+	return len(s.ts) == len(o.ts) && (len(s.ts) == 0 || &s.ts[0] == &o.ts[0])
 }
 
 // adjoint returns [dG/dy₀, dG/dθ] for G = ⟨g, output⟩ from the tape.
@@ -352,10 +382,10 @@ func (f *family) adjoint(tp *tape, g []float64) ([]float64, error) {
 // nanTensor is the value of a failed solve.
 func nanTensor(n int) *adjoint.Tensor { return adjoint.Full(math.NaN(), n) }
 
-// solveVar is the solve as an operation of (y0, θ): a flat value of
-// outSize elements.
-func (f *family) solveVar(y0, theta *adjoint.Var) (*adjoint.Var, error) {
-	tp, err := f.record(slices.Clone(y0.Value().Data), slices.Clone(theta.Value().Data))
+// solveVar is the solve as an operation of (y0, θ), on the steps on if
+// non-nil: a flat value of outSize elements.
+func (f *family) solveVar(y0, theta *adjoint.Var, on *stepTape) (*adjoint.Var, error) {
+	tp, err := f.record(slices.Clone(y0.Value().Data), slices.Clone(theta.Value().Data), on)
 	if err != nil {
 		f.op.fail(err)
 		return adjoint.Custom(&solveNode{f: f}, nanTensor(f.outSize()), y0, theta), err
@@ -364,13 +394,13 @@ func (f *family) solveVar(y0, theta *adjoint.Var) (*adjoint.Var, error) {
 }
 
 // adjointVar is the VJP [dG/dy₀, dG/dθ] of G = ⟨g, solve(y0, θ)⟩ as an
-// operation of (y0, θ, g), from the tape tp (nil: found or made by
-// tapeFor).
-func (f *family) adjointVar(tp *tape, y0, theta, g *adjoint.Var) *adjoint.Var {
+// operation of (y0, θ, g), from the tape tp (nil: found or made by tapeFor
+// on the steps on).
+func (f *family) adjointVar(tp *tape, y0, theta, g *adjoint.Var, on *stepTape) *adjoint.Var {
 	var val []float64
 	var err error
 	if tp == nil {
-		tp, err = f.tapeFor(y0.Value().Data, theta.Value().Data)
+		tp, err = f.tapeFor(y0.Value().Data, theta.Value().Data, on)
 	}
 	if err == nil {
 		val, err = f.adjoint(tp, g.Value().Data)
@@ -398,13 +428,14 @@ func (f *family) tangentInputs(y0, theta, dy0, dtheta *adjoint.Var) (z, p *adjoi
 	return z, p
 }
 
-// tangentVar is the JVP of the solve along (dy0, dθ) (nil: zero), a flat
-// value of outSize elements: the sensitivity parts of the tangent system's
-// solution, and the derivative of the integral.
-func (f *family) tangentVar(y0, theta, dy0, dtheta *adjoint.Var) *adjoint.Var {
+// tangentVar is the JVP of the solve recorded in tp along (dy0, dθ) (nil:
+// zero), a flat value of outSize elements: the sensitivity parts of the
+// tangent system's solution, on tp's steps, and the derivative of the
+// integral.
+func (f *family) tangentVar(tp *tape, y0, theta, dy0, dtheta *adjoint.Var) *adjoint.Var {
 	t := f.tangent()
 	z, p := f.tangentInputs(y0, theta, dy0, dtheta)
-	out, _ := t.solveVar(z, p) // a failure is recorded and gives NaN
+	out, _ := t.solveVar(z, p, tp.steps()) // a failure is recorded and gives NaN
 	m, n := len(f.times), f.n
 	s := adjoint.Reshape(adjoint.Slice(adjoint.Reshape(adjoint.Slice(out, 0, 0, 2*m*n), m, 2*n), 1, n, 2*n), m*n)
 	if f.integFlat == nil {
@@ -418,7 +449,7 @@ func (f *family) tangentVar(y0, theta, dy0, dtheta *adjoint.Var) *adjoint.Var {
 // Hessian of G applied to the direction: the part of the gradient of
 // ⟨g, tangent⟩ with respect to (y₀, θ), computed by the tangent system's
 // adjoint (forward over adjoint).
-func (f *family) hessVar(y0, theta, g, dy0, dtheta *adjoint.Var) *adjoint.Var {
+func (f *family) hessVar(tp *tape, y0, theta, g, dy0, dtheta *adjoint.Var) *adjoint.Var {
 	t := f.tangent()
 	z, p := f.tangentInputs(y0, theta, dy0, dtheta)
 	m, n, np := len(f.times), f.n, f.np
@@ -429,7 +460,7 @@ func (f *family) hessVar(y0, theta, g, dy0, dtheta *adjoint.Var) *adjoint.Var {
 	if f.integFlat != nil {
 		gt = adjoint.Concat(0, gt, adjoint.Slice(g, 0, m*n, m*n+1))
 	}
-	a := t.adjointVar(nil, z, p, gt)
+	a := t.adjointVar(nil, z, p, gt, tp.steps())
 	return adjoint.Concat(0, adjoint.Slice(a, 0, 0, n), adjoint.Slice(a, 0, 2*n, 2*n+np))
 }
 
@@ -491,12 +522,12 @@ var _ adjoint.Primitive = (*solveNode)(nil)
 func (s *solveNode) Name() string { return s.f.name("solve") }
 
 func (s *solveNode) VJP(g *adjoint.Var, in []*adjoint.Var, _ *adjoint.Var, need []bool) []*adjoint.Var {
-	a := s.f.adjointVar(s.tp, in[0], in[1], g)
+	a := s.f.adjointVar(s.tp, in[0], in[1], g, nil)
 	return s.f.splitZ(a, in, need)
 }
 
 func (s *solveNode) JVP(tan []*adjoint.Var, in []*adjoint.Var, _ *adjoint.Var) *adjoint.Var {
-	return s.f.tangentVar(in[0], in[1], tan[0], tan[1])
+	return s.f.tangentVar(s.tp, in[0], in[1], tan[0], tan[1])
 }
 
 // splitZ cuts a flat [y₀ part, θ part] value into cotangents shaped like
@@ -530,10 +561,10 @@ func (a *adjointNode) VJP(w *adjoint.Var, in []*adjoint.Var, _ *adjoint.Var, nee
 	wy, wp := adjoint.Slice(w, 0, 0, f.n), adjoint.Slice(w, 0, f.n, f.n+f.np)
 	out := make([]*adjoint.Var, 3)
 	if need[2] {
-		out[2] = adjoint.Reshape(f.tangentVar(in[0], in[1], wy, wp), in[2].Shape()...)
+		out[2] = adjoint.Reshape(f.tangentVar(a.tp, in[0], in[1], wy, wp), in[2].Shape()...)
 	}
 	if need[0] || need[1] {
-		h := f.hessVar(in[0], in[1], in[2], wy, wp)
+		h := f.hessVar(a.tp, in[0], in[1], in[2], wy, wp)
 		z := f.splitZ(h, in[:2], need[:2])
 		out[0], out[1] = z[0], z[1]
 	}
@@ -544,10 +575,10 @@ func (a *adjointNode) JVP(tan []*adjoint.Var, in []*adjoint.Var, _ *adjoint.Var)
 	f := a.f
 	var res *adjoint.Var
 	if tan[2] != nil {
-		res = f.adjointVar(a.tp, in[0], in[1], tan[2])
+		res = f.adjointVar(a.tp, in[0], in[1], tan[2], nil)
 	}
 	if tan[0] != nil || tan[1] != nil {
-		h := f.hessVar(in[0], in[1], in[2], tan[0], tan[1])
+		h := f.hessVar(a.tp, in[0], in[1], in[2], tan[0], tan[1])
 		if res == nil {
 			res = h
 		} else {

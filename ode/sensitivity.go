@@ -122,6 +122,11 @@ type gradJob struct {
 	obsTimes []float64
 	obsAtT0  []int   // observations at T0
 	obsAt    [][]int // obsAt[i]: observations at stops[i]
+
+	// steps, if non-nil, makes the forward solve take these steps instead
+	// of choosing its own (the tangent systems of the solve op follow the
+	// steps of the solve they differentiate).
+	steps *stepTape
 }
 
 func (j *gradJob) prepare() {
@@ -184,6 +189,7 @@ func (j *gradJob) forward(onStep func(it *integrator, t, h float64, x0, x1, f0, 
 	it := newIntegrator(fld, j.solver, st, j.r.rtol, j.forwardAtol(), j.r)
 	it.phase = "forward"
 	it.needF1 = needF1
+	it.seq = j.steps
 	tr := &fwdTrace{obsY: make([][]float64, len(j.obsTimes)), obsK: make([]int, len(j.obsTimes))}
 	for _, i := range j.obsAtT0 {
 		tr.obsY[i] = slices.Clone(j.prob.Y0)

@@ -3,6 +3,7 @@ package ode
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/adjointkit/adjointkit/adjoint"
 	"gonum.org/v1/gonum/mat"
@@ -227,19 +228,27 @@ func (s *tangentSys) jvpTangent(dst []float64, t float64, y, p, ydot, pdot []flo
 // it needs g's second derivatives: GradTangent, or central differences of
 // g's gradient along (s, q).
 func tangentIntegral(g *Integral, n, np int) *Integral {
-	grad := func(t float64, y, p []float64) ([]float64, []float64) {
-		gy, gp := make([]float64, n), make([]float64, np)
+	// Scratch space for g's gradient: the running cost may be used by
+	// several backward passes at once, so each call borrows its own.
+	pool := sync.Pool{New: func() any { b := make([]float64, n+np); return &b }}
+	grad := func(buf []float64, t float64, y, p []float64) ([]float64, []float64) {
+		clear(buf)
+		gy, gp := buf[:n], buf[n:]
 		g.Grad(gy, gp, t, y, p)
 		return gy, gp
 	}
 	return &Integral{
 		G: func(t float64, ys, pq []float64) float64 {
-			gy, gp := grad(t, ys[:n], pq[:np])
+			buf := pool.Get().(*[]float64)
+			defer pool.Put(buf)
+			gy, gp := grad(*buf, t, ys[:n], pq[:np])
 			return dot(gy, ys[n:]) + dot(gp, pq[np:])
 		},
 		Grad: func(gys, gpq []float64, t float64, ys, pq []float64) {
+			buf := pool.Get().(*[]float64)
+			defer pool.Put(buf)
 			y, sv, p, q := ys[:n], ys[n:], pq[:np], pq[np:]
-			gy, gp := grad(t, y, p)
+			gy, gp := grad(*buf, t, y, p)
 			axpy(gys[n:], 1, gy)
 			axpy(gpq[np:], 1, gp)
 			if g.GradTangent != nil {
@@ -247,7 +256,7 @@ func tangentIntegral(g *Integral, n, np int) *Integral {
 				return
 			}
 			centralAlong(y, p, sv, q, nil, nil, func(c float64, yp, pp []float64) {
-				a, b := grad(t, yp, pp)
+				a, b := grad(*buf, t, yp, pp)
 				axpy(gys[:n], c, a)
 				axpy(gpq[:np], c, b)
 			})

@@ -175,3 +175,35 @@ func BenchmarkOpHVP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCVSHessian is the work of CVODES's cvsHessian_ASA_FSA at its
+// tolerances (rtol 1e-8, atol 1e-8): G, dG/dp and the 2×2 Hessian, with
+// the hand-written system (reverse over the interpolating adjoint, whose
+// rules solve the tangent system and its adjoint) and with the Traced one.
+func BenchmarkCVSHessian(b *testing.B) {
+	y0, p := adjoint.Vector(1, 1, 1), adjoint.Vector(1, 2)
+	set := &Settings{RTol: 1e-8, ATol: 1e-8}
+	hand := &Op{System: cvsHessianHW{}, T0: 0, T1: 2, Integral: halfSquares, Settings: set}
+	traced := cvsHessianOp(nil)
+	traced.Settings = set
+	for _, c := range []struct {
+		name string
+		op   *Op
+	}{{"hand", hand}, {"traced", traced}} {
+		G := func(xs ...*adjoint.Var) *adjoint.Var {
+			_, q, _ := c.op.SolveIntegral(adjoint.Const(y0), xs[0])
+			return q
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				pv := adjoint.Param(p)
+				adjoint.Grad(G(pv), pv)
+				adjoint.HessianArgs(nil, G, []*adjoint.Tensor{p})
+			}
+			if err := c.op.Err(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

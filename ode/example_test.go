@@ -230,3 +230,27 @@ func ExampleOp_newton() {
 	// Output:
 	// converged after 4 Newton steps: r = 0.800000, K = 10.000000
 }
+
+// A vector field with several parameter tensors — the shape of a neural
+// ODE: adjoint.Layout packs a weight matrix and a bias into the flat θ of
+// the op and unpacks them inside F, and the gradient with respect to θ
+// unpacks the same way.
+func ExampleOp_layout() {
+	w, b := adjoint.FromData([]float64{-0.1, 2, -2, -0.1}, 2, 2), adjoint.Vector(0, 0.1)
+	lay := adjoint.LayoutOf(w, b)
+	field := &ode.Traced{N: 2, NP: lay.Size(), F: func(_, y, p *adjoint.Var) *adjoint.Var {
+		ps := lay.Vars(p) // [W, b]
+		return adjoint.Tanh(adjoint.Add(adjoint.Reshape(adjoint.MatMul(ps[0], adjoint.Reshape(y, 2, 1)), 2), ps[1]))
+	}}
+	op := &ode.Op{System: field, T0: 0, T1: 1, Times: []float64{0.5, 1}}
+	theta := adjoint.Param(adjoint.FromData(lay.Pack(nil, w, b), lay.Size()))
+	states, err := op.Solve(adjoint.Const(adjoint.Vector(2, 0)), theta)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	loss := adjoint.Sum(adjoint.Square(states))
+	g := lay.Unpack(adjoint.Grad(loss, theta)[0].Data)
+	fmt.Println(g[0].Shape, g[1].Shape)
+	// Output: [2 2] [2]
+}

@@ -169,6 +169,16 @@ func BenchmarkOpHVP(b *testing.B) {
 					adjoint.HVPArgs(G, []*adjoint.Tensor{p}, []*adjoint.Tensor{v})
 				}
 			})
+			// The tangent pass alone, through a gradient recorded once, as
+			// Newton–CG runs many products at one point.
+			b.Run(fmt.Sprintf("%s/%v/HVP-tangent", c.name, m), func(b *testing.B) {
+				pv := adjoint.Param(p)
+				g := adjoint.GradGraph(G(pv), pv)[0]
+				b.ReportAllocs()
+				for b.Loop() {
+					adjoint.Tangent(g, []*adjoint.Var{pv}, []*adjoint.Var{adjoint.Const(v)}, false)
+				}
+			})
 			if err := op.Err(); err != nil {
 				b.Fatal(err)
 			}

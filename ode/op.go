@@ -519,13 +519,16 @@ type solveNode struct {
 
 var _ adjoint.Primitive = (*solveNode)(nil)
 
+// Name returns "ode.solve" with a prime per derivative order.
 func (s *solveNode) Name() string { return s.f.name("solve") }
 
+// VJP is the adjoint of the solve: adjointVar.
 func (s *solveNode) VJP(g *adjoint.Var, in []*adjoint.Var, _ *adjoint.Var, need []bool) []*adjoint.Var {
 	a := s.f.adjointVar(s.tp, in[0], in[1], g, nil)
 	return s.f.splitZ(a, in, need)
 }
 
+// JVP is the tangent of the solve: tangentVar.
 func (s *solveNode) JVP(tan []*adjoint.Var, in []*adjoint.Var, _ *adjoint.Var) *adjoint.Var {
 	return s.f.tangentVar(s.tp, in[0], in[1], tan[0], tan[1])
 }
@@ -554,8 +557,11 @@ type adjointNode struct {
 
 var _ adjoint.Primitive = (*adjointNode)(nil)
 
+// Name returns "ode.solve_vjp" with a prime per derivative order.
 func (a *adjointNode) Name() string { return a.f.name("solve_vjp") }
 
+// VJP transposes the adjoint: the tangent solve for g, a Hessian-vector
+// product for (y₀, θ).
 func (a *adjointNode) VJP(w *adjoint.Var, in []*adjoint.Var, _ *adjoint.Var, need []bool) []*adjoint.Var {
 	f := a.f
 	wy, wp := adjoint.Slice(w, 0, 0, f.n), adjoint.Slice(w, 0, f.n, f.n+f.np)
@@ -571,6 +577,8 @@ func (a *adjointNode) VJP(w *adjoint.Var, in []*adjoint.Var, _ *adjoint.Var, nee
 	return out
 }
 
+// JVP is the adjoint for the tangent of g plus a Hessian-vector product for
+// the tangent of (y₀, θ).
 func (a *adjointNode) JVP(tan []*adjoint.Var, in []*adjoint.Var, _ *adjoint.Var) *adjoint.Var {
 	f := a.f
 	var res *adjoint.Var

@@ -66,8 +66,10 @@ var (
 	_ VJPer  = (*tangentSys)(nil)
 )
 
+// Dims returns 2n and 2np.
 func (s *tangentSys) Dims() (int, int) { return 2 * s.n, 2 * s.np }
 
+// Eval writes [f(t, y, p), ∂f/∂y·s + ∂f/∂p·q].
 func (s *tangentSys) Eval(dst []float64, t float64, ys, pq []float64) {
 	n, np := s.n, s.np
 	y, sv, p, q := ys[:n], ys[n:], pq[:np], pq[np:]
@@ -161,6 +163,7 @@ var (
 	_ TimeDeriver = (*tangentSysJac)(nil)
 )
 
+// Jacobian writes the tangent system's Jacobian.
 func (s *tangentSysJac) Jacobian(dst *mat.Dense, t float64, ys, pq []float64) {
 	n, np := s.n, s.np
 	y, sv, p, q := ys[:n], ys[n:], pq[:np], pq[np:]
@@ -180,6 +183,7 @@ func (s *tangentSysJac) Jacobian(dst *mat.Dense, t float64, ys, pq []float64) {
 	}
 }
 
+// TimeDeriv writes the tangent system's ∂/∂t.
 func (s *tangentSysJac) TimeDeriv(dst []float64, t float64, ys, pq []float64) {
 	n, np := s.n, s.np
 	y, sv, p, q := ys[:n], ys[n:], pq[:np], pq[np:]

@@ -124,21 +124,9 @@ func Check(f func(xs ...*Var) *Var, xs []*Tensor, s *CheckSettings) CheckResult 
 	// Work on one flat input z holding every input, split inside the
 	// trace, so that the Jacobian helpers and gonum's fd see a single
 	// vector.
-	sizes := make([]int, len(xs))
-	var z []float64
-	for i, x := range xs {
-		sizes[i] = x.Size()
-		z = append(z, x.Data...)
-	}
-	g := func(zv *Var) *Var {
-		parts := make([]*Var, len(xs))
-		off := 0
-		for i, x := range xs {
-			parts[i] = Reshape(Slice(zv, 0, off, off+sizes[i]), x.Shape...)
-			off += sizes[i]
-		}
-		return Reshape(f(parts...), -1)
-	}
+	lay := LayoutOf(xs...)
+	z := lay.Pack(nil, xs...)
+	g := func(zv *Var) *Var { return Reshape(f(lay.Vars(zv)...), -1) }
 	zt := FromData(z, len(z))
 	n := len(z)
 	y0 := g(Const(zt))

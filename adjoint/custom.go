@@ -104,9 +104,9 @@ func noSecondOrder(f Func) string {
 	return fmt.Sprintf("adjoint: second derivatives of custom Func %T are not available: it supplies first derivatives only (write it with traced ops, or wrap a traced function in TracedFunc)", f)
 }
 
-// TracedFunc turns a traced program into a Func: Eval runs F without
-// recording a graph, VJP and JVP record one run and differentiate it. F takes
-// a 1-D value of length In and must return In a value of Out elements.
+// TracedFunc turns a traced program into a Func on the bridge (Record):
+// every method records one run of F on a tracked leaf and answers from it.
+// F takes a 1-D value of length In and must return a value of Out elements.
 type TracedFunc struct {
 	F       func(x *Var) *Var
 	In, Out int
@@ -120,33 +120,20 @@ var (
 // Dims returns the input and output lengths.
 func (t *TracedFunc) Dims() (in, out int) { return t.In, t.Out }
 
-// Eval computes y = F(x) in no-graph mode.
-func (t *TracedFunc) Eval(y, x []float64) {
-	copy(y, t.call(Const(t.input(x))).val.Data)
-}
+// Eval computes y = F(x).
+func (t *TracedFunc) Eval(y, x []float64) { copy(y, t.record(x).Value()) }
 
 // VJP accumulates xbar += J(x)ᵀ ybar.
-func (t *TracedFunc) VJP(xbar, x, ybar []float64) {
-	xp := Param(t.input(x))
-	y := t.call(xp)
-	g := Backward(y, []*Var{xp}, &GradSettings{Cotangent: Const(FromData(ybar, t.Out))})[0]
-	for i, v := range g.val.Data {
-		xbar[i] += v
-	}
-}
+func (t *TracedFunc) VJP(xbar, x, ybar []float64) { t.record(x).VJP([][]float64{xbar}, ybar) }
 
 // JVP computes ydot = J(x)·xdot by forward mode.
-func (t *TracedFunc) JVP(ydot, x, xdot []float64) {
-	xp := Param(t.input(x))
-	y := t.call(xp)
-	copy(ydot, Tangent(y, []*Var{xp}, []*Var{Const(t.input(xdot))}, false).val.Data)
-}
+func (t *TracedFunc) JVP(ydot, x, xdot []float64) { t.record(x).JVP(ydot, xdot) }
 
-func (t *TracedFunc) input(x []float64) *Tensor {
+func (t *TracedFunc) record(x []float64) *Recording {
 	if len(x) != t.In {
 		panic(fmt.Sprintf("adjoint: TracedFunc takes %d inputs, got %d", t.In, len(x)))
 	}
-	return FromData(x, t.In)
+	return Record(func(in []*Var) *Var { return t.call(in[0]) }, vector(x))
 }
 
 func (t *TracedFunc) call(x *Var) *Var {
@@ -155,4 +142,61 @@ func (t *TracedFunc) call(x *Var) *Var {
 		panic(fmt.Sprintf("adjoint: TracedFunc declared %d outputs, F returned shape %v", t.Out, y.Shape()))
 	}
 	return Reshape(y, t.Out)
+}
+
+// Primitive is a differentiable operation defined outside this package: the
+// extension point through which other packages add operations that compute
+// their own values and derivatives (package ode's ODE solve is one). Custom
+// puts it into a graph.
+//
+// Both rules receive and return Vars and must compute with this package's
+// operations (other Primitives included), so that the rules can themselves
+// be differentiated: that is what keeps GradGraph, Hessians and
+// forward-over-reverse exact through the operation. During a plain pass
+// (no CreateGraph) the rules receive constants, so nothing they compute is
+// recorded.
+type Primitive interface {
+	// Name names the operation; Var.Op reports it.
+	Name() string
+	// VJP returns the cotangent of each input, with the input's shape,
+	// given the output's cotangent g. The entry of an input whose need[i]
+	// is false may be nil.
+	VJP(g *Var, in []*Var, out *Var, need []bool) []*Var
+	// JVP returns the output's tangent, with the output's shape, given
+	// the inputs' tangents; a nil tangent is zero, and at least one is
+	// non-nil.
+	JVP(tan []*Var, in []*Var, out *Var) *Var
+}
+
+// Custom returns the value out as the result of the Primitive p applied to
+// in. The caller has computed out from the inputs' values; Custom records
+// the operation when some input is tracked, and otherwise returns a
+// constant. out must not be modified afterwards.
+func Custom(p Primitive, out *Tensor, in ...*Var) *Var {
+	return newVar(out, customOp{p}, in...)
+}
+
+type customOp struct{ p Primitive }
+
+func (c customOp) name() string { return c.p.Name() }
+
+func (c customOp) vjp(g *Var, in []*Var, out *Var, need []bool) []*Var {
+	gs := c.p.VJP(g, in, out, need)
+	if len(gs) != len(in) {
+		panic(fmt.Sprintf("adjoint: %s.VJP returned %d cotangents for %d inputs", c.p.Name(), len(gs), len(in)))
+	}
+	for i, x := range gs {
+		if x != nil && !equalInts(x.Shape(), in[i].Shape()) {
+			panic(fmt.Sprintf("adjoint: %s.VJP returned shape %v for input %d of shape %v", c.p.Name(), x.Shape(), i, in[i].Shape()))
+		}
+	}
+	return gs
+}
+
+func (c customOp) jvp(t []*Var, in []*Var, out *Var) *Var {
+	r := c.p.JVP(t, in, out)
+	if !equalInts(r.Shape(), out.Shape()) {
+		panic(fmt.Sprintf("adjoint: %s.JVP returned shape %v for an output of shape %v", c.p.Name(), r.Shape(), out.Shape()))
+	}
+	return r
 }

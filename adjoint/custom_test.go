@@ -8,7 +8,7 @@ import (
 
 // prodSin is f(x) = (x0·x1, sin x0) with a hand-written VJP. wrong makes
 // the VJP drop a term, to prove that Check notices.
-type prodSin struct{ wrong, withJVP bool }
+type prodSin struct{ wrong bool }
 
 func (prodSin) Dims() (int, int) { return 2, 2 }
 func (prodSin) Eval(y, x []float64) {

@@ -27,19 +27,40 @@
 // HVPRev: reverse-over-reverse) and MAML-style meta-gradients are exact, not
 // finite-difference approximations.
 //
+// HVPArgs and HessianArgs do the same for functions of several arguments,
+// mixed blocks included.
+//
+// # Derivatives exist only with respect to tracked values
+//
+// Grad, Backward, VJP and Tangent differentiate with respect to tracked
+// values: Params and anything computed from one. Asking for the derivative
+// with respect to a constant (Const, Detach, or a value computed from
+// constants only) panics with an "adjoint: " message, since the graph does
+// not say what the constant depends on and zeros would be silently wrong. A
+// tracked value that the output does not depend on gets zeros.
+//
 // # No-graph mode
 //
 // An operation whose inputs are all constants (Const, Detach) records
 // nothing and keeps no reference to its inputs, so inference code run on
 // constants retains no graph and allocates no input lists.
 //
-// # Custom derivatives
+// # Custom derivatives and the bridge to flat code
 //
 // Apply uses a Func with a hand-written VJP as a single operation inside a
-// trace; TracedFunc turns a traced program into a Func. ApplyBilinear uses a
-// bilinear map given by its forward and its two adjoints (a convolution of
-// images with kernels, say) as one operation whose derivatives of every
-// order are exact.
+// trace; ApplyBilinear uses a bilinear map given by its forward and its
+// two adjoints (a convolution of images with kernels, say) as one
+// operation whose derivatives of every order are exact. Custom adds an
+// operation defined in another package (a Primitive) whose derivative
+// rules are themselves traced, so that it stays differentiable to every
+// order; package ode's ODE solve is one.
+//
+// In the other direction, Record runs a traced program on flat arguments
+// and answers its VJP, JVP and (through Recording.Tangent) second
+// derivatives as flat vectors, and Layout.Vars and Layout.Join convert
+// between a flat state and the tensors it packs. TracedFunc, TracedStep and
+// TracedLoss are built on them, as are ode.Traced and the unrolled steps of
+// packages metalearn and nn.
 //
 // # Speed
 //

@@ -81,3 +81,38 @@ func ExampleTracedFunc() {
 	fmt.Printf("%.4f\n", xbar)
 	// Output: [1.0000 2.7183]
 }
+
+// The dense Hessian of a function of two arguments, mixed block included:
+// f(a, b) = a²·b with a and b scalars, at a = 3, b = 5.
+func ExampleHessianArgs() {
+	f := func(xs ...*adjoint.Var) *adjoint.Var { return adjoint.Mul(adjoint.Square(xs[0]), xs[1]) }
+	h := adjoint.HessianArgs(nil, f, []*adjoint.Tensor{adjoint.Scalar(3), adjoint.Scalar(5)})
+	fmt.Println(h.At(0, 0), h.At(0, 1), h.At(1, 1)) // 2b, 2a, 0
+	// Output: 10 6 0
+}
+
+// The bridge from a traced program to flat vectors: one recording answers
+// the value, a VJP and a JVP of f(x, θ) = θ·x² for flat arguments.
+func ExampleRecord() {
+	f := func(in []*adjoint.Var) *adjoint.Var { return adjoint.Mul(in[1], adjoint.Square(in[0])) }
+	r := adjoint.Record(f, adjoint.Vector(1, 2), adjoint.Scalar(3))
+	xbar, thetabar := make([]float64, 2), make([]float64, 1)
+	r.VJP([][]float64{xbar, thetabar}, []float64{1, 1}) // accumulates
+	ydot := make([]float64, 2)
+	r.JVP(ydot, []float64{1, 0}, nil) // along x only
+	fmt.Println(r.Value(), xbar, thetabar, ydot)
+	// Output: [3 12] [6 12] [5] [6 0]
+}
+
+// A small vector field written component by component.
+func ExampleElements() {
+	y := adjoint.Param(adjoint.Vector(2, 3))
+	e := adjoint.Elements(y)
+	f := adjoint.Stack(adjoint.Mul(e[0], e[1]), adjoint.Neg(e[0])) // (y₀y₁, −y₀)
+	j := adjoint.JacobianRev(nil, func(v *adjoint.Var) *adjoint.Var {
+		e := adjoint.Elements(v)
+		return adjoint.Stack(adjoint.Mul(e[0], e[1]), adjoint.Neg(e[0]))
+	}, y.Value())
+	fmt.Println(f.Value().Data, j.RawMatrix().Data)
+	// Output: [6 -2] [3 2 -1 0]
+}

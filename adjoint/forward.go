@@ -10,12 +10,14 @@ import "fmt"
 
 // Tangent returns the directional derivative of y along the given input
 // tangents: ẏ = Σᵢ ∂y/∂xᵢ · ẋᵢ, where ẋᵢ has xᵢ's shape. The xs may be any
-// Vars that y depends on. With createGraph the result stays differentiable;
-// otherwise it is a plain value.
+// tracked Vars; one that y does not depend on contributes nothing. As in
+// Backward, an untracked x (a constant) panics. With createGraph the result
+// stays differentiable; otherwise it is a plain value.
 func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 	if len(xs) != len(xdots) {
 		panic(fmt.Sprintf("adjoint: Tangent: %d inputs but %d tangents", len(xs), len(xdots)))
 	}
+	checkTracked("Tangent", xs)
 	return pushForward(topoOrder(y), xs, xdots, createGraph)
 }
 

@@ -17,11 +17,18 @@ type GradSettings struct {
 }
 
 // Backward is the general reverse-mode pass: it returns ȳᵀ ∂y/∂w for each w
-// in wrt, in order. Any Var that y depends on may appear in wrt, leaves and
-// intermediate values alike; a w that y does not depend on gets zeros.
-// Gradients are accumulated over every path, so values used several times
-// are handled exactly.
+// in wrt, in order. Any tracked Var may appear in wrt, leaves and
+// intermediate values alike; a tracked w that y does not depend on gets
+// zeros. Gradients are accumulated over every path, so values used several
+// times are handled exactly.
+//
+// Every w must be tracked (a Param, or computed from one): the derivative
+// with respect to a constant is not defined by the graph — a constant could
+// have been computed from anything — so asking for it is a programmer error
+// and panics with an "adjoint: " message instead of returning zeros that
+// would silently be wrong wherever the constant stands for a variable.
 func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
+	checkTracked("Backward", wrt)
 	var seed *Var
 	create := false
 	if s != nil {
@@ -227,6 +234,17 @@ func GradGraph(y *Var, wrt ...*Var) []*Var {
 // VJP returns the vector-Jacobian products ybarᵀ ∂y/∂w for each w in wrt.
 func VJP(y *Var, ybar *Tensor, wrt ...*Var) []*Tensor {
 	return values(Backward(y, wrt, &GradSettings{Cotangent: Const(ybar)}))
+}
+
+// checkTracked panics unless every Var in vs is tracked.
+func checkTracked(who string, vs []*Var) {
+	for i, v := range vs {
+		if !v.tracked {
+			panic(fmt.Sprintf("adjoint: %s: derivative with respect to argument %d (shape %v), which is not tracked: "+
+				"it is a constant or computed from constants only, so no derivative with respect to it exists; "+
+				"make it a Param (or compute it from one)", who, i, v.Shape()))
+		}
+	}
 }
 
 func values(vs []*Var) []*Tensor {

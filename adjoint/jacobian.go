@@ -63,9 +63,26 @@ func jacobianDst(dst *mat.Dense, m, n int) *mat.Dense {
 // forward-over-reverse: one tangent pass through the recorded gradient
 // computation, about the cost of a few gradients.
 func HVP(f func(*Var) *Var, x, v *Tensor) *Tensor {
-	xp := Param(x)
-	g := GradGraph(scalarOut(f(xp)), xp)[0]
-	return Tangent(g, []*Var{xp}, []*Var{Const(v)}, false).val
+	return HVPArgs(func(xs ...*Var) *Var { return f(xs[0]) }, []*Tensor{x}, []*Tensor{v})[0]
+}
+
+// HVPArgs is HVP for a scalar function of several arguments: it returns the
+// blocks (∇²f·v)ᵢ = Σⱼ ∂²f/∂xᵢ∂xⱼ · vⱼ, one per argument with that
+// argument's shape, from one recorded gradient and one tangent pass through
+// it (forward-over-reverse). There must be one direction per argument, of
+// the argument's shape.
+func HVPArgs(f func(xs ...*Var) *Var, xs, vs []*Tensor) []*Tensor {
+	if len(vs) != len(xs) {
+		panic(fmt.Sprintf("adjoint: HVPArgs: %d directions for %d arguments", len(vs), len(xs)))
+	}
+	l := LayoutOf(xs...)
+	ps := params(xs)
+	g := l.Join(GradGraph(scalarOut(f(ps...)), ps...)...)
+	dirs := make([]*Var, len(vs))
+	for i, v := range vs {
+		dirs[i] = Const(v)
+	}
+	return l.Unpack(Tangent(g, ps, dirs, false).val.Data)
 }
 
 // HVPRev returns the same product as HVP by reverse-over-reverse: the
@@ -80,7 +97,18 @@ func HVPRev(f func(*Var) *Var, x, v *Tensor) *Tensor {
 // one reverse pass over the recorded gradient per input element. It is
 // meant for small inputs. If dst is nil a new matrix is allocated.
 func Hessian(dst *mat.SymDense, f func(*Var) *Var, x *Tensor) *mat.SymDense {
-	n := x.Size()
+	return HessianArgs(dst, func(xs ...*Var) *Var { return f(xs[0]) }, []*Tensor{x})
+}
+
+// HessianArgs returns the dense Hessian of a scalar function of several
+// arguments with respect to all of them, flattened and concatenated in order
+// (row i belongs to element i of the layout LayoutOf(xs...)), so that the
+// blocks ∂²f/∂xᵢ∂xⱼ, mixed ones included, sit side by side. It makes one
+// reverse pass over the recorded gradient per element and is meant for
+// small inputs. If dst is nil a new matrix is allocated.
+func HessianArgs(dst *mat.SymDense, f func(xs ...*Var) *Var, xs []*Tensor) *mat.SymDense {
+	l := LayoutOf(xs...)
+	n := l.Size()
 	if n == 0 {
 		panic("adjoint: Hessian of a function of no inputs")
 	}
@@ -89,15 +117,14 @@ func Hessian(dst *mat.SymDense, f func(*Var) *Var, x *Tensor) *mat.SymDense {
 	} else if dst.SymmetricDim() != n {
 		panic(fmt.Sprintf("adjoint: Hessian destination is %d×%d, need %d×%d", dst.SymmetricDim(), dst.SymmetricDim(), n, n))
 	}
-	xp := Param(x)
-	g := GradGraph(scalarOut(f(xp)), xp)[0]
-	seed := New(g.Shape()...)
+	ps := params(xs)
+	g := l.Join(GradGraph(scalarOut(f(ps...)), ps...)...)
+	seed := New(n)
 	rows := make([][]float64, n)
-	wrt := []*Var{xp}
-	sw := newSweep(g, wrt)
+	sw := newSweep(g, ps)
 	for i := range n {
 		seed.Data[i] = 1
-		rows[i] = sw.backward(Const(seed), wrt, false)[0].val.Data
+		rows[i] = l.Pack(nil, values(sw.backward(Const(seed), ps, false))...)
 		seed.Data[i] = 0
 	}
 	// Symmetrise: rounding can make H[i][j] and H[j][i] differ in the last
@@ -108,6 +135,15 @@ func Hessian(dst *mat.SymDense, f func(*Var) *Var, x *Tensor) *mat.SymDense {
 		}
 	}
 	return dst
+}
+
+// params returns a tracked leaf for each tensor.
+func params(ts []*Tensor) []*Var {
+	ps := make([]*Var, len(ts))
+	for i, t := range ts {
+		ps[i] = Param(t)
+	}
+	return ps
 }
 
 func scalarOut(y *Var) *Var {

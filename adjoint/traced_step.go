@@ -3,35 +3,36 @@ package adjoint
 import "fmt"
 
 // TracedStep is a Step written with this package's operations: the engine
-// calls Eval in no-graph mode and, when it needs a step's VJP, re-traces
-// that one step and runs a reverse pass over it. Memory therefore never
+// records one run of F per call (Record) and, when it needs a step's VJP,
+// runs a reverse pass over that one step's graph. Memory therefore never
 // holds more than one step's graph, whatever the checkpointing policy.
 //
 // F receives the step index, the state as a 1-D value and θ as a 1-D value,
-// and must return the next state with the same number of elements as x.
+// both tracked in every call (see Record), and must return the next state
+// with the same number of elements as x.
 type TracedStep struct {
 	F func(k int, x, theta *Var) *Var
 }
 
 var _ Step = TracedStep{}
 
-// Eval computes next = F(k, x, θ) without recording a graph.
-func (s TracedStep) Eval(next []float64, k int, x, theta []float64) {
-	y := s.F(k, Const(FromData(x, len(x))), Const(FromData(theta, len(theta))))
-	if y.Size() != len(next) {
-		panic(fmt.Sprintf("adjoint: TracedStep returned %d elements for a state of %d", y.Size(), len(next)))
+func (s TracedStep) record(k int, x, theta []float64) *Recording {
+	r := Record(func(in []*Var) *Var { return s.F(k, in[0], in[1]) }, vector(x), vector(theta))
+	if r.Out.Size() != len(x) {
+		panic(fmt.Sprintf("adjoint: TracedStep returned %d elements for a state of %d", r.Out.Size(), len(x)))
 	}
-	copy(next, y.val.Data)
+	return r
+}
+
+// Eval computes next = F(k, x, θ).
+func (s TracedStep) Eval(next []float64, k int, x, theta []float64) {
+	copy(next, s.record(k, x, theta).Value())
 }
 
 // VJP accumulates the step's vector-Jacobian products into xbar and
 // thetabar.
 func (s TracedStep) VJP(xbar, thetabar []float64, k int, x, theta, nextbar []float64) {
-	xp, tp := Param(FromData(x, len(x))), Param(FromData(theta, len(theta)))
-	y := s.F(k, xp, tp)
-	gs := Backward(y, []*Var{xp, tp}, &GradSettings{Cotangent: Const(FromData(nextbar, y.Shape()...))})
-	accumulate(xbar, gs[0].val.Data)
-	accumulate(thetabar, gs[1].val.Data)
+	s.record(k, x, theta).VJP([][]float64{xbar, thetabar}, nextbar)
 }
 
 // TracedLoss is a Loss (and RunningLoss) written with this package's
@@ -55,19 +56,25 @@ func (l TracedLoss) AsLoss() Loss {
 	return tracedRunning{t, l.Running}
 }
 
+// scalarRecord records a one-element loss term of (x, θ).
+func scalarRecord(f func(x, theta *Var) *Var, x, theta []float64) *Recording {
+	r := Record(func(in []*Var) *Var { return f(in[0], in[1]) }, vector(x), vector(theta))
+	if r.Out.Size() != 1 {
+		panic(fmt.Sprintf("adjoint: TracedLoss term returned shape %v, want one element", r.Out.Shape()))
+	}
+	return r
+}
+
 type tracedTerminal struct {
 	f func(x, theta *Var) *Var
 }
 
 func (t tracedTerminal) Terminal(x, theta []float64) float64 {
-	return t.f(Const(FromData(x, len(x))), Const(FromData(theta, len(theta)))).Item()
+	return scalarRecord(t.f, x, theta).Value()[0]
 }
 
 func (t tracedTerminal) TerminalGrad(xbar, thetabar []float64, x, theta []float64) {
-	xp, tp := Param(FromData(x, len(x))), Param(FromData(theta, len(theta)))
-	gs := Grad(t.f(xp, tp), xp, tp)
-	accumulate(xbar, gs[0].Data)
-	accumulate(thetabar, gs[1].Data)
+	scalarRecord(t.f, x, theta).VJP([][]float64{xbar, thetabar}, []float64{1})
 }
 
 type tracedRunning struct {
@@ -75,16 +82,20 @@ type tracedRunning struct {
 	f func(k int, x, theta *Var) *Var
 }
 
+func (r tracedRunning) at(k int) func(x, theta *Var) *Var {
+	return func(x, theta *Var) *Var { return r.f(k, x, theta) }
+}
+
 func (r tracedRunning) Running(k int, x, theta []float64) float64 {
-	return r.f(k, Const(FromData(x, len(x))), Const(FromData(theta, len(theta)))).Item()
+	return scalarRecord(r.at(k), x, theta).Value()[0]
 }
 
 func (r tracedRunning) RunningGrad(xbar, thetabar []float64, k int, x, theta []float64) {
-	xp, tp := Param(FromData(x, len(x))), Param(FromData(theta, len(theta)))
-	gs := Grad(r.f(k, xp, tp), xp, tp)
-	accumulate(xbar, gs[0].Data)
-	accumulate(thetabar, gs[1].Data)
+	scalarRecord(r.at(k), x, theta).VJP([][]float64{xbar, thetabar}, []float64{1})
 }
+
+// vector wraps a flat slice as a 1-D tensor without copying.
+func vector(x []float64) *Tensor { return FromData(x, len(x)) }
 
 // accumulate adds src into dst; a nil dst means the caller does not want
 // this gradient.

@@ -24,7 +24,9 @@ type Var struct {
 // and must not be modified while the graph is in use.
 func Param(t *Tensor) *Var { return &Var{val: t, tracked: true} }
 
-// Const returns a constant (non-differentiable) value holding t.
+// Const returns a constant (non-differentiable) value holding t. No
+// derivative with respect to it exists: Grad, Backward and Tangent panic if
+// asked for one. Use Param for a value to differentiate with respect to.
 func Const(t *Tensor) *Var { return &Var{val: t} }
 
 // ConstScalar returns a 0-D constant.
@@ -47,7 +49,8 @@ func (v *Var) Size() int { return len(v.val.Data) }
 func (v *Var) Item() float64 { return v.val.Item() }
 
 // Tracked reports whether v belongs to a differentiable graph, that is
-// whether it is a Param or depends on one.
+// whether it is a Param or depends on one: whether derivatives with
+// respect to v can be taken.
 func (v *Var) Tracked() bool { return v.tracked }
 
 // IsLeaf reports whether v was created directly (Param, Const) rather than by

@@ -83,7 +83,7 @@ func UnrollGrad(opt Optimizer, h Hyper, params []*adjoint.Tensor, inner Objectiv
 		n = s.Truncate
 	}
 	loss := adjoint.TracedLoss{Terminal: func(x, _ *adjoint.Var) *adjoint.Var {
-		return outer(unpackVars(x, xl, np))
+		return outer(xl.Vars(x)[:np])
 	}}.AsLoss()
 
 	var res UnrollResult
@@ -155,21 +155,6 @@ func finiteState(k int, x []float64) error {
 	return nil
 }
 
-// unpackVars cuts the first np tensors of layout l out of the flat value x.
-func unpackVars(x *adjoint.Var, l adjoint.Layout, np int) []*adjoint.Var {
-	out := make([]*adjoint.Var, np)
-	for i := range np {
-		off := l.Offset(i)
-		shape := l.Shape(i)
-		size := 1
-		for _, d := range shape {
-			size *= d
-		}
-		out[i] = adjoint.Reshape(adjoint.Slice(x, 0, off, off+size), shape...)
-	}
-	return out
-}
-
 // innerStep is one optimiser update as an adjoint.Step: x packs the
 // parameters and the optimiser state, θ the hyperparameters.
 type innerStep struct {
@@ -186,43 +171,43 @@ type innerStep struct {
 
 var _ adjoint.Step = (*innerStep)(nil)
 
-// trace builds the step from the given state and hyperparameter values.
-// With constant grads the inner gradient is taken without a graph.
-func (s *innerStep) trace(k int, xv, tv *adjoint.Var, graph bool) (*adjoint.Var, float64) {
-	all := unpackVars(xv, s.xl, s.xl.Len())
-	ps, state := all[:s.np], all[s.np:]
-	hv := unpackVars(tv, s.hl, s.hl.Len())
-	h := s.h.withVars(hv)
-	loss := s.inner(k+s.offset, ps)
-	var gs []*adjoint.Var
-	if graph && !s.firstOrder {
-		gs = adjoint.GradGraph(loss, ps...)
-	} else {
-		gs = adjoint.Backward(loss, ps, nil)
-	}
-	if !graph { // evaluate the update on constants: no graph
-		for i, p := range ps {
-			ps[i] = adjoint.Detach(p)
+// update returns one optimiser update as a traced function of the flat
+// state and hyperparameters, for the bridge (adjoint.Record), which hands it
+// tracked leaves in every call. With graph false (plain evaluation) the
+// inner gradient and the update are computed without recording a graph —
+// the same values, less work; the loss of the step is stored in *loss.
+func (s *innerStep) update(k int, graph bool, loss *float64) func(in []*adjoint.Var) *adjoint.Var {
+	return func(in []*adjoint.Var) *adjoint.Var {
+		all := s.xl.Vars(in[0])
+		ps, state := all[:s.np], all[s.np:]
+		h := s.h.withVars(s.hl.Vars(in[1]))
+		l := s.inner(k+s.offset, ps)
+		*loss = l.Item()
+		var gs []*adjoint.Var
+		if graph && !s.firstOrder {
+			gs = adjoint.GradGraph(l, ps...)
+		} else {
+			gs = adjoint.Backward(l, ps, nil)
 		}
-		for i, v := range state {
-			state[i] = adjoint.Detach(v)
+		if !graph {
+			for i, p := range ps {
+				ps[i] = adjoint.Detach(p)
+			}
+			for i, v := range state {
+				state[i] = adjoint.Detach(v)
+			}
+			h = h.detach()
 		}
-		h = h.detach()
+		next, nextState := s.opt.Update(k+s.offset, h, ps, gs, state)
+		return s.xl.Join(append(next, nextState...)...)
 	}
-	next, nextState := s.opt.Update(k+s.offset, h, ps, gs, state)
-	flat := make([]*adjoint.Var, 0, len(next)+len(nextState))
-	for _, v := range append(next, nextState...) {
-		flat = append(flat, adjoint.Reshape(v, -1))
-	}
-	return adjoint.Concat(0, flat...), loss.Item()
 }
 
 // Eval computes the next state.
 func (s *innerStep) Eval(next []float64, k int, x, theta []float64) {
-	xv := adjoint.Param(adjoint.FromData(x, len(x)))
-	tv := adjoint.Const(adjoint.FromData(theta, len(theta)))
-	out, loss := s.trace(k, xv, tv, false)
-	copy(next, out.Value().Data)
+	var loss float64
+	r := adjoint.Record(s.update(k, false, &loss), vec(x), vec(theta))
+	copy(next, r.Value())
 	if s.onStep != nil && k+s.offset == s.reported {
 		s.reported++
 		s.onStep(k+s.offset, loss)
@@ -232,14 +217,9 @@ func (s *innerStep) Eval(next []float64, k int, x, theta []float64) {
 // VJP accumulates the step's vector-Jacobian products, through the inner
 // gradient (second order) unless the step is first-order.
 func (s *innerStep) VJP(xbar, thetabar []float64, k int, x, theta, nextbar []float64) {
-	xv := adjoint.Param(adjoint.FromData(x, len(x)))
-	tv := adjoint.Param(adjoint.FromData(theta, len(theta)))
-	out, _ := s.trace(k, xv, tv, true)
-	gs := adjoint.Backward(out, []*adjoint.Var{xv, tv}, &adjoint.GradSettings{Cotangent: adjoint.Const(adjoint.FromData(nextbar, len(nextbar)))})
-	for i, v := range gs[0].Value().Data {
-		xbar[i] += v
-	}
-	for i, v := range gs[1].Value().Data {
-		thetabar[i] += v
-	}
+	var loss float64
+	adjoint.Record(s.update(k, true, &loss), vec(x), vec(theta)).VJP([][]float64{xbar, thetabar}, nextbar)
 }
+
+// vec wraps a flat slice as a 1-D tensor without copying.
+func vec(x []float64) *adjoint.Tensor { return adjoint.FromData(x, len(x)) }

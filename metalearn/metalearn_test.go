@@ -539,3 +539,32 @@ func paramLeaves(ts []*adjoint.Tensor) []*adjoint.Var {
 	}
 	return out
 }
+
+// TestUnrollConstantParams: constant initial parameters train exactly like
+// tracked ones, with and without truncation (the truncated part once took
+// its inner gradients with respect to constants and silently got zeros).
+func TestUnrollConstantParams(t *testing.T) {
+	const steps = 8
+	c := hyperCases()[0]
+	for _, s := range []metalearn.UnrollSettings{{}, {FirstOrder: true}, {Truncate: 3}} {
+		p := newSmallProblem(5)
+		h := c.hyper(steps, len(p.params))
+		var losses [2]float64
+		for k, wrap := range []func(*adjoint.Tensor) *adjoint.Var{adjoint.Param, adjoint.Const} {
+			ps := make([]*adjoint.Var, len(p.params))
+			for i, v := range p.params {
+				ps[i] = wrap(v)
+			}
+			losses[k] = metaLoss(t, p, c, ps, h, steps, &s).Item()
+		}
+		// Not bit-equal: a recorded reverse pass (CreateGraph) adds
+		// contributions with Add, a plain one lets the GEMM kernel
+		// accumulate matrix-product terms in place, so the two round
+		// differently in the last bits. The bug this guards against (inner
+		// gradients taken with respect to constants, hence zero) changes
+		// the loss in the leading digits.
+		if math.Abs(losses[0]-losses[1]) > 1e-13*math.Abs(losses[0]) {
+			t.Errorf("%+v: outer loss %v with tracked parameters, %v with constants", s, losses[0], losses[1])
+		}
+	}
+}

@@ -93,8 +93,13 @@ func Unroll(opt Optimizer, h Hyper, params []*adjoint.Var, inner Objective, step
 			gs := adjoint.Backward(loss, leaves, nil)
 			cur, state = opt.Update(k, hd, cur, gs, state)
 		}
-		// Pass the gradient straight through to the initial parameters.
+		// Pass the gradient straight through to the initial parameters;
+		// constant ones get a fresh leaf for the inner gradients, as above.
 		for i, p := range params {
+			if !p.Tracked() {
+				ps[i] = adjoint.Param(cur[i].Value())
+				continue
+			}
 			d := cur[i].Value().Clone()
 			for j, v := range p.Value().Data {
 				d.Data[j] -= v

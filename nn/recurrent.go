@@ -148,12 +148,7 @@ func (r *recurrent) engineStep(l Layer, x *adjoint.Tensor, cell func(ps []*adjoi
 		if k < 0 || k >= len(xs) {
 			panic(fmt.Sprintf("nn: %s: engine step %d outside the sequence of %d steps", layerName(l), k, len(xs)))
 		}
-		ps := make([]*adjoint.Var, len(own))
-		for i := range own {
-			off := lay.Offset(i)
-			ps[i] = adjoint.Reshape(adjoint.Slice(theta, 0, off, off+own[i].Var.Size()), lay.Shape(i)...)
-		}
-		return adjoint.Reshape(cell(ps, xs[k], adjoint.Reshape(state, -1, r.hidden)), -1)
+		return adjoint.Reshape(cell(lay.Vars(theta), xs[k], adjoint.Reshape(state, -1, r.hidden)), -1)
 	}
 	return adjoint.TracedStep{F: f}, lay
 }

@@ -1,10 +1,6 @@
 package ode
 
-import (
-	"math"
-
-	"gonum.org/v1/gonum/mat"
-)
+import "gonum.org/v1/gonum/mat"
 
 // adjField is the continuous adjoint system on a known forward trajectory,
 // integrated backwards from T1:
@@ -19,24 +15,24 @@ type adjField struct {
 	traj  *trajectory
 	integ *Integral
 
-	y      []float64 // y(t) (the trajectory may carry extra components)
+	y, yd  []float64 // y(t) and dy/dt (the trajectory may carry extra components)
 	gy, gp []float64
 
 	// Linearisation for the Rosenbrock solver.
-	tLin   float64
-	yLin   []float64
-	jac    *mat.Dense
-	pjac   *mat.Dense
-	lu     *luSolver
-	c      float64
-	pt, fb []float64
+	tLin float64
+	yLin []float64
+	jac  *mat.Dense
+	pjac *mat.Dense
+	lu   *luSolver
+	c    float64
+	pt   []float64
 }
 
 var _ linField = (*adjField)(nil)
 
 func newAdjField(o *sysOps, integ *Integral, trajDim int) *adjField {
 	return &adjField{o: o, n: o.n, np: o.np, integ: integ,
-		y: make([]float64, trajDim), gy: make([]float64, o.n), gp: make([]float64, o.np),
+		y: make([]float64, trajDim), yd: make([]float64, trajDim), gy: make([]float64, o.n), gp: make([]float64, o.np),
 		yLin: make([]float64, trajDim), pt: make([]float64, o.np)}
 }
 
@@ -71,8 +67,29 @@ func (f *adjField) linearize(t float64, _, _ []float64) {
 	}
 }
 
-func (f *adjField) timeDeriv(dst []float64, t, h float64, x, fx []float64) {
-	fdTime(f, dst, t, h, x, fx)
+// timeDeriv writes ∂F/∂t exactly: F depends on t directly and through
+// y(t), the dense output of the forward solve, so
+//
+//	∂F/∂t = −d/dε [∇_y, ∇_p](λᵀf + g) at (t+ε, y(t)+ε·ẏ(t)),
+//
+// with ẏ the derivative of the interpolant: one directional second
+// derivative of f (exact with a SecondOrderer, central differences of VJPs
+// otherwise). A difference quotient of the whole field instead mixes the
+// interpolant's rounding into the Rosenbrock stages and changes the step
+// sequence with the VJP's rounding.
+func (f *adjField) timeDeriv(dst []float64, t, h float64, x, _ []float64) {
+	n := f.n
+	f.traj.eval(f.y, t)
+	f.traj.deriv(f.yd, t)
+	y, yd := f.y[:n], f.yd[:n]
+	clear(dst)
+	f.o.vjpTangent(dst[:n], dst[n:], t, h, y, x[:n], 1, yd, nil)
+	if f.integ != nil {
+		f.o.integGradTangent(f.integ, dst[:n], dst[n:], t, h, y, 1, yd)
+	}
+	for i := range dst {
+		dst[i] = -dst[i]
+	}
 }
 
 // shift factorises cI + J, whose transpose is c·I − (−Jᵀ).
@@ -100,14 +117,5 @@ func (f *adjField) solve(dst, rhs []float64, trans bool) {
 	}
 	for k := range f.np {
 		dst[n+k] = (rhs[n+k] - f.pt[k]) / f.c
-	}
-}
-
-// fdTime writes ∂F/∂t by a forward difference of the whole field.
-func fdTime(f field, dst []float64, t, h float64, x, fx []float64) {
-	d := sqrtEps * math.Max(math.Abs(t), math.Max(math.Abs(h), 1e-300))
-	f.eval(dst, t+d, x)
-	for i := range dst {
-		dst[i] = (dst[i] - fx[i]) / d
 	}
 }

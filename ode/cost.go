@@ -39,6 +39,14 @@ type Integral struct {
 	G func(t float64, y, p []float64) float64
 	// Grad accumulates gy += ∂g/∂y and gp += ∂g/∂p (neither is nil).
 	Grad func(gy, gp []float64, t float64, y, p []float64)
+	// GradTangent, if non-nil, accumulates the derivative of Grad along
+	// the direction (dt, dy, dp): gy += d/dε ∂g/∂y and gp += d/dε ∂g/∂p at
+	// (t+ε·dt, y+ε·dy, p+ε·dp), ε = 0; dy and dp may be nil (zero). These
+	// second derivatives are needed by the stiff solvers' augmented
+	// Jacobians, the exact time derivatives of the adjoint fields and the
+	// second derivatives of Op. Nil means central differences of Grad.
+	// TracedIntegral supplies it exactly.
+	GradTangent func(gy, gp []float64, t float64, y, p []float64, dt float64, dy, dp []float64)
 }
 
 // Observations are cost terms gᵢ(y(tᵢ), p) at observation times: the
@@ -96,42 +104,79 @@ func SquaredError(target []float64) *Terminal {
 // LeastSquares returns the data misfit ½ Σᵢ ‖y(tᵢ) − dataᵢ‖² over
 // observation times. It panics if the lengths differ.
 func LeastSquares(times []float64, data [][]float64) *Observations {
+	return LeastSquaresOf(times, data, nil)
+}
+
+// LeastSquaresOf returns the data misfit of observations of some state
+// components only,
+//
+//	½ Σᵢ Σⱼ (y_{components[j]}(tᵢ) − data[i][j])²,
+//
+// the usual situation of an experiment that measures part of the state (a
+// predator count without the prey, a position without the velocity).
+// Nil components means all of them, as in LeastSquares. It panics if the
+// numbers of times and data rows differ, or if a data row does not have
+// one entry per observed component; a component outside the state panics
+// when the cost is evaluated.
+func LeastSquaresOf(times []float64, data [][]float64, components []int) *Observations {
 	if len(times) != len(data) {
 		panic(fmt.Sprintf("ode: LeastSquares: %d times but %d data vectors", len(times), len(data)))
+	}
+	if components != nil {
+		for i, row := range data {
+			if len(row) != len(components) {
+				panic(fmt.Sprintf("ode: LeastSquaresOf: data row %d has %d entries for %d observed components", i, len(row), len(components)))
+			}
+		}
+	}
+	comp := func(j int, y []float64) int {
+		k := j
+		if components != nil {
+			k = components[j]
+		}
+		if k < 0 || k >= len(y) {
+			panic(fmt.Sprintf("ode: LeastSquaresOf: component %d outside a state of %d", k, len(y)))
+		}
+		return k
 	}
 	return &Observations{
 		Times: times,
 		G: func(i int, y, _ []float64) float64 {
 			var s float64
-			for j, v := range y {
-				d := v - data[i][j]
-				s += d * d
+			for j, d := range data[i] {
+				r := y[comp(j, y)] - d
+				s += r * r
 			}
 			return s / 2
 		},
 		Grad: func(gy, _ []float64, i int, y, _ []float64) {
-			for j, v := range y {
-				gy[j] += v - data[i][j]
+			for j, d := range data[i] {
+				k := comp(j, y)
+				gy[k] += y[k] - d
 			}
 		},
 	}
 }
 
-// tracedScalar evaluates a traced scalar cost and optionally its gradients.
+// tracedScalar evaluates a traced scalar cost term on the bridge
+// (adjoint.Record: tracked arguments in every call) and, when gy or gp is
+// non-nil, accumulates its gradients.
 func tracedScalar(f func(t, y, p *adjoint.Var) *adjoint.Var, t float64, y, p, gy, gp []float64) float64 {
-	if gy == nil {
-		v := f(adjoint.ConstScalar(t), adjoint.Const(vec(y)), adjoint.Const(vec(p)))
-		return v.Item()
+	r := tracedRecord(f, t, y, p)
+	if gy != nil || gp != nil {
+		r.VJP([][]float64{nil, gy, gp}, []float64{1})
 	}
-	yv, pv := adjoint.Param(vec(y)), adjoint.Param(vec(p))
-	out := f(adjoint.ConstScalar(t), yv, pv)
-	if out.Size() != 1 {
-		panic(fmt.Sprintf("ode: traced cost returned shape %v, want a scalar", out.Shape()))
+	return r.Value()[0]
+}
+
+// tracedRecord records one run of a traced scalar cost term.
+func tracedRecord(f func(t, y, p *adjoint.Var) *adjoint.Var, t float64, y, p []float64) *adjoint.Recording {
+	r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return f(in[0], in[1], in[2]) },
+		adjoint.Scalar(t), vec(y), vec(p))
+	if r.Out.Size() != 1 {
+		panic(fmt.Sprintf("ode: traced cost returned shape %v, want a scalar", r.Out.Shape()))
 	}
-	g := adjoint.Backward(out, []*adjoint.Var{yv, pv}, nil)
-	addTo(gy, g[0].Value().Data)
-	addTo(gp, g[1].Value().Data)
-	return out.Item()
+	return r
 }
 
 // TracedTerminal returns a terminal cost written with the adjoint package's
@@ -146,11 +191,15 @@ func TracedTerminal(g func(y, p *adjoint.Var) *adjoint.Var) *Terminal {
 }
 
 // TracedIntegral returns a running cost written with the adjoint package's
-// operations (t is a 0-D value).
+// operations (t is a 0-D value), with exact first and second derivatives.
 func TracedIntegral(g func(t, y, p *adjoint.Var) *adjoint.Var) *Integral {
 	return &Integral{
 		G:    func(t float64, y, p []float64) float64 { return tracedScalar(g, t, y, p, nil, nil) },
 		Grad: func(gy, gp []float64, t float64, y, p []float64) { tracedScalar(g, t, y, p, gy, gp) },
+		GradTangent: func(gy, gp []float64, t float64, y, p []float64, dt float64, dy, dp []float64) {
+			r := tracedRecord(g, t, y, p)
+			r.Tangent(dtDot(dt), dy, dp).VJP([][]float64{nil, gy, gp}, []float64{1})
+		},
 	}
 }
 

@@ -115,28 +115,77 @@ func (r *denseRec) eval(dst []float64, t float64) {
 		}
 	case densePoly:
 		var bw [16]float64
-		b := bw[:0]
-		for _, row := range r.poly {
-			var s, p float64 = 0, th
-			for _, c := range row {
-				s += c * p
-				p *= th
-			}
-			b = append(b, s)
-		}
-		for i := range dst {
-			var s float64
-			for j, k := range r.ks {
-				if b[j] != 0 {
-					s += b[j] * k[i]
-				}
-			}
-			dst[i] = r.x0[i] + r.h*s
-		}
+		r.combine(dst, r.weights(bw[:0], th, false), r.h, r.x0)
 	case denseRodas:
 		k0, k1 := r.ks[0], r.ks[1]
 		for i := range dst {
 			dst[i] = (1-th)*r.x0[i] + th*(r.x1[i]+(1-th)*(k0[i]+th*k1[i]))
+		}
+	}
+}
+
+// deriv writes the time derivative of the interpolant at t to dst: the
+// exact derivative of the polynomial that eval evaluates.
+func (r *denseRec) deriv(dst []float64, t float64) {
+	th := (t - r.t) / r.h
+	switch r.kind {
+	case denseHermite:
+		t2 := th * th
+		d00 := (6*t2 - 6*th) / r.h
+		d10 := 3*t2 - 4*th + 1
+		d01 := -d00
+		d11 := 3*t2 - 2*th
+		for i := range dst {
+			dst[i] = d00*r.x0[i] + d01*r.x1[i] + d10*r.f0[i] + d11*r.f1[i]
+		}
+	case densePoly:
+		// x0 + h Σⱼ bⱼ(θ) kⱼ: the derivative in t is Σⱼ bⱼ'(θ) kⱼ.
+		var bw [16]float64
+		r.combine(dst, r.weights(bw[:0], th, true), 1, nil)
+	case denseRodas:
+		// (1−θ)x0 + θ(x1 + (1−θ)(k0 + θk1)), differentiated in θ.
+		k0, k1 := r.ks[0], r.ks[1]
+		for i := range dst {
+			v := -r.x0[i] + r.x1[i] + (1-2*th)*k0[i] + (2*th-3*th*th)*k1[i]
+			dst[i] = v / r.h
+		}
+	}
+}
+
+// weights appends to b the polynomial weights bⱼ(θ) = Σₘ cⱼₘ θ^(m+1) of a
+// tableau's dense output, or their derivatives bⱼ'(θ) with deriv.
+func (r *denseRec) weights(b []float64, th float64, deriv bool) []float64 {
+	for _, row := range r.poly {
+		var s, p float64 = 0, th
+		if deriv {
+			p = 1
+		}
+		for m, c := range row {
+			if deriv {
+				s += float64(m+1) * c * p
+			} else {
+				s += c * p
+			}
+			p *= th
+		}
+		b = append(b, s)
+	}
+	return b
+}
+
+// combine writes dst = x0 + h Σⱼ bⱼ kⱼ (x0 nil: zero).
+func (r *denseRec) combine(dst, b []float64, h float64, x0 []float64) {
+	for i := range dst {
+		var s float64
+		for j, k := range r.ks {
+			if b[j] != 0 {
+				s += b[j] * k[i]
+			}
+		}
+		if x0 != nil {
+			dst[i] = x0[i] + h*s
+		} else {
+			dst[i] = h * s
 		}
 	}
 }
@@ -150,6 +199,11 @@ type trajectory struct {
 // eval writes the state at t to dst. t must lie within the covered span.
 func (tr *trajectory) eval(dst []float64, t float64) {
 	tr.find(t).eval(dst, t)
+}
+
+// deriv writes the time derivative of the interpolant at t to dst.
+func (tr *trajectory) deriv(dst []float64, t float64) {
+	tr.find(t).deriv(dst, t)
 }
 
 // find returns the record whose step contains t (the nearest one at the

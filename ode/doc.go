@@ -23,8 +23,41 @@
 //     Integral, Observations), each with its gradients;
 //   - a Sensitivity method: Forward, Backsolve, Interpolating or Discrete.
 //
+// Traced derives a System's derivatives from a right-hand side written
+// with adjoint operations; it evaluates that code on tracked values in every
+// call (adjoint.Record), so a right-hand side that differentiates its own
+// arguments computes the same function wherever it is used.
+//
 // Solve integrates; Evaluate returns a cost; Gradient returns a cost with
 // dG/dp and dG/dy₀ and the statistics of both passes.
+//
+// # The solve as an operation
+//
+// Op puts a solve inside a traced program of package adjoint: y₀ and θ go
+// in as Vars, the states at requested times (and optionally the integral
+// of a running cost) come out as a Var, and any loss written with adjoint
+// operations can follow — a misfit of some components, a neural vector
+// field's parameters packed with adjoint.Layout, several solves in one
+// objective. Reverse mode through the op runs the chosen sensitivity method
+// from what the forward solve kept (a gradient costs what Gradient costs);
+// forward mode integrates the forward sensitivities of one direction; and
+// the op's derivative rules are themselves operations, so that second
+// derivatives are exact: adjoint.HVPArgs and adjoint.HessianArgs give
+// Hessian-vector products and Hessians of ODE functionals with respect to
+// parameters and initial state by solving the tangent system forwards and
+// its adjoint backwards (forward over adjoint, as CVODES's
+// cvsHessian_ASA_FSA), which makes Newton's method on an ODE fit a few
+// lines (see ExampleOp_newton).
+//
+// # Fitting a model to data
+//
+// The ready path is package physics: physics.Estimation states a
+// least-squares problem on any System — which parameters and initial
+// values are unknown, which components are observed at which times, an
+// optional Tikhonov term — and its Loss returns the misfit with its adjoint
+// gradient; physics.Minimize runs gonum's L-BFGS on it (see Example_fit).
+// LeastSquaresOf is the misfit of observed components as a Cost for
+// Gradient, and Op serves fits that need a loss of one's own.
 //
 // # Which sensitivity method
 //
@@ -53,18 +86,24 @@
 // # Errors
 //
 // Numerical failure — step-size underflow, the step limit, a non-finite
-// value, a singular iteration matrix — is returned as an *Error that states
-// the time, the step size and the reason and wraps one of ErrStepSize,
-// ErrMaxSteps, ErrNonFinite and ErrSingular. An explicit method on a stiff
-// problem reaches the (finite, default 100000) step limit quickly and its
-// error suggests a stiff solver. Misuse, such as slices of the wrong
-// length, panics with an "ode: " message.
+// value, a singular iteration matrix, a tolerance below float64's reach —
+// is returned as an *Error that states the time, the step size and the
+// reason and wraps one of ErrStepSize, ErrMaxSteps, ErrNonFinite,
+// ErrSingular and ErrTolerance. An explicit method on a stiff problem
+// reaches the (finite, default 100000) step limit quickly and its error
+// suggests a stiff solver. A solve that fails inside a derivative pass
+// through an Op yields NaN and is reported by Op.Err. Misuse, such as
+// slices of the wrong length, panics with an "ode: " message.
 //
 // # Verification
 //
 // The tests reproduce SUNDIALS CVODES's Lotka–Volterra adjoint example to
-// about 1e-8 relative with every solver and method, compute the stiff
-// Robertson gradients and compare them with finite differences, measure
-// every tableau's order and dense-output order, and check the discrete
-// adjoint against finite differences of the discrete solution.
+// about 1e-8 relative with every solver and method, and its
+// cvsHessian_ASA_FSA example (value, gradient and Hessian) to the digits it
+// prints; they compute the stiff Robertson gradients and compare them with
+// finite differences, measure every tableau's order and dense-output order,
+// check the discrete adjoint against finite differences of the discrete
+// solution, and check the op's derivatives against Gradient, against each
+// other (⟨ȳ, J·u⟩ both ways; Hessians forward over adjoint, reverse over
+// adjoint and forward over forward) and against finite differences.
 package ode

@@ -20,6 +20,10 @@ var (
 	// ErrSingular: the linear system of an implicit method was singular
 	// to working precision and smaller steps did not help.
 	ErrSingular = errors.New("singular iteration matrix")
+	// ErrTolerance: the relative tolerance asks for more digits than
+	// float64 arithmetic carries (below MinRTol), so no step size can
+	// meet it.
+	ErrTolerance = errors.New("tolerance below floating-point resolution")
 )
 
 // Error describes a failed solve: where it stopped and why. It wraps one of

@@ -92,15 +92,12 @@ type sysField struct {
 	n     int
 	integ *Integral
 
-	jac     *mat.Dense
-	lu      *luSolver
-	c       float64
-	gyLin   []float64 // ∂g/∂y at the linearisation point
-	gy, gp  []float64
-	gy2     []float64
-	ybuf    []float64
-	zbuf    []float64
-	tmpFull []float64
+	jac    *mat.Dense
+	lu     *luSolver
+	c      float64
+	gyLin  []float64 // ∂g/∂y at the linearisation point
+	gy, gp []float64
+	zbuf   []float64
 }
 
 var (
@@ -110,9 +107,9 @@ var (
 
 func newSysField(o *sysOps, integ *Integral) *sysField {
 	f := &sysField{o: o, n: o.n, integ: integ}
-	f.gy, f.gp, f.gy2 = make([]float64, o.n), make([]float64, o.np), make([]float64, o.n)
+	f.gy, f.gp = make([]float64, o.n), make([]float64, o.np)
 	f.gyLin = make([]float64, o.n)
-	f.ybuf, f.zbuf = make([]float64, o.n), make([]float64, o.n)
+	f.zbuf = make([]float64, o.n)
 	return f
 }
 
@@ -194,41 +191,28 @@ func (f *sysField) vjp(xbar, pbar []float64, t float64, x, w []float64) {
 
 func (f *sysField) vjpTangent(xbar, pbar []float64, t float64, x, w, u []float64) {
 	y := x[:f.n]
-	f.o.vjpTangent(xbar[:f.n], pbar, t, y, w[:f.n], u[:f.n])
+	f.o.vjpTangent(xbar[:f.n], pbar, t, 0, y, w[:f.n], 0, u[:f.n], nil)
 	if f.integ != nil && w[f.n] != 0 {
-		// Central differences of ∇g along u.
-		nu := norm2(u[:f.n])
-		if nu == 0 {
-			return
-		}
-		e := cbrtEps * math.Max(1, norm2(y)) / nu
-		for _, sgn := range [2]float64{1, -1} {
-			for i := range y {
-				f.ybuf[i] = y[i] + sgn*e*u[i]
-			}
-			clear(f.gy)
-			clear(f.gp)
-			f.integ.Grad(f.gy, f.gp, t, f.ybuf, f.o.p)
-			c := w[f.n] * sgn / (2 * e)
-			axpy(xbar[:f.n], c, f.gy)
-			axpy(pbar, c, f.gp)
-		}
+		clear(f.gy)
+		clear(f.gp)
+		f.o.integGradTangent(f.integ, f.gy, f.gp, t, 0, y, 0, u[:f.n])
+		axpy(xbar[:f.n], w[f.n], f.gy)
+		axpy(pbar, w[f.n], f.gp)
 	}
 }
 
+// vjpTime accumulates the derivative of the VJP in t: exact for f with a
+// SecondOrderer, by central differences otherwise, and for the integrand
+// by central differences of its gradient.
 func (f *sysField) vjpTime(xbar, pbar []float64, t, h float64, x, w []float64) {
-	d := cbrtEps * math.Max(math.Abs(t), math.Max(math.Abs(h), 1e-300))
-	if f.tmpFull == nil {
-		f.tmpFull = make([]float64, len(xbar))
-	}
-	pb := make([]float64, len(pbar))
-	for _, sgn := range [2]float64{1, -1} {
-		clear(f.tmpFull)
-		clear(pb)
-		f.vjp(f.tmpFull, pb, t+sgn*d, x, w)
-		c := sgn / (2 * d)
-		axpy(xbar, c, f.tmpFull)
-		axpy(pbar, c, pb)
+	y := x[:f.n]
+	f.o.vjpTangent(xbar[:f.n], pbar, t, h, y, w[:f.n], 1, nil, nil)
+	if f.integ != nil && w[f.n] != 0 {
+		clear(f.gy)
+		clear(f.gp)
+		f.o.integGradTangent(f.integ, f.gy, f.gp, t, h, y, 1, nil)
+		axpy(xbar[:f.n], w[f.n], f.gy)
+		axpy(pbar, w[f.n], f.gp)
 	}
 }
 

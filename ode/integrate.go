@@ -5,6 +5,11 @@ import (
 	"math"
 )
 
+// MinRTol is the smallest relative tolerance an adaptive solve accepts: ten
+// units of rounding of float64, the limit below which the local error
+// estimate is rounding noise (Hairer's codes refuse the same tolerances).
+const MinRTol = 10 * eps
+
 // integrator drives a stepper over an interval: step-size control, stops,
 // failure detection and callbacks. The sensitivity methods reuse it on
 // their augmented fields.
@@ -29,6 +34,11 @@ type integrator struct {
 	onStep func(t, h float64, x0, x1, f0, f1 []float64) error
 	// onStop is called when stop i is reached, with the state there.
 	onStop func(i int, t float64, x []float64) error
+
+	// seq, if non-nil, is the sequence of steps to take, without error
+	// control: step k goes from seq.ts[k] by seq.hs[k] and ends on
+	// seq.ts[k+1] (the last one on the last stop).
+	seq *stepTape
 
 	x, x1, f0, f1, errv []float64
 	steps               int     // accepted steps over all runs
@@ -65,6 +75,10 @@ func (it *integrator) run(t0 float64, x []float64, stops []float64) error {
 	if len(stops) == 0 {
 		return nil
 	}
+	if it.fixedH <= 0 && it.seq == nil && it.rtol < MinRTol {
+		return it.fail(ErrTolerance, t0, 0, fmt.Sprintf("the relative tolerance %.3g is below what float64 arithmetic can reach "+
+			"(the error estimate itself carries rounding errors of about %.1g): use a tolerance of at least %.1g", it.rtol, eps, MinRTol))
+	}
 	copy(it.x, x)
 	t := t0
 	it.fld.eval(it.f0, t, it.x)
@@ -82,7 +96,9 @@ func (it *integrator) run(t0 float64, x []float64, stops []float64) error {
 	}
 	var err error
 	if si < len(stops) {
-		if it.fixedH > 0 {
+		if it.seq != nil {
+			err = it.runSteps(stops, si)
+		} else if it.fixedH > 0 {
 			err = it.runFixed(t, stops, si)
 		} else {
 			err = it.runAdaptive(t, stops, si)
@@ -174,6 +190,39 @@ func (it *integrator) runFixed(t float64, stops []float64, si int) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// runSteps takes the given sequence of steps (see integrator.steps).
+func (it *integrator) runSteps(stops []float64, si int) error {
+	ts, hs := it.seq.ts, it.seq.hs
+	for k, t := range ts {
+		h := hs[k]
+		tNew := stops[len(stops)-1]
+		if k+1 < len(ts) {
+			tNew = ts[k+1]
+		}
+		if err := it.st.step(t, h, it.x, it.f0, it.x1, nil); err != nil {
+			return it.fail(ErrSingular, t, h, err.Error())
+		}
+		if !allFinite(it.x1) {
+			return it.nonFiniteError(t, h)
+		}
+		if err := it.accept(t, tNew, h, k == len(ts)-1); err != nil {
+			return err
+		}
+		for si < len(stops) && stops[si] == tNew {
+			if it.onStop != nil {
+				if err := it.onStop(si, tNew, it.x); err != nil {
+					return err
+				}
+			}
+			si++
+		}
+	}
+	if si < len(stops) {
+		panic(fmt.Sprintf("ode: internal error: a step sequence ends at %v, before the stop %v", stops[len(stops)-1], stops[si]))
 	}
 	return nil
 }

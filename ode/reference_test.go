@@ -10,34 +10,51 @@ import (
 )
 
 // lvReference reads testdata/cvodes_lotka_volterra.txt, the reference values
-// of /work/shared/reference/cvodes_lotka_volterra.md: map[source][quantity].
+// of CVODES's cvsLotkaVolterra_ASA example: map[source][quantity].
 func lvReference(t testing.TB) map[string]map[string][]float64 {
 	t.Helper()
-	f, err := os.Open("testdata/cvodes_lotka_volterra.txt")
+	ref := map[string]map[string][]float64{}
+	for key, v := range readReference(t, "testdata/cvodes_lotka_volterra.txt") {
+		source, quantity, _ := strings.Cut(key, " ")
+		if ref[source] == nil {
+			ref[source] = map[string][]float64{}
+		}
+		ref[source][quantity] = v
+	}
+	return ref
+}
+
+// readReference reads lines of "name … v1 v2 …", skipping blank lines and
+// comments: the leading words that are not numbers, joined by single
+// spaces, name the values that follow.
+func readReference(t testing.TB, file string) map[string][]float64 {
+	t.Helper()
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ref := map[string]map[string][]float64{}
+	ref := map[string][]float64{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		fs := strings.Fields(line)
-		var v []float64
-		for _, s := range fs[2:] {
-			x, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatal(err)
+		var name []string
+		var vals []float64
+		for _, w := range strings.Fields(line) {
+			v, err := strconv.ParseFloat(w, 64)
+			if err != nil && vals == nil {
+				name = append(name, w)
+				continue
 			}
-			v = append(v, x)
+			if err != nil {
+				t.Fatalf("%s: %q is not a number", file, w)
+			}
+			vals = append(vals, v)
 		}
-		if ref[fs[0]] == nil {
-			ref[fs[0]] = map[string][]float64{}
-		}
-		ref[fs[0]][fs[1]] = v
+		ref[strings.Join(name, " ")] = vals
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)

@@ -82,3 +82,44 @@ func TestRobertson(t *testing.T) {
 		}
 	}
 }
+
+// robertsonAltVJP is robertson with its VJP summed in another, algebraically
+// identical order: the same derivative up to rounding.
+type robertsonAltVJP struct{ robertson }
+
+func (robertsonAltVJP) VJP(yb, pb []float64, _ float64, y, p, v []float64) {
+	if yb != nil {
+		yb[0] += -p[0]*v[0] + p[0]*v[1]
+		yb[1] += p[1]*y[2]*v[0] + (-p[1]*y[2]-2*p[2]*y[1])*v[1] + 2*p[2]*y[1]*v[2]
+		yb[2] += p[1]*y[1]*v[0] - p[1]*y[1]*v[1]
+	}
+	if pb != nil {
+		pb[0] += -y[0]*v[0] + y[0]*v[1]
+		pb[1] += y[1]*y[2]*v[0] - y[1]*y[2]*v[1]
+		pb[2] += -y[1]*y[1]*v[1] + y[1]*y[1]*v[2]
+	}
+}
+
+// TestRobertsonBackwardSteps: the interpolating adjoint's backward solve
+// takes the same steps, to a few, whatever the rounding of the VJP. Its
+// Rosenbrock stages need ∂F/∂t of the adjoint field; a forward difference of
+// the whole field (step √ε·|t|, about 0.6 at t = 4·10⁷) amplified the VJP's
+// rounding so much that these two VJPs once took 231 and 415 backward
+// steps. The exact time derivative leaves rounding nothing to amplify.
+func TestRobertsonBackwardSteps(t *testing.T) {
+	set := &Settings{RTol: 1e-6, ATolVec: robATol}
+	cost := Cost{Integral: robIntegral}
+	var steps []int
+	for _, sys := range []System{robertson{}, robertsonAltVJP{}} {
+		res, err := Gradient(Problem{System: sys, T0: 0, T1: 4e7, Y0: robY0, P: robP}, cost, Rodas4, &Interpolating{}, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Backward.Steps also counts the recomputed forward steps.
+		steps = append(steps, res.Backward.Steps-res.Forward.Steps)
+	}
+	t.Logf("backward adjoint steps: %v", steps)
+	if d := math.Abs(float64(steps[0] - steps[1])); d > 0.05*float64(steps[0]) {
+		t.Errorf("backward steps %d and %d for two roundings of one VJP", steps[0], steps[1])
+	}
+}

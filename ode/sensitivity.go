@@ -15,7 +15,14 @@ import (
 type Sensitivity interface {
 	// String returns the method's name.
 	String() string
-	gradient(j *gradJob) error
+	// record runs the forward solve and keeps what backward needs.
+	record(j *gradJob) (*fwdTrace, any, error)
+	// backward computes the gradient from what record kept. It does not
+	// modify the record, so that it can run any number of times, also
+	// concurrently, each with its own job holding another cost with the
+	// same observation times and kinds of terms (the ODE solve op calls it
+	// once per cotangent).
+	backward(j *gradJob, tr *fwdTrace, rec any) error
 }
 
 // Tolerances are the error tolerances of the auxiliary solve of a
@@ -70,6 +77,26 @@ func Gradient(prob Problem, cost Cost, solver Solver, method Sensitivity, settin
 	if method == nil {
 		method = &Interpolating{}
 	}
+	j := newGradJob(prob, cost, solver, settings, n, np)
+	var err error
+	if f, ok := method.(*Forward); ok {
+		err = f.gradient(j) // one solve of the solution with its sensitivities
+	} else {
+		var tr *fwdTrace
+		var rec any
+		if tr, rec, err = method.record(j); err == nil {
+			err = method.backward(j, tr, rec)
+		}
+	}
+	if err != nil {
+		return j.res, fmt.Errorf("ode: %v gradient: %w", method, err)
+	}
+	return j.res, nil
+}
+
+// newGradJob prepares a gradient computation (the problem's shapes already
+// checked).
+func newGradJob(prob Problem, cost Cost, solver Solver, settings *Settings, n, np int) *gradJob {
 	var set Settings
 	if settings != nil {
 		set = *settings
@@ -78,10 +105,7 @@ func Gradient(prob Problem, cost Cost, solver Solver, method Sensitivity, settin
 	j := &gradJob{prob: prob, cost: cost, solver: solver, set: set, r: resolve(settings, n), n: n, np: np,
 		res: &GradientResult{DP: make([]float64, np), DY0: make([]float64, n)}}
 	j.prepare()
-	if err := method.gradient(j); err != nil {
-		return j.res, fmt.Errorf("ode: %v gradient: %w", method, err)
-	}
-	return j.res, nil
+	return j
 }
 
 // gradJob holds what every sensitivity method needs.
@@ -98,6 +122,11 @@ type gradJob struct {
 	obsTimes []float64
 	obsAtT0  []int   // observations at T0
 	obsAt    [][]int // obsAt[i]: observations at stops[i]
+
+	// steps, if non-nil, makes the forward solve take these steps instead
+	// of choosing its own (the tangent systems of the solve op follow the
+	// steps of the solve they differentiate).
+	steps *stepTape
 }
 
 func (j *gradJob) prepare() {
@@ -160,6 +189,7 @@ func (j *gradJob) forward(onStep func(it *integrator, t, h float64, x0, x1, f0, 
 	it := newIntegrator(fld, j.solver, st, j.r.rtol, j.forwardAtol(), j.r)
 	it.phase = "forward"
 	it.needF1 = needF1
+	it.seq = j.steps
 	tr := &fwdTrace{obsY: make([][]float64, len(j.obsTimes)), obsK: make([]int, len(j.obsTimes))}
 	for _, i := range j.obsAtT0 {
 		tr.obsY[i] = slices.Clone(j.prob.Y0)
@@ -294,13 +324,7 @@ func Evaluate(prob Problem, cost Cost, solver Solver, settings *Settings) (float
 	if solver == nil {
 		solver = DP5
 	}
-	var set Settings
-	if settings != nil {
-		set = *settings
-	}
-	j := &gradJob{prob: prob, cost: cost, solver: solver, set: set, r: resolve(settings, n), n: n, np: np,
-		res: &GradientResult{}}
-	j.prepare()
+	j := newGradJob(prob, cost, solver, settings, n, np)
 	tr, err := j.forward(nil, false)
 	if err != nil {
 		return math.NaN(), j.res.Forward, fmt.Errorf("ode: evaluating the cost: %w", err)

@@ -1,10 +1,6 @@
 package ode
 
-import (
-	"math"
-
-	"gonum.org/v1/gonum/mat"
-)
+import "gonum.org/v1/gonum/mat"
 
 // Backsolve is the continuous backsolve adjoint (Chen et al.'s "neural ODE"
 // adjoint; diffrax's BacksolveAdjoint): the forward solve keeps nothing but
@@ -43,11 +39,12 @@ var _ Sensitivity = (*Backsolve)(nil)
 // String returns "backsolve adjoint".
 func (m *Backsolve) String() string { return "backsolve adjoint" }
 
-func (m *Backsolve) gradient(j *gradJob) error {
+func (m *Backsolve) record(j *gradJob) (*fwdTrace, any, error) {
 	tr, err := j.forward(nil, false)
-	if err != nil {
-		return err
-	}
+	return tr, nil, err
+}
+
+func (m *Backsolve) backward(j *gradJob, tr *fwdTrace, _ any) error {
 	bst := &j.res.Backward
 	bst.PeakStored = 1 + len(tr.obsY)
 	ops := newSysOps(j.prob.System, j.prob.P, bst, j.r.fdFloor())
@@ -66,14 +63,13 @@ type backsolveField struct {
 
 	// Linearisation for the Rosenbrock solver: block lower triangular
 	// [[J, 0, 0], [Lʸ, −Jᵀ, 0], [Mʸ, −(∂f/∂p)ᵀ, 0]].
-	tLin       float64
-	xLin       []float64
-	jac        *mat.Dense
-	lu1, lu2   *luSolver
-	c          float64
-	ty, tp     []float64
-	gyp, gpp   []float64
-	ybuf, rbuf []float64
+	tLin     float64
+	xLin     []float64
+	jac      *mat.Dense
+	lu1, lu2 *luSolver
+	c        float64
+	ty, tp   []float64
+	rbuf     []float64
 }
 
 var _ linField = (*backsolveField)(nil)
@@ -82,8 +78,8 @@ func newBacksolveField(o *sysOps, integ *Integral) *backsolveField {
 	n, np := o.n, o.np
 	return &backsolveField{o: o, n: n, np: np, integ: integ,
 		gy: make([]float64, n), gp: make([]float64, np),
-		ty: make([]float64, n), tp: make([]float64, np), gyp: make([]float64, n), gpp: make([]float64, np),
-		ybuf: make([]float64, n), rbuf: make([]float64, n), xLin: make([]float64, 2*n+np)}
+		ty: make([]float64, n), tp: make([]float64, np),
+		rbuf: make([]float64, n), xLin: make([]float64, 2*n+np)}
 }
 
 func (f *backsolveField) dim() int { return 2*f.n + f.np }
@@ -114,8 +110,21 @@ func (f *backsolveField) linearize(t float64, x, fx []float64) {
 	f.o.jacobian(f.jac, t, x[:n], fx[:n])
 }
 
+// timeDeriv writes ∂F/∂t at fixed x = [y, λ, μ]: ∂f/∂t, and the time
+// derivatives of −[∇_y, ∇_p](λᵀf + g).
 func (f *backsolveField) timeDeriv(dst []float64, t, h float64, x, fx []float64) {
-	fdTime(f, dst, t, h, x, fx)
+	n := f.n
+	y, lam := x[:n], x[n:2*n]
+	f.o.timeDeriv(dst[:n], t, h, y, fx[:n])
+	rest := dst[n:]
+	clear(rest)
+	f.o.vjpTangent(rest[:n], rest[n:], t, h, y, lam, 1, nil, nil)
+	if f.integ != nil {
+		f.o.integGradTangent(f.integ, rest[:n], rest[n:], t, h, y, 1, nil)
+	}
+	for i := range rest {
+		rest[i] = -rest[i]
+	}
 }
 
 func (f *backsolveField) shift(c float64) error {
@@ -141,9 +150,9 @@ func (f *backsolveField) solve(dst, rhs []float64, trans bool) {
 	// [Lʸ uy; Mʸ uy] = −d/dε [∇_y, ∇_p](λᵀf + g) at y + ε uy.
 	clear(f.ty)
 	clear(f.tp)
-	f.o.vjpTangent(f.ty, f.tp, f.tLin, y, lam, uy)
+	f.o.vjpTangent(f.ty, f.tp, f.tLin, 0, y, lam, 0, uy, nil)
 	if f.integ != nil {
-		f.gradTangent(f.ty, f.tp, y, uy)
+		f.o.integGradTangent(f.integ, f.ty, f.tp, f.tLin, 0, y, 0, uy)
 	}
 	for i := range n {
 		f.rbuf[i] = rhs[n+i] - f.ty[i]
@@ -157,25 +166,5 @@ func (f *backsolveField) solve(dst, rhs []float64, trans bool) {
 	f.o.vjp(nil, f.gp, f.tLin, y, ul)
 	for k := range np {
 		dst[2*n+k] = (rhs[2*n+k] - f.tp[k] - f.gp[k]) / f.c
-	}
-}
-
-// gradTangent accumulates the derivative of ∇g along u by central
-// differences.
-func (f *backsolveField) gradTangent(ty, tp, y, u []float64) {
-	nu := norm2(u)
-	if nu == 0 {
-		return
-	}
-	e := cbrtEps * math.Max(1, norm2(y)) / nu
-	for _, sgn := range [2]float64{1, -1} {
-		for i := range y {
-			f.ybuf[i] = y[i] + sgn*e*u[i]
-		}
-		clear(f.gyp)
-		clear(f.gpp)
-		f.integ.Grad(f.gyp, f.gpp, f.tLin, f.ybuf, f.o.p)
-		axpy(ty, sgn/(2*e), f.gyp)
-		axpy(tp, sgn/(2*e), f.gpp)
 	}
 }

@@ -48,17 +48,23 @@ var _ Sensitivity = (*Discrete)(nil)
 // String returns "discrete adjoint".
 func (m *Discrete) String() string { return "discrete adjoint" }
 
-func (m *Discrete) gradient(j *gradJob) error {
-	n := j.n
-	var ts, hs []float64
+// stepTape is the accepted steps of the forward solve, which the discrete
+// adjoint replays.
+type stepTape struct{ ts, hs []float64 }
+
+func (m *Discrete) record(j *gradJob) (*fwdTrace, any, error) {
+	tp := &stepTape{}
 	onStep := func(_ *integrator, t, h float64, _, _, _, _ []float64) error {
-		ts, hs = append(ts, t), append(hs, h)
+		tp.ts, tp.hs = append(tp.ts, t), append(tp.hs, h)
 		return nil
 	}
 	tr, err := j.forward(onStep, false)
-	if err != nil {
-		return err
-	}
+	return tr, tp, err
+}
+
+func (m *Discrete) backward(j *gradJob, tr *fwdTrace, rec any) error {
+	n := j.n
+	ts, hs := rec.(*stepTape).ts, rec.(*stepTape).hs
 	bst := &j.res.Backward
 	ops := newSysOps(j.prob.System, j.prob.P, bst, j.r.fdFloor())
 	fld := newSysField(ops, j.cost.Integral)

@@ -33,6 +33,18 @@ var _ Sensitivity = (*Forward)(nil)
 // String returns "forward sensitivities".
 func (m *Forward) String() string { return "forward sensitivities" }
 
+// record runs the plain forward solve: the solution at the observation
+// times, for the ODE solve op, which calls backward only when a gradient is
+// wanted.
+func (m *Forward) record(j *gradJob) (*fwdTrace, any, error) {
+	tr, err := j.forward(nil, false)
+	return tr, nil, err
+}
+
+// backward integrates the sensitivities with the solution (it needs nothing
+// from record): Gradient calls it alone.
+func (m *Forward) backward(j *gradJob, _ *fwdTrace, _ any) error { return m.gradient(j) }
+
 func (m *Forward) gradient(j *gradJob) error {
 	n, np := j.n, j.np
 	mdir := np + n
@@ -142,7 +154,7 @@ type sensField struct {
 	lu       *luSolver
 	c        float64
 	gyLin    []float64
-	d, ybuf  []float64
+	d        []float64
 	gy2, gp2 []float64
 	dq       []float64
 }
@@ -153,7 +165,7 @@ func newSensField(o *sysOps, integ *Integral, m int) *sensField {
 	n, np := o.n, o.np
 	f := &sensField{o: o, n: n, np: np, m: m, integ: integ, e: make([]float64, np),
 		gy: make([]float64, n), gp: make([]float64, np), gyLin: make([]float64, n),
-		d: make([]float64, n), ybuf: make([]float64, n), gy2: make([]float64, n), gp2: make([]float64, np),
+		d: make([]float64, n), gy2: make([]float64, n), gp2: make([]float64, np),
 		dq: make([]float64, m)}
 	f.xLin = make([]float64, f.dim())
 	return f
@@ -218,8 +230,33 @@ func (f *sensField) linearize(t float64, x, fx []float64) {
 	}
 }
 
+// timeDeriv writes ∂F/∂t at fixed x: ∂f/∂t, the time derivative of each
+// sensitivity's right-hand side (a directional second derivative of f) and,
+// for an integral cost, of the quadratures' integrands.
 func (f *sensField) timeDeriv(dst []float64, t, h float64, x, fx []float64) {
-	fdTime(f, dst, t, h, x, fx)
+	n := f.n
+	y := x[:n]
+	f.o.timeDeriv(dst[:n], t, h, y, fx[:n])
+	for k := range f.m {
+		f.o.jvpTangent(dst[n+k*n:n+(k+1)*n], t, h, y, x[n+k*n:n+(k+1)*n], f.dir(k), 1, nil, nil)
+	}
+	if f.integ == nil {
+		return
+	}
+	q := n * (1 + f.m)
+	clear(f.gy2)
+	clear(f.gp2)
+	f.o.integGradTangent(f.integ, f.gy2, f.gp2, t, h, y, 1, nil)
+	var gt float64
+	f.o.central(func(c, t float64, y, p []float64) { gt += c * f.integ.G(t, y, p) }, t, h, y, 1, nil, nil)
+	dst[q] = gt
+	for k := range f.m {
+		v := dot(f.gy2, x[n+k*n:n+(k+1)*n])
+		if k < f.np {
+			v += f.gp2[k]
+		}
+		dst[q+1+k] = v
+	}
 }
 
 func (f *sensField) shift(c float64) error {
@@ -241,7 +278,7 @@ func (f *sensField) solve(dst, rhs []float64, trans bool) {
 	f.lu.solve(uy, rhs[:n], false)
 	for k := range f.m {
 		s := f.xLin[n+k*n : n+(k+1)*n]
-		f.o.jvpTangent(f.d, f.tLin, y, s, f.dir(k), uy)
+		f.o.jvpTangent(f.d, f.tLin, 0, y, s, f.dir(k), 0, uy, nil)
 		r := rhs[n+k*n : n+(k+1)*n]
 		for i := range n {
 			f.d[i] += r[i]
@@ -253,24 +290,14 @@ func (f *sensField) solve(dst, rhs []float64, trans bool) {
 	}
 	q := n * (1 + f.m)
 	dst[q] = (rhs[q] + dot(f.gyLin, uy)) / f.c
-	// d/dε [g_y(y+εu)·sₖ + g_p,k(y+εu)] by central differences.
-	clear(f.dq)
-	if nu := norm2(uy); nu > 0 {
-		e := cbrtEps * math.Max(1, norm2(y)) / nu
-		for _, sgn := range [2]float64{1, -1} {
-			for i := range y {
-				f.ybuf[i] = y[i] + sgn*e*uy[i]
-			}
-			clear(f.gy2)
-			clear(f.gp2)
-			f.integ.Grad(f.gy2, f.gp2, f.tLin, f.ybuf, f.o.p)
-			for k := range f.m {
-				v := dot(f.gy2, f.xLin[n+k*n:n+(k+1)*n])
-				if k < f.np {
-					v += f.gp2[k]
-				}
-				f.dq[k] += sgn * v / (2 * e)
-			}
+	// d/dε [g_y(y+εu)·sₖ + g_p,k(y+εu)].
+	clear(f.gy2)
+	clear(f.gp2)
+	f.o.integGradTangent(f.integ, f.gy2, f.gp2, f.tLin, 0, y, 0, uy)
+	for k := range f.m {
+		f.dq[k] = dot(f.gy2, f.xLin[n+k*n:n+(k+1)*n])
+		if k < f.np {
+			f.dq[k] += f.gp2[k]
 		}
 	}
 	for k := range f.m {

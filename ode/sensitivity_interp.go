@@ -48,37 +48,48 @@ var _ Sensitivity = (*Interpolating)(nil)
 // String returns "interpolating adjoint".
 func (m *Interpolating) String() string { return "interpolating adjoint" }
 
-func (m *Interpolating) gradient(j *gradJob) error {
+// interpTape is what the interpolating adjoint's forward solve keeps: the
+// accepted steps and a checkpoint every K of them, or with K < 0 the dense
+// output of every step.
+type interpTape struct {
+	k      int
+	ts, hs []float64
+	cks    [][]float64 // y at the start of steps 0, K, 2K, …
+	all    []*denseRec // K < 0: every forward step
+	stored int
+}
+
+func (m *Interpolating) record(j *gradJob) (*fwdTrace, any, error) {
 	n := j.n
 	K := m.CheckpointEvery
 	if K == 0 {
 		K = 20
 	}
 	hermite := j.r.interp == InterpHermite
-	var (
-		ts, hs []float64
-		cks    [][]float64 // y at the start of steps 0, K, 2K, …
-		all    []*denseRec // K < 0: every forward step
-		stored int
-	)
+	tp := &interpTape{k: K}
 	onStep := func(it *integrator, t, h float64, x0, x1, f0, f1 []float64) error {
-		k := len(ts)
-		ts, hs = append(ts, t), append(hs, h)
+		k := len(tp.ts)
+		tp.ts, tp.hs = append(tp.ts, t), append(tp.hs, h)
 		if K < 0 {
 			rec := &denseRec{}
 			it.st.dense(rec, t, h, x0, x1, f0, f1, hermite)
-			all = append(all, rec)
-			stored += rec.vectors()
+			tp.all = append(tp.all, rec)
+			tp.stored += rec.vectors()
 		} else if k%K == 0 {
-			cks = append(cks, slices.Clone(x0[:n]))
-			stored++
+			tp.cks = append(tp.cks, slices.Clone(x0[:n]))
+			tp.stored++
 		}
 		return nil
 	}
 	tr, err := j.forward(onStep, K < 0)
-	if err != nil {
-		return err
-	}
+	return tr, tp, err
+}
+
+func (m *Interpolating) backward(j *gradJob, tr *fwdTrace, rec any) error {
+	n := j.n
+	tp := rec.(*interpTape)
+	K, ts, hs, cks, all, stored := tp.k, tp.ts, tp.hs, tp.cks, tp.all, tp.stored
+	hermite := j.r.interp == InterpHermite
 	bst := &j.res.Backward
 	bst.PeakStored = stored + len(tr.obsY)
 	nsteps := len(ts)
@@ -224,8 +235,13 @@ func (j *gradJob) continuousBackward(solver Solver, tol Tolerances, fld field, l
 				return err
 			}
 		}
-		if err := it.run(tFrom, x, []float64{tTo}); err != nil {
-			return err
+		// A piece of zero length (T0 = T1) has nothing to integrate: the
+		// field is not even evaluated there, since with no forward steps
+		// there is no trajectory to evaluate it on.
+		if tTo != tFrom {
+			if err := it.run(tFrom, x, []float64{tTo}); err != nil {
+				return err
+			}
 		}
 		if i, ok := stopIdx[tTo]; ok {
 			j.observationJump(x[lamOff:lamOff+n], dp, j.obsAt[i], tr.obsY)

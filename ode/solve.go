@@ -42,7 +42,8 @@ func (pr Problem) dims() (n, np int) {
 // Settings configures a solve. A nil *Settings means the zero value, whose
 // fields all mean the defaults documented on them.
 type Settings struct {
-	// RTol is the relative tolerance. Zero means 1e-6.
+	// RTol is the relative tolerance. Zero means 1e-6. An adaptive solve
+	// with RTol below MinRTol fails with ErrTolerance.
 	RTol float64
 	// ATol is the absolute tolerance of every component. Zero means 1e-9.
 	ATol float64

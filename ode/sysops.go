@@ -39,7 +39,8 @@ type sysOps struct {
 	tmp, tmp2, tmp3     []float64  // n
 	ptmp, ptmp2         []float64  // np
 	ybuf, ybuf2, ybuf3  []float64
-	pbuf                []float64
+	pbuf, pbuf2         []float64
+	igy, igp            []float64 // integrand gradients
 	scale, z            []float64
 	fdOrigin, fdOrigin2 []float64
 }
@@ -255,74 +256,103 @@ func (o *sysOps) timeDeriv(dst []float64, t, h float64, y, fy []float64) {
 	}
 }
 
-// vjpTangent accumulates ybar += ∇_y(wᵀ J u), pbar += ∇_p(wᵀ J u), exactly
-// with a SecondOrderer and otherwise by central differences of VJPs.
-func (o *sysOps) vjpTangent(ybar, pbar []float64, t float64, y, w, u []float64) {
+// vjpTangent accumulates the derivative of the VJP along (dt, dy, dp) (see
+// SecondOrderer): ybar += d/dε (∂f/∂y)ᵀw, pbar += d/dε (∂f/∂p)ᵀw at
+// (t+ε·dt, y+ε·dy, p+ε·dp). It is exact with a SecondOrderer and otherwise
+// taken by central differences of VJPs; h, the current step, sizes the
+// time increment. dy and dp may be nil, and so may either destination.
+func (o *sysOps) vjpTangent(ybar, pbar []float64, t, h float64, y, w []float64, dt float64, dy, dp []float64) {
 	if o.so != nil {
 		o.st.VJPs++
-		o.so.VJPTangent(ybar, pbar, t, y, o.p, w, u)
+		o.so.VJPTangent(ybar, pbar, t, y, o.p, w, dt, dy, dp)
 		return
 	}
-	nu := norm2(u)
-	if nu == 0 {
-		return
-	}
-	e := cbrtEps * math.Max(1, norm2(y)) / nu
 	yb, pb := o.tmp2, o.ptmp2
-	for _, sgn := range [2]float64{1, -1} {
-		for i := range y {
-			o.ybuf[i] = y[i] + sgn*e*u[i]
-		}
-		clear(yb)
-		clear(pb)
+	o.central(func(c, t float64, y, p []float64) {
 		var ybd, pbd []float64
 		if ybar != nil {
+			clear(yb)
 			ybd = yb
 		}
 		if pbar != nil {
+			clear(pb)
 			pbd = pb
 		}
-		o.vjp(ybd, pbd, t, o.ybuf, w)
-		c := sgn / (2 * e)
-		if ybar != nil {
-			for i := range ybar {
-				ybar[i] += c * yb[i]
-			}
-		}
-		if pbar != nil {
-			for i := range pbar {
-				pbar[i] += c * pb[i]
-			}
-		}
-	}
+		o.vjpAt(ybd, pbd, t, y, p, w)
+		axpy(ybar, c, yb)
+		axpy(pbar, c, pb)
+	}, t, h, y, dt, dy, dp)
 }
 
-// jvpTangent writes dst = d/dε JVP(t, y+εu, ydot, pdot), exactly with a
-// SecondOrderer and otherwise by central differences of JVPs.
-func (o *sysOps) jvpTangent(dst []float64, t float64, y, ydot, pdot, u []float64) {
+// jvpTangent writes the derivative of the JVP along (dt, dy, dp) (see
+// SecondOrderer) to dst: exactly with a SecondOrderer, otherwise by
+// central differences of JVPs.
+func (o *sysOps) jvpTangent(dst []float64, t, h float64, y, ydot, pdot []float64, dt float64, dy, dp []float64) {
 	if o.so != nil {
 		o.st.JVPs++
-		o.so.JVPTangent(dst, t, y, o.p, ydot, pdot, u)
+		o.so.JVPTangent(dst, t, y, o.p, ydot, pdot, dt, dy, dp)
 		return
 	}
-	nu := norm2(u)
-	if nu == 0 {
-		clear(dst)
+	clear(dst)
+	o.central(func(c, t float64, y, p []float64) {
+		saved := o.p
+		o.p = p
+		o.jvp(o.tmp3, t, y, ydot, pdot, nil)
+		o.p = saved
+		axpy(dst, c, o.tmp3)
+	}, t, h, y, dt, dy, dp)
+}
+
+// integGradTangent accumulates the derivative of the integrand's gradient
+// along (dt, dy): gy += d/dε ∇_y g, gp += d/dε ∇_p g at (t+ε·dt, y+ε·dy),
+// exactly with Integral.GradTangent and by central differences of Grad
+// otherwise.
+func (o *sysOps) integGradTangent(integ *Integral, gy, gp []float64, t, h float64, y []float64, dt float64, dy []float64) {
+	if integ.GradTangent != nil {
+		integ.GradTangent(gy, gp, t, y, o.p, dt, dy, nil)
 		return
 	}
-	e := cbrtEps * math.Max(1, norm2(y)) / nu
-	yp := o.ybuf3
-	for i := range y {
-		yp[i] = y[i] + e*u[i]
+	if o.igy == nil {
+		o.igy, o.igp = make([]float64, o.n), make([]float64, o.np)
 	}
-	o.jvp(o.tmp3, t, yp, ydot, pdot, nil)
-	for i := range y {
-		yp[i] = y[i] - e*u[i]
+	o.central(func(c, t float64, y, p []float64) {
+		clear(o.igy)
+		clear(o.igp)
+		integ.Grad(o.igy, o.igp, t, y, p)
+		axpy(gy, c, o.igy)
+		axpy(gp, c, o.igp)
+	}, t, h, y, dt, dy, nil)
+}
+
+// vjpAt is vjp with the parameters p in place of o.p.
+func (o *sysOps) vjpAt(ybar, pbar []float64, t float64, y, p, w []float64) {
+	saved := o.p
+	o.p = p
+	o.vjp(ybar, pbar, t, y, w)
+	o.p = saved
+}
+
+// central takes the derivative of a function of (t, y, p) along
+// (dt, dy, dp) by central differences: it calls acc(c, t', y', p') at
+// perturbed points with the weights c whose weighted sum is the derivative.
+// The time part uses an increment tied to h, the step being taken (the
+// scale on which the solution is resolved), and the (y, p) part an
+// increment relative to the size of y and p, so that neither scale spoils
+// the other.
+func (o *sysOps) central(acc func(c, t float64, y, p []float64), t, h float64, y []float64, dt float64, dy, dp []float64) {
+	if dt != 0 {
+		d := math.Max(cbrtEps*math.Abs(h), sqrtEps*math.Abs(t))
+		if d == 0 {
+			d = cbrtEps
+		}
+		tp, tm := t+d, t-d
+		acc(dt/(tp-tm), tp, y, o.p)
+		acc(-dt/(tp-tm), tm, y, o.p)
 	}
-	o.jvp(dst, t, yp, ydot, pdot, nil)
-	for i := range dst {
-		dst[i] = (o.tmp3[i] - dst[i]) / (2 * e)
+	if dp != nil && o.pbuf2 == nil {
+		o.pbuf2 = make([]float64, o.np)
 	}
+	centralAlong(y, o.p, dy, dp, o.ybuf3, o.pbuf2, func(c float64, yp, pp []float64) { acc(c, t, yp, pp) })
 }
 
 // mulTransAdd accumulates dst += Aᵀ w.

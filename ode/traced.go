@@ -11,11 +11,18 @@ import (
 // package's operations; every derivative capability is then derived from it
 // exactly by automatic differentiation: VJPs by reverse mode, JVPs and ∂f/∂t
 // by forward mode, dense Jacobians, and the second derivatives of
-// SecondOrderer by differentiating those again.
+// SecondOrderer by differentiating those again. The ODE solve op (Op)
+// derives the tangent system of a Traced system as another Traced system,
+// so that its derivatives are exact to every order.
 //
 // F receives t as a 0-D value, y as a 1-D value of length N and p as a 1-D
-// value of length NP, and must return N elements. F must not capture
-// differentiable values from outside (use Const for fixed data).
+// value of length NP, and must return N elements. Every call — the plain
+// evaluation included — hands F tracked values (adjoint.Record), so an F
+// that differentiates its own arguments (a field defined as the gradient of
+// an energy) computes the same function in every call. F must not capture
+// differentiable values from outside: pass them through p (adjoint.Layout
+// packs several tensors into p and Layout.Vars unpacks them inside F), and
+// use Const for fixed data.
 //
 // Each derivative records and differentiates one run of F, so a Traced system
 // is convenient and exact but slower than a hand-written System; for hot
@@ -42,114 +49,98 @@ var (
 // Dims returns N and NP.
 func (s *Traced) Dims() (n, np int) { return s.N, s.NP }
 
-func (s *Traced) call(t, y, p *adjoint.Var) *adjoint.Var {
-	out := s.F(t, y, p)
-	if out.Size() != s.N {
-		panic(fmt.Sprintf("ode: Traced.F returned shape %v, want %d elements", out.Shape(), s.N))
-	}
-	return adjoint.Reshape(out, s.N)
-}
-
-func (s *Traced) check(y, p []float64) {
+// record runs F once on tracked t, y and p (shared, not copied).
+func (s *Traced) record(t float64, y, p []float64) *adjoint.Recording {
 	if len(y) != s.N || len(p) != s.NP {
 		panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(y), len(p), s.N, s.NP))
 	}
+	r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return s.F(in[0], in[1], in[2]) },
+		adjoint.Scalar(t), vec(y), vec(p))
+	if r.Out.Size() != s.N {
+		panic(fmt.Sprintf("ode: Traced.F returned shape %v, want %d elements", r.Out.Shape(), s.N))
+	}
+	return r
 }
 
 func vec(x []float64) *adjoint.Tensor { return adjoint.FromData(x, len(x)) }
 
-// Eval writes f(t, y, p) to dst without recording a graph.
+// dtDot returns the tangent of the 0-D time argument: nil for zero.
+func dtDot(dt float64) []float64 {
+	if dt == 0 {
+		return nil
+	}
+	return []float64{dt}
+}
+
+// Eval writes f(t, y, p) to dst.
 func (s *Traced) Eval(dst []float64, t float64, y, p []float64) {
-	s.check(y, p)
-	out := s.call(adjoint.ConstScalar(t), adjoint.Const(vec(y)), adjoint.Const(vec(p)))
-	copy(dst, out.Value().Data)
+	copy(dst, s.record(t, y, p).Value())
 }
 
 // VJP accumulates ybar += (∂f/∂y)ᵀ v and pbar += (∂f/∂p)ᵀ v by reverse mode.
 func (s *Traced) VJP(ybar, pbar []float64, t float64, y, p, v []float64) {
-	s.check(y, p)
-	yv, pv := adjoint.Param(vec(y)), adjoint.Param(vec(p))
-	out := s.call(adjoint.ConstScalar(t), yv, pv)
-	g := adjoint.Backward(out, []*adjoint.Var{yv, pv}, &adjoint.GradSettings{Cotangent: adjoint.Const(vec(v))})
-	addTo(ybar, g[0].Value().Data)
-	addTo(pbar, g[1].Value().Data)
+	s.record(t, y, p).VJP([][]float64{nil, ybar, pbar}, v)
 }
 
 // JVP writes dst = (∂f/∂y)·ydot + (∂f/∂p)·pdot by forward mode.
 func (s *Traced) JVP(dst []float64, t float64, y, p, ydot, pdot []float64) {
-	s.check(y, p)
-	yv, pv := adjoint.Param(vec(y)), adjoint.Param(vec(p))
-	out := s.call(adjoint.ConstScalar(t), yv, pv)
-	xs, dots := []*adjoint.Var{yv}, []*adjoint.Var{adjoint.Const(vec(ydot))}
-	if pdot != nil {
-		xs, dots = append(xs, pv), append(dots, adjoint.Const(vec(pdot)))
-	}
-	copy(dst, adjoint.Tangent(out, xs, dots, false).Value().Data)
+	s.record(t, y, p).JVP(dst, nil, ydot, pdot)
 }
 
-// Jacobian writes ∂f/∂y (n×n) by forward mode, one tangent per column.
+// Jacobian writes ∂f/∂y (n×n) by forward mode, one tangent per column of
+// one recorded run.
 func (s *Traced) Jacobian(dst *mat.Dense, t float64, y, p []float64) {
-	s.check(y, p)
-	tc, pc := adjoint.ConstScalar(t), adjoint.Const(vec(p))
-	adjoint.JacobianFwd(dst, func(yv *adjoint.Var) *adjoint.Var { return s.call(tc, yv, pc) }, vec(y))
+	jvpColumns(dst, s.record(t, y, p), 1, s.N)
 }
 
 // ParamJacobian writes ∂f/∂p (n×np), by forward or reverse mode, whichever
 // needs fewer passes.
 func (s *Traced) ParamJacobian(dst *mat.Dense, t float64, y, p []float64) {
-	s.check(y, p)
 	if s.NP == 0 {
 		return
 	}
-	tc, yc := adjoint.ConstScalar(t), adjoint.Const(vec(y))
-	f := func(pv *adjoint.Var) *adjoint.Var { return s.call(tc, yc, pv) }
+	r := s.record(t, y, p)
 	if s.NP <= s.N {
-		adjoint.JacobianFwd(dst, f, vec(p))
-	} else {
-		adjoint.JacobianRev(dst, f, vec(p))
+		jvpColumns(dst, r, 2, s.N)
+		return
+	}
+	e, row := make([]float64, s.N), make([]float64, s.NP)
+	for i := range s.N {
+		e[i] = 1
+		clear(row)
+		r.VJP([][]float64{nil, nil, row}, e)
+		dst.SetRow(i, row)
+		e[i] = 0
+	}
+}
+
+// jvpColumns fills dst with the Jacobian of r's output (m elements) with
+// respect to its argument arg, one JVP per column.
+func jvpColumns(dst *mat.Dense, r *adjoint.Recording, arg, m int) {
+	dots := make([][]float64, len(r.In))
+	e, col := make([]float64, r.In[arg].Size()), make([]float64, m)
+	dots[arg] = e
+	for j := range e {
+		e[j] = 1
+		r.JVP(col, dots...)
+		dst.SetCol(j, col)
+		e[j] = 0
 	}
 }
 
 // TimeDeriv writes ∂f/∂t by forward mode.
 func (s *Traced) TimeDeriv(dst []float64, t float64, y, p []float64) {
-	s.check(y, p)
-	tv := adjoint.Param(adjoint.Scalar(t))
-	out := s.call(tv, adjoint.Const(vec(y)), adjoint.Const(vec(p)))
-	copy(dst, adjoint.Tangent(out, []*adjoint.Var{tv}, []*adjoint.Var{adjoint.ConstScalar(1)}, false).Value().Data)
+	s.record(t, y, p).JVP(dst, []float64{1}, nil, nil)
 }
 
-// VJPTangent accumulates ybar += ∇_y(wᵀ (∂f/∂y) u) and
-// pbar += ∇_p(wᵀ (∂f/∂y) u), reverse over forward mode.
-func (s *Traced) VJPTangent(ybar, pbar []float64, t float64, y, p, w, u []float64) {
-	s.check(y, p)
-	yv, pv := adjoint.Param(vec(y)), adjoint.Param(vec(p))
-	out := s.call(adjoint.ConstScalar(t), yv, pv)
-	ju := adjoint.Tangent(out, []*adjoint.Var{yv}, []*adjoint.Var{adjoint.Const(vec(u))}, true)
-	g := adjoint.Backward(ju, []*adjoint.Var{yv, pv}, &adjoint.GradSettings{Cotangent: adjoint.Const(vec(w))})
-	addTo(ybar, g[0].Value().Data)
-	addTo(pbar, g[1].Value().Data)
+// VJPTangent accumulates the derivative of the VJP along (dt, dy, dp),
+// reverse over forward mode.
+func (s *Traced) VJPTangent(ybar, pbar []float64, t float64, y, p, w []float64, dt float64, dy, dp []float64) {
+	s.record(t, y, p).Tangent(dtDot(dt), dy, dp).VJP([][]float64{nil, ybar, pbar}, w)
 }
 
-// JVPTangent writes the derivative of the JVP along u, forward over forward
-// mode.
-func (s *Traced) JVPTangent(dst []float64, t float64, y, p, ydot, pdot, u []float64) {
-	s.check(y, p)
-	yv, pv := adjoint.Param(vec(y)), adjoint.Param(vec(p))
-	out := s.call(adjoint.ConstScalar(t), yv, pv)
-	xs, dots := []*adjoint.Var{yv}, []*adjoint.Var{adjoint.Const(vec(ydot))}
-	if pdot != nil {
-		xs, dots = append(xs, pv), append(dots, adjoint.Const(vec(pdot)))
-	}
-	jv := adjoint.Tangent(out, xs, dots, true)
-	copy(dst, adjoint.Tangent(jv, []*adjoint.Var{yv}, []*adjoint.Var{adjoint.Const(vec(u))}, false).Value().Data)
-}
-
-// addTo accumulates dst += src; a nil dst is skipped.
-func addTo(dst, src []float64) {
-	if dst == nil {
-		return
-	}
-	for i, v := range src {
-		dst[i] += v
-	}
+// JVPTangent writes the derivative of the JVP along (dt, dy, dp), forward
+// over forward mode.
+func (s *Traced) JVPTangent(dst []float64, t float64, y, p, ydot, pdot []float64, dt float64, dy, dp []float64) {
+	s.record(t, y, p).Tangent(nil, ydot, pdot).JVP(dst, dtDot(dt), dy, dp)
 }

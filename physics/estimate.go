@@ -160,30 +160,7 @@ func (e *Estimation) With(x []float64) ode.Problem {
 
 // Cost returns the data misfit as an ode.Cost (without the regulariser).
 func (e *Estimation) Cost() ode.Cost {
-	obs := e.Observe
-	if obs == nil {
-		n, _ := e.Problem.System.Dims()
-		obs = make([]int, n)
-		for i := range obs {
-			obs[i] = i
-		}
-	}
-	return ode.Cost{Observations: &ode.Observations{
-		Times: e.Times,
-		G: func(i int, y, _ []float64) float64 {
-			var s float64
-			for j, k := range obs {
-				r := y[k] - e.Data[i][j]
-				s += r * r
-			}
-			return s / 2
-		},
-		Grad: func(gy, _ []float64, i int, y, _ []float64) {
-			for j, k := range obs {
-				gy[k] += y[k] - e.Data[i][j]
-			}
-		},
-	}}
+	return ode.Cost{Observations: ode.LeastSquaresOf(e.Times, e.Data, e.Observe)}
 }
 
 // Loss returns L(x) and, if grad is non-nil, writes ∇L(x) to it. A failed

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math/rand/v2"
 	"testing"
 )
@@ -80,22 +81,8 @@ func TestConvSymFormulas(t *testing.T) {
 	}
 }
 
-func TestConvSymRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	e := registry["conv_symmetry"]
-	c := e.defaults().(*convSymConfig)
-	e.quick(c)
-	r := &Run{Seed: 3, Report: &Report{}}
-	if err := runConvSym(r, *c); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
-	}
-}
-
 func TestConvSymValidate(t *testing.T) {
-	c := *registry["conv_symmetry"].defaults().(*convSymConfig)
+	c := *runner.Defaults[convSymConfig]("conv_symmetry", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"testing"
 )
@@ -29,7 +30,7 @@ func TestPhysGradCheck(t *testing.T) {
 	if rel < 1e-3 {
 		t.Errorf("wrong gradient passes: rel error %.3g", rel)
 	}
-	r := &Run{Report: &Report{}, Seed: 1}
+	r := &runner.LegacyRun{Report: &runner.Report{}, Seed: 1}
 	d, err := physDirCheck(r, quad(0), x, 3, 1e-5)
 	if err != nil || d > 1e-7 {
 		t.Errorf("directional check: %.3g, %v", d, err)

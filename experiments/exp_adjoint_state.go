@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"os"
 	"runtime"
@@ -18,6 +17,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -397,7 +397,7 @@ func diffSolveSizes(r *runner.LegacyRun, c adjointStateConfig, methods []diffMet
 				clear(g)
 				ir, err = adjoint.ImplicitVJP(g, p, u, k, ubar, set)
 				if err != nil {
-					return fmt.Errorf("N = %d, %s: %w", n, m.name, err)
+					return fmt.Errorf("at N = %d, %s: %w", n, m.name, err)
 				}
 				return nil
 			})

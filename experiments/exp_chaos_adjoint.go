@@ -3,9 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
@@ -183,7 +183,7 @@ func runChaos(r *runner.LegacyRun, c chaosConfig) error {
 			}
 			g, err := grad(y0, T, m)
 			if err != nil {
-				return fmt.Errorf("T = %g, start %d: %w", T, k, err)
+				return fmt.Errorf("window T = %g, start %d: %w", T, k, err)
 			}
 			l := math.Log(math.Abs(g.DP[1]))
 			logG[i] = append(logG[i], l)

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"math/big"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -53,9 +53,10 @@ type checkpointingConfig struct {
 
 // Validate checks every key's range.
 func (c checkpointingConfig) Validate() error {
+	stepsErr := runner.InRange("steps", c.Steps, 4, 1_000_000)
 	errs := []error{
 		runner.InRange("dim", c.Dim, 1, 256),
-		runner.InRange("steps", c.Steps, 4, 1_000_000),
+		stepsErr,
 		runner.InRange("gain", c.Gain, 0.0, 3.0),
 		runner.InRange("drive", c.Drive, 0.0, 10.0),
 		runner.InRange("sweep_steps", c.SweepSteps, 4, 100_000),
@@ -66,11 +67,16 @@ func (c checkpointingConfig) Validate() error {
 	if len(c.Every) == 0 && len(c.Binomial) == 0 {
 		errs = append(errs, runner.ParamErrorf("every", "every and binomial are both empty: give at least one policy to compare with StoreAll"))
 	}
+	if stepsErr != nil {
+		// The ranges of every and binomial depend on steps: checked
+		// against a bad steps, each entry would be one more error.
+		return errors.Join(errs...)
+	}
 	for i, k := range c.Every {
-		errs = append(errs, runner.InRange(fmt.Sprintf("every[%d]", i), k, 2, max(2, c.Steps-1)))
+		errs = append(errs, runner.InRange(fmt.Sprintf("every[%d]", i), k, 2, c.Steps-1))
 	}
 	for i, s := range c.Binomial {
-		errs = append(errs, runner.InRange(fmt.Sprintf("binomial[%d]", i), s, 1, max(1, c.Steps-2)))
+		errs = append(errs, runner.InRange(fmt.Sprintf("binomial[%d]", i), s, 1, c.Steps-2))
 	}
 	return errors.Join(errs...)
 }
@@ -79,7 +85,10 @@ func init() {
 	runner.RegisterLegacy(runner.LegacySpec[checkpointingConfig]{
 		Name:    "checkpointing",
 		Theme:   "adjoint",
-		Summary: "Checkpointing policies on a 10^5-step tanh recurrence: stored states vs recomputed steps, the revolve optimum, bit-identical gradients.",
+		Summary: "Checkpointing policies on a long tanh recurrence: stored states vs recomputed steps, the revolve optimum, bit-identical gradients.",
+		Title: func(c checkpointingConfig) string {
+			return fmt.Sprintf("Checkpointing policies on a %d-step tanh recurrence (d = %d)", c.Steps, c.Dim)
+		},
 		Defaults: func() checkpointingConfig {
 			return checkpointingConfig{
 				Dim: 32, Steps: 100_000, Gain: 0.9, Drive: 0.5,

@@ -3,13 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // convSymDirect is the forward pass by the definition, with plain loops:

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"os"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 

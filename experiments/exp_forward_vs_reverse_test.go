@@ -1,12 +1,12 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestFwdRevSampledColumns checks that the sampled forward mode gives the

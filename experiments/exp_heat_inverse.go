@@ -359,7 +359,12 @@ func heatInverseReport(rep *runner.Report, c heatInverseConfig, res *heatInverse
 		c.Noise[last], c.Weights[res.under()], runner.Num(res.fits[last][res.under()].err)))
 	rep.Figure("final.png", fmt.Sprintf("The measurements at t = %g s (σ = %g), the true final state and the final state of the best fit.", c.T1, c.Noise[last]))
 	rep.Figure("loss.png", "Loss after each L-BFGS iteration at the best α of each noise level.")
-	rep.Figure("adjoint.png", "Norm of the adjoint λ(t), solved backwards from the measurement time: it obeys a heat equation run backwards in time, so it decays towards t = 0.")
+	z, f := res.adjoint[0], res.adjoint[1]
+	rep.Figure("adjoint.png", fmt.Sprintf("Norm of the adjoint λ(t), solved backwards from the measurement time t = %g s, where λ is the misfit u(T) − d. "+
+		"It obeys a heat equation run backwards in time, which smooths and damps it: from t = %g to t = 0 its norm %s, from %s to %s, at u₀ = 0, "+
+		"and %s, from %s to %s, at the fit.",
+		c.T1, c.T1, heatInvChange(z), runner.Num(z.Norm[0]), runner.Num(z.Norm[len(z.Norm)-1]),
+		heatInvChange(f), runner.Num(f.Norm[0]), runner.Num(f.Norm[len(f.Norm)-1])))
 
 	for k, sigma := range c.Noise {
 		if b := res.best[k]; b >= 0 {
@@ -392,4 +397,10 @@ func heatInvErrors(fits []heatInvFit) []float64 {
 		e[i] = f.err
 	}
 	return e
+}
+
+// heatInvChange says how ‖λ‖ changes over the backward solve: "falls" or
+// "does not fall".
+func heatInvChange(tr *physAdjointTrace) string {
+	return runner.Choose(tr.Norm[len(tr.Norm)-1] < tr.Norm[0], "falls", "does not fall")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"gonum.org/v1/plot/palette/moreland"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -63,7 +63,7 @@ func (c logisticConfig) Validate() error {
 func init() {
 	runner.RegisterLegacy(runner.LegacySpec[logisticConfig]{
 		Name:    "logistic",
-		Theme:   "nn",
+		Theme:   "adjoint",
 		Summary: "Logistic regression on two Gaussian blobs by gradient descent: the autodiff gradient equals Xᵀ(p − y)/n, with loss curve, accuracy and decision boundary.",
 		Defaults: func() logisticConfig {
 			return logisticConfig{

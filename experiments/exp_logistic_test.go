@@ -1,11 +1,12 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestLogisticClosedForm checks the closed-form gradient Xᵀ(p − y)/n, the

@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/physics"
 )
 

@@ -238,7 +238,7 @@ func computeODEAdjointMethods(env *runner.Env, c odeAdjConfig) (*odeAdjResult, e
 			start := time.Now()
 			g, err := ode.Gradient(prob, cost, odeAdjLVSolvers[sname], m.m, set)
 			if err != nil {
-				return nil, fmt.Errorf("Lotka–Volterra, %s, %s: %w", sname, m.name, err)
+				return nil, fmt.Errorf("%s of Lotka–Volterra with %s: %w", m.name, sname, err)
 			}
 			run.outcomes = append(run.outcomes, odeAdjOutcome{method: m.name, res: g, trace: m.trace, seconds: time.Since(start).Seconds()})
 		}
@@ -259,7 +259,7 @@ func computeODEAdjointMethods(env *runner.Env, c odeAdjConfig) (*odeAdjResult, e
 		start := time.Now()
 		g, dp, dy, err := odeAdjRobFD(T, tight)
 		if err != nil {
-			return nil, fmt.Errorf("Robertson T = %g, finite differences: %w", T, err)
+			return nil, fmt.Errorf("finite differences of Robertson to T = %g: %w", T, err)
 		}
 		run.g, run.dp, run.dy, run.fdSeconds = []float64{g}, dp, dy, time.Since(start).Seconds()
 		prob := ode.Problem{System: physics.Robertson{}, T0: 0, T1: T, Y0: odeAdjRobY0, P: odeAdjRobP}
@@ -275,7 +275,7 @@ func computeODEAdjointMethods(env *runner.Env, c odeAdjConfig) (*odeAdjResult, e
 				// an *ode.Error; the report explains why.
 				var se *ode.Error
 				if m.name != "backsolve adjoint" || !errors.As(err, &se) {
-					return nil, fmt.Errorf("Robertson T = %g, %s: %w", T, m.name, err)
+					return nil, fmt.Errorf("%s of Robertson to T = %g: %w", m.name, T, err)
 				}
 				run.backsolveE = err
 			}

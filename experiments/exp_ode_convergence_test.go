@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestODEConvFit checks the fitted slope on exact power laws, the error

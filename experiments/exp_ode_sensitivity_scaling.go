@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"os"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/diff/fd"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
@@ -232,12 +232,11 @@ func runODESensitivityScaling(r *runner.LegacyRun, c odeScalConfig) error {
 
 	// The scaling runs.
 	type cell struct {
-		name       string
-		ran        bool
-		seconds    float64
-		work       ode.Stats
-		diff       float64 // normwise difference from the interpolating adjoint
-		solveEvals int
+		name    string
+		ran     bool
+		seconds float64
+		work    ode.Stats
+		diff    float64 // normwise difference from the interpolating adjoint
 	}
 	type row struct {
 		h, np      int

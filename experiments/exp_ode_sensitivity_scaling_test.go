@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"slices"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestODEScalConfig checks that bad values are rejected and that -quick

@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/physics"
 )
 
@@ -15,7 +15,9 @@ type pendulumFitConfig struct {
 	// Length and Damping are the true length (m) and damping rate (1/s).
 	Length  float64 `toml:"length"`
 	Damping float64 `toml:"damping"`
-	// Amplitude (rad/s²) and Frequency (rad/s) of the drive, known.
+	// Amplitude (rad/s², 0 to 100) and Frequency (rad/s, 0 to 100) of the
+	// drive A cos(Ωt), known. A negative A or Ω adds nothing: it is a
+	// phase shift (or no change at all) of a positive one.
 	Amplitude float64 `toml:"amplitude"`
 	Frequency float64 `toml:"frequency"`
 	// InitialLength and InitialDamping are the initial guess.
@@ -42,6 +44,8 @@ func (c pendulumFitConfig) Validate() error {
 	return errors.Join(
 		runner.InRange("length", c.Length, 0.01, 100.0),
 		runner.InRange("damping", c.Damping, 0.0, 100.0),
+		runner.InRange("amplitude", c.Amplitude, 0.0, 100.0),
+		runner.InRange("frequency", c.Frequency, 0.0, 100.0),
 		runner.InRange("initial_length", c.InitialLength, 0.01, 100.0),
 		runner.InRange("initial_damping", c.InitialDamping, 0.0, 100.0),
 		runner.InRange("theta0", c.Theta0, -3.2, 3.2),

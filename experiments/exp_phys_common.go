@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"math/rand/v2"
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestPoolRouteRefs checks the reference routing on a hand-worked 4×4

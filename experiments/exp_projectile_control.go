@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"slices"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 )

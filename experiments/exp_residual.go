@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"slices"
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -165,20 +165,12 @@ type residualPair struct {
 func residualTrain(r *runner.LegacyRun, c residualConfig, model *nn.Sequential, x, y *adjoint.Tensor, what string) (*nn.History, float64, error) {
 	start := time.Now()
 	hist := &nn.History{}
-	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist}
+	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist, Progress: r.StepProgress(what)}
 	xc, yc := adjoint.Const(x), adjoint.Const(y)
-	for s := range c.Steps {
-		if err := r.Context().Err(); err != nil {
-			return nil, 0, err
-		}
-		if s%25 == 0 {
-			r.Progress(s, c.Steps, what)
-		}
-		if _, err := tr.Step(func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
-			return nn.MSE(model.Apply(ps, xc), yc), nil
-		}); err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", what, err)
-		}
+	if _, err := tr.Run(c.Steps, func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
+		return nn.MSE(model.Apply(ps, xc), yc), nil
+	}); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
 	return hist, time.Since(start).Seconds(), nil
 }

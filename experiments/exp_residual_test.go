@@ -1,10 +1,10 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"testing"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 )
 

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestRNNSpecRadius checks the spectral radius and the eigenvector

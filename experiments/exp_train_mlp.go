@@ -3,13 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"time"
 
 	"gonum.org/v1/plot/palette/moreland"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -167,23 +167,15 @@ func runTrainMLP(r *runner.LegacyRun, c trainMLPConfig) error {
 	}, nn.ParamValues(narrow.Params()), &adjoint.CheckSettings{Seed: uint64(r.Seed), FirstOrderOnly: c.Activation == "relu"})
 
 	hist := &nn.History{}
-	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist}
+	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist, Progress: r.StepProgress("training")}
 	acc := make([]float64, 0, c.Steps)
 	start := time.Now()
-	for s := range c.Steps {
-		if err := r.Context().Err(); err != nil {
-			return err
-		}
-		if s%50 == 0 {
-			r.Progress(s, c.Steps, "training")
-		}
-		if _, err := tr.Step(func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
-			logits := model.Apply(ps, xc)
-			acc = append(acc, nn.Accuracy(logits.Value(), labels)) // before the update, like the loss
-			return nn.SoftmaxCrossEntropy(logits, labels), nil
-		}); err != nil {
-			return err
-		}
+	if _, err := tr.Run(c.Steps, func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
+		logits := model.Apply(ps, xc)
+		acc = append(acc, nn.Accuracy(logits.Value(), labels)) // before the update, like the loss
+		return nn.SoftmaxCrossEntropy(logits, labels), nil
+	}); err != nil {
+		return err
 	}
 	trainT := time.Since(start).Seconds()
 	finalLogits := nn.Predict(model, xc)

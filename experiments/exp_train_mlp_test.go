@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestTrainMLPSpirals checks the data: alternating labels, and each point

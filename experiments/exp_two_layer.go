@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/diff/fd"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -362,6 +362,7 @@ func twoLayerFigures(dir runner.Dir, c twoLayerConfig, res *twoLayerResult) erro
 		XLabel:     "parameter",
 		Y:          plots.Axis{Label: "dL/dθ"},
 		Categories: names,
+		Legend:     plots.Outside,
 		Groups: []plots.BarGroup{
 			{Name: "by hand", Values: g[0]},
 			{Name: "adjoint core", Values: g[1]},

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestTwoLayerHandMatchesAdjoint compares the hand-written chain rule with

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"math"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestVanExpSlope checks the log-linear fit on an exact geometric series.

@@ -114,8 +114,8 @@ func checkRegistryReport(t *testing.T, folder, again string) {
 	if js2 := read(filepath.Join(again, "results.json")); js2 != js {
 		t.Errorf("%s: results.json differs between two runs with the same seed:\n%s\n---\n%s", folder, js, js2)
 	}
-	if md2 := read(filepath.Join(again, "report.md")); runner.StripTimings(md2) != runner.StripTimings(md) {
-		t.Errorf("%s: report.md differs between two runs outside its Timings section:\n%s", folder, firstDiff(runner.StripTimings(md), runner.StripTimings(md2)))
+	if md2 := read(filepath.Join(again, "report.md")); runnertest.StripTimings(md2) != runnertest.StripTimings(md) {
+		t.Errorf("%s: report.md differs between two runs outside its Timings section:\n%s", folder, firstDiff(runnertest.StripTimings(md), runnertest.StripTimings(md2)))
 	}
 }
 
@@ -128,4 +128,61 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "one is a prefix of the other"
+}
+
+// TestLegacyList checks that doc.go lists exactly the experiments still
+// registered through the temporary bridge, so the list the conversion
+// follows does not go stale.
+func TestLegacyList(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(doc), "\n//", "")
+	_, after, ok := strings.Cut(text, "temporary bridge runner.RegisterLegacy, with one Run function that does all three steps:")
+	list, _, ok2 := strings.Cut(after, ". Each is converted")
+	if !ok || !ok2 {
+		t.Fatal("doc.go has no list of the experiments on the bridge")
+	}
+	var listed []string
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if f != "and" {
+			listed = append(listed, f)
+		}
+	}
+	var legacy []string
+	for _, name := range runner.Names() {
+		if info, _ := runner.Lookup(name); info.Legacy {
+			legacy = append(legacy, name)
+		}
+	}
+	if !slices.Equal(listed, legacy) {
+		t.Errorf("doc.go lists %v on the bridge; registered through it: %v", listed, legacy)
+	}
+}
+
+// TestDocCommands checks that the commands doc.go suggests name
+// experiments that exist and files that exist.
+func TestDocCommands(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(doc), "\n") {
+		fields := strings.Fields(line)
+		for i := 0; i+1 < len(fields); i++ {
+			switch fields[i] {
+			case "-only":
+				if _, ok := runner.Lookup(fields[i+1]); !ok && fields[i+1] != "NAME" {
+					t.Errorf("doc.go suggests -only %s, which is not registered", fields[i+1])
+				}
+			case "-config":
+				if f := fields[i+1]; strings.HasSuffix(f, ".toml") {
+					if _, err := os.Stat(filepath.Join("..", f)); err != nil {
+						t.Errorf("doc.go suggests -config %s: %v", f, err)
+					}
+				}
+			}
+		}
+	}
 }

@@ -147,6 +147,9 @@ func loadConfig(file string, src []byte, opts loadOptions) (*job, []error) {
 	for _, e := range leafErrors(exp.validate(cfg)) {
 		var pe *ParamError
 		if errors.As(e, &pe) {
+			if l.reported(paramPath(pe.Key)) {
+				continue // one problem per key: it is not finite
+			}
 			l.addf(paramPath(pe.Key), "key %q: %s", "params."+pe.Key, pe.Msg)
 		} else {
 			l.addf(nil, "invalid [params]: %v", e)
@@ -173,6 +176,9 @@ func loadConfig(file string, src []byte, opts loadOptions) (*job, []error) {
 	}
 	if opts.seedSet {
 		j.seed = opts.seed
+	}
+	if j.title == "" && exp.title != nil {
+		j.title = exp.title(cfg)
 	}
 	if j.title == "" {
 		j.title = exp.summary

@@ -15,25 +15,26 @@ import (
 // LegacySpec is an experiment of the first runner: Spec's fields, with one
 // Run function in place of Compute, Figures and Report.
 //
-// Deprecated: a bridge for experiments not yet converted; write a Spec.
+// It is part of the temporary bridge: write a Spec.
 type LegacySpec[C any] struct {
 	Name     string
 	Theme    string
 	Summary  string
 	Defaults func() C
 	Quick    func(c *C)
+	Title    func(c C) string
 	// Run computes, writes figures to r.Path(file) and fills r.Report.
 	Run func(r *LegacyRun, c C) error
 }
 
 // RegisterLegacy registers an experiment of the first runner.
 //
-// Deprecated: a bridge for experiments not yet converted; use Register.
+// It is part of the temporary bridge: use Register.
 func RegisterLegacy[C any](s LegacySpec[C]) {
 	if s.Run == nil {
 		panic(fmt.Sprintf("runner: experiment %q has no Run function", s.Name))
 	}
-	e := newExperiment(s.Name, s.Theme, s.Summary, s.Defaults, s.Quick)
+	e := newExperiment(s.Name, s.Theme, s.Summary, s.Defaults, s.Quick, s.Title)
 	e.legacy = true
 	e.run = func(env *Env, dir Dir, rep *Report, cfg any) error {
 		r := &LegacyRun{Seed: env.Seed, Report: rep, env: env, dir: dir}
@@ -47,7 +48,7 @@ func RegisterLegacy[C any](s LegacySpec[C]) {
 // cancelled, Progress and Logf print nothing and Path resolves against the
 // current directory.
 //
-// Deprecated: a bridge for experiments not yet converted.
+// It is part of the temporary bridge.
 type LegacyRun struct {
 	// Seed is the run's seed.
 	Seed int64
@@ -73,6 +74,12 @@ func (r *LegacyRun) Rand() *rand.Rand { return r.e().Rand() }
 
 // Progress reports progress; see Env.Progress.
 func (r *LegacyRun) Progress(done, total int, what string) { r.e().Progress(done, total, what) }
+
+// StepProgress returns a progress callback for a library loop; see
+// Env.StepProgress.
+func (r *LegacyRun) StepProgress(what string) func(done, total int) error {
+	return r.e().StepProgress(what)
+}
 
 // Logf prints a diagnostic line; see Env.Logf.
 func (r *LegacyRun) Logf(format string, args ...any) { r.e().Logf(format, args...) }

@@ -630,11 +630,11 @@ func TestDeterminism(t *testing.T) {
 	if res1 != res2 {
 		t.Errorf("results.json differs between two runs with the same seed:\n%s\n---\n%s", res1, res2)
 	}
-	if StripTimings(rep1) != StripTimings(rep2) {
+	if runnertest.StripTimings(rep1) != runnertest.StripTimings(rep2) {
 		t.Errorf("report.md differs (timings aside) between two runs with the same seed:\n%s\n---\n%s", rep1, rep2)
 	}
-	if strings.Contains(StripTimings(rep1), "total (wall)") || !strings.Contains(StripTimings(rep1), "## Verification") {
-		t.Errorf("StripTimings removed too little or too much:\n%s", StripTimings(rep1))
+	if strings.Contains(runnertest.StripTimings(rep1), "total (wall)") || !strings.Contains(runnertest.StripTimings(rep1), "## Verification") {
+		t.Errorf("StripTimings removed too little or too much:\n%s", runnertest.StripTimings(rep1))
 	}
 
 	_, res3 := runInto("out3", "-seed", "8")
@@ -918,15 +918,6 @@ func TestReportMisusePanics(t *testing.T) {
 			}()
 			f(&Report{})
 		})
-	}
-}
-
-// TestStripTimings checks that only the Timings section is removed.
-func TestStripTimings(t *testing.T) {
-	in := "# T\n\n## Metrics\n\nm\n\n## Timings\n\n| total | 1.2 |\n\n## Verification\n\nok\n"
-	want := "# T\n\n## Metrics\n\nm\n\n## Verification\n\nok\n"
-	if got := StripTimings(in); got != want {
-		t.Errorf("StripTimings = %q, want %q", got, want)
 	}
 }
 

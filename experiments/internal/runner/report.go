@@ -452,21 +452,6 @@ func verdict(checks []check) string {
 	return fmt.Sprintf("%d of %d checks FAILED.", n, len(checks))
 }
 
-// StripTimings removes the Timings section from a rendered report.md: what
-// remains is the same for two runs with the same config and seed.
-func StripTimings(md string) string {
-	i := strings.LastIndex(md, "\n"+timingsHeading+"\n")
-	if i < 0 {
-		return md
-	}
-	rest := md[i+1+len(timingsHeading):]
-	j := strings.Index(rest, "\n## ")
-	if j < 0 {
-		return md[:i+1]
-	}
-	return md[:i+1] + rest[j+1:]
-}
-
 // mdTableCollapsed writes a Markdown table, inside a <details> element with
 // the given summary when it has more than collapse rows (and collapse > 0),
 // or always when collapse is 0.

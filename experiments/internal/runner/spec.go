@@ -45,8 +45,14 @@ type Spec[C, R any] struct {
 	Theme string
 
 	// Summary is one line saying what the experiment shows, printed by
-	// -list, under the report's title and in the index.
+	// -list, under the report's title and in the index. It describes the
+	// experiment whatever its configuration: sizes belong in Title.
 	Summary string
+
+	// Title returns the report's title for a configuration (after -quick),
+	// used when the config file sets none: it may state sizes ("on a
+	// 2000-step recurrence"). Nil means the Summary.
+	Title func(c C) string
 
 	// Defaults returns the configuration that keys omitted from a config
 	// file keep. It is called afresh for every config file, so it may
@@ -91,9 +97,10 @@ type experiment struct {
 	typ     reflect.Type // the configuration struct type C
 	legacy  bool         // registered with RegisterLegacy
 
-	defaults func() any          // a fresh *C holding the defaults
-	quick    func(cfg any)       // applies Quick to a *C; nil if none
-	validate func(cfg any) error // calls Validate on a *C if it has one
+	title    func(cfg any) string // the title for a *C; nil if none
+	defaults func() any           // a fresh *C holding the defaults
+	quick    func(cfg any)        // applies Quick to a *C; nil if none
+	validate func(cfg any) error  // calls Validate on a *C if it has one
 	// run performs the experiment with a *C: compute, then figures into
 	// dir, then the report.
 	run func(env *Env, dir Dir, rep *Report, cfg any) error
@@ -134,7 +141,7 @@ func Register[C, R any](s Spec[C, R]) {
 	if s.Compute == nil || s.Report == nil {
 		panic(fmt.Sprintf("runner: experiment %q needs Compute and Report", s.Name))
 	}
-	e := newExperiment(s.Name, s.Theme, s.Summary, s.Defaults, s.Quick)
+	e := newExperiment(s.Name, s.Theme, s.Summary, s.Defaults, s.Quick, s.Title)
 	e.run = func(env *Env, dir Dir, rep *Report, cfg any) error {
 		c := *cfg.(*C)
 		res, err := s.Compute(env, c)
@@ -160,7 +167,7 @@ func Register[C, R any](s Spec[C, R]) {
 
 // newExperiment checks and builds the type-erased parts shared by Register
 // and RegisterLegacy.
-func newExperiment[C any](name, theme, summary string, defaults func() C, quick func(*C)) *experiment {
+func newExperiment[C any](name, theme, summary string, defaults func() C, quick func(*C), title func(C) string) *experiment {
 	if !validName.MatchString(name) {
 		panic(fmt.Sprintf("runner: invalid experiment name %q (want lower-case letters, digits, '-' and '_')", name))
 	}
@@ -193,6 +200,9 @@ func newExperiment[C any](name, theme, summary string, defaults func() C, quick 
 			}
 			return nil
 		},
+	}
+	if title != nil {
+		e.title = func(cfg any) string { return oneLine(title(*cfg.(*C))) }
 	}
 	if quick != nil {
 		e.quick = func(cfg any) { quick(cfg.(*C)) }

@@ -1,6 +1,7 @@
 // Package runnertest checks what the experiment runner writes, for tests:
 // that every image and local link of its HTML pages names a file that
-// exists, and that every image is a real, non-blank picture.
+// exists, that every image is a real, non-blank picture, and (with
+// StripTimings) that two runs wrote the same report.
 package runnertest
 
 import (
@@ -167,4 +168,23 @@ func checkSVG(path string, data []byte) error {
 		return fmt.Errorf("%s: an SVG with root <%s> and %d drawing elements", path, root, drawn)
 	}
 	return nil
+}
+
+// timingsHeading starts the Timings section of a report.md, the only part
+// of a report that differs between two runs of the same config and seed.
+const timingsHeading = "## Timings"
+
+// StripTimings removes the Timings section from a report.md: what remains
+// is the same for two runs with the same config and seed.
+func StripTimings(md string) string {
+	i := strings.LastIndex(md, "\n"+timingsHeading+"\n")
+	if i < 0 {
+		return md
+	}
+	rest := md[i+1+len(timingsHeading):]
+	j := strings.Index(rest, "\n## ")
+	if j < 0 {
+		return md[:i+1]
+	}
+	return md[:i+1] + rest[j+1:]
 }

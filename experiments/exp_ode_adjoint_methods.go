@@ -378,28 +378,47 @@ func (r odeAdjRobRun) lamFloor() float64 {
 	return 1e-6 * m
 }
 
-func odeAdjFigures(dir runner.Dir, c odeAdjConfig, res *odeAdjResult) error {
-	first := res.lv[0]
+// odeAdjLambda returns the first n components of the λ(t) of each adjoint
+// outcome (but the backsolve adjoint's if noBacksolve) as series: lines of
+// up to maxPts points for the continuous adjoints, points (a tenth as many)
+// for the discrete one, whose λ lives at the step times. keep, if not nil,
+// selects the points drawn.
+func odeAdjLambda(outcomes []odeAdjOutcome, n, maxPts int, noBacksolve bool, keep func(t, l float64) bool) []plots.Series {
 	var series []plots.Series
-	for _, o := range first.outcomes {
-		if o.trace == nil {
+	for _, o := range outcomes {
+		if o.err != nil || o.trace == nil || noBacksolve && o.method == "backsolve adjoint" {
 			continue
 		}
 		short := strings.TrimSuffix(o.method, " adjoint")
 		pts := o.method == "discrete adjoint"
-		maxPts := 400
+		m := maxPts
 		if pts {
-			maxPts = 30
+			m = maxPts / 10
 		}
-		for i := range 2 {
-			series = append(series, odeAdjSeries(fmt.Sprintf("λ%s %s", subscript(i+1), short), o.trace, i, maxPts, pts))
+		for i := range n {
+			s := odeAdjSeries(fmt.Sprintf("λ%s %s", subscript(i+1), short), o.trace, i, m, pts)
+			if keep != nil {
+				var xs, ys []float64
+				for k := range s.X {
+					if keep(s.X[k], s.Y[k]) {
+						xs, ys = append(xs, s.X[k]), append(ys, s.Y[k])
+					}
+				}
+				s.X, s.Y = xs, ys
+			}
+			series = append(series, s)
 		}
 	}
+	return series
+}
+
+func odeAdjFigures(dir runner.Dir, c odeAdjConfig, res *odeAdjResult) error {
+	first := res.lv[0]
 	if _, err := plots.Save(dir.Path("lv_lambda.png"), plots.Line{
 		Title:  fmt.Sprintf("Lotka–Volterra adjoint λ(t) (%s, rtol %g)", first.solver, c.LVRTol),
 		X:      plots.Axis{Label: "t"},
 		Y:      plots.Axis{Label: "λ(t)"},
-		Series: series,
+		Series: odeAdjLambda(first.outcomes, 2, 400, false, nil),
 		Legend: plots.Outside,
 	}, nil); err != nil {
 		return err
@@ -410,29 +429,7 @@ func odeAdjFigures(dir runner.Dir, c odeAdjConfig, res *odeAdjResult) error {
 		// its last steps) are left out. The backsolve adjoint, accurate or
 		// not, is left out too: its λ runs with a re-integrated y.
 		floor := run.lamFloor()
-		var series []plots.Series
-		for _, o := range run.outcomes {
-			if o.err != nil || o.trace == nil || o.method == "backsolve adjoint" {
-				continue
-			}
-			short := strings.TrimSuffix(o.method, " adjoint")
-			pts := o.method == "discrete adjoint"
-			maxPts := 600
-			if pts {
-				maxPts = 40
-			}
-			for i := range 3 {
-				s := odeAdjSeries(fmt.Sprintf("λ%s %s", subscript(i+1), short), o.trace, i, maxPts, pts)
-				var xs, ys []float64
-				for k := range s.X {
-					if s.X[k] > 0 && s.Y[k] > floor {
-						xs, ys = append(xs, s.X[k]), append(ys, s.Y[k])
-					}
-				}
-				s.X, s.Y = xs, ys
-				series = append(series, s)
-			}
-		}
+		series := odeAdjLambda(run.outcomes, 3, 600, true, func(t, l float64) bool { return t > 0 && l > floor })
 		if _, err := plots.Save(dir.Path(odeAdjFile(run.T)), plots.Line{
 			Title:  fmt.Sprintf("Robertson adjoint λ(t), G = ∫ y3 dt to T = %g", run.T),
 			X:      plots.Axis{Label: "t", Log: true},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -326,7 +325,7 @@ func runRNNSpec(r *runner.LegacyRun, c rnnSpecConfig) error {
 				s.X, s.Y = append(s.X, math.Log(run.rho)), append(s.Y, run.slope)
 			}
 		}
-		rnnSpecSortByX(s.X, s.Y)
+		sortByX(s.X, s.Y)
 		slopeSer = append(slopeSer, s)
 	}
 	jobs = append(jobs, func() error {
@@ -464,17 +463,4 @@ func rnnSpecDominant(eig []complex128) string {
 		return "real and negative (−ρ)"
 	}
 	return "real and positive (+ρ)"
-}
-
-// rnnSpecSortByX sorts the points (x[i], y[i]) by x, in place.
-func rnnSpecSortByX(x, y []float64) {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(x[a], x[b]) })
-	xs, ys := slices.Clone(x), slices.Clone(y)
-	for i, j := range idx {
-		x[i], y[i] = xs[j], ys[j]
-	}
 }

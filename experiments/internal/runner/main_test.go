@@ -728,7 +728,7 @@ func TestProgressInLogs(t *testing.T) {
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr)
 	}
 	n := strings.Count(stdout, "       slow: ")
-	if n < 3 {
+	if n < 2 { // about 8 are due; a loaded machine may delay some
 		t.Errorf("%d progress lines in 400ms at one per 50ms, want several:\n%s", n, stdout)
 	}
 	wantContains(t, "stdout", stdout, "/10 (", "sleeping, ", "(config 1 of 1")

@@ -4,11 +4,11 @@
 //
 // # Usage
 //
-//	go run ./experiments                     # the default suite
-//	go run ./experiments -quick              # the same, shrunk (what the tests run)
-//	go run ./experiments -list               # experiments, parameters, default configs
-//	go run ./experiments -only gradcheck     # the default configs of one experiment
-//	go run ./experiments -config experiments/configs/paper/ode_paper.toml -out /tmp/out
+//	go run ./experiments                      # the default suite
+//	go run ./experiments -quick               # the same, smaller (what the tests run)
+//	go run ./experiments -list                # experiments by theme, parameters, default configs
+//	go run ./experiments -only two_layer      # the default configs of one experiment
+//	go run ./experiments -config experiments/configs/paper/maml_sinusoid_paper.toml -out /tmp/out
 //
 // The default suite is every *.toml file directly in experiments/configs/.
 // The configs are embedded in the binary, so it runs from any directory.
@@ -17,49 +17,51 @@
 //
 // # Flags
 //
-//	-config FILE  run FILE from disk instead of the default suite; repeat
-//	              the flag or give a comma-separated list for several files
-//	-out DIR      write reports into DIR (default "out")
-//	-list         list every registered experiment with its summary, its
-//	              [params] keys and defaults, and its default configs
-//	-only NAME    run only the selected configs of experiment NAME
-//	-quick        shrink every config with its experiment's Quick function
-//	-seed N       use seed N for every config, overriding the files' seed
+//	-config FILE      run FILE from disk instead of the default suite; repeat
+//	                  the flag or give a comma-separated list for several files
+//	-out DIR          write reports into DIR (default "out")
+//	-list             list every registered experiment, by theme, with its
+//	                  summary, its [params] keys and defaults, its default configs
+//	-only NAME        run only the selected configs of experiment NAME
+//	-quick            shrink every config's sizes with its experiment's Quick
+//	                  function; tolerances stay as they are
+//	-seed N           use seed N for every config, overriding the files' seed
+//	-log-every D      when the output is not a terminal, print a progress line
+//	                  at least this often during a config (default 10s)
 //
 // # Exit status
 //
 //	0  every run succeeded and no verification check failed
-//	1  a run failed (error, panic, missing figure), a check failed, the run
-//	   was interrupted, or the output could not be written
-//	2  bad flags or bad config files: nothing was run and nothing written
+//	1  a run failed (error, panic, missing figure), a check failed, or the
+//	   run was interrupted (Ctrl-C or SIGTERM)
+//	2  bad flags, bad config files, or an -out that is not a writable
+//	   folder: nothing was run
 //
 // Config files are all checked before anything runs, and every problem in
-// every file is reported, each as FILE:LINE: and naming the key: unknown keys
-// (with the list of valid keys), values of the wrong type, values out of
-// range (with the allowed range), unknown experiments (with the registered
-// ones), and two files with the same output name.
+// every file is reported, each as FILE:LINE: naming the key: unknown keys
+// (with the valid ones), values of the wrong type, NaN and infinities, values
+// out of range (with the allowed range), unknown experiments (with the
+// registered ones), and two files with the same output name.
 //
 // # Config files
 //
 // A config file names an experiment and gives its parameters:
 //
-//	# experiments/configs/mlp_gradflow.toml
-//	experiment = "mlp-gradflow"   # required: a registered experiment (see -list)
-//	title = "Gradient flow in a deep tanh MLP"   # optional; default: the experiment's summary
-//	seed = 42                     # optional integer; default 1; -seed overrides it
+//	# experiments/configs/two_layer.toml
+//	experiment = "two_layer"   # required: a registered experiment (see -list)
+//	title = "The chain rule"   # optional; default: the experiment's own title
+//	seed = 1                   # optional integer; default 1; -seed overrides it
 //
-//	[params]                      # the experiment's parameters
-//	layers = 6
-//	width = 32
+//	[params]                   # the experiment's parameters
+//	x = [0.5, -1.5]
+//	hidden = 3
+//	fd_tol = 1e-6
 //
-//	[params.optimizer]            # nested tables, if the experiment has them
-//	name = "adam"
-//
-// Only experiment, title, seed and the [params] table may appear at the top
-// level. Keys in [params] are decoded into the experiment's configuration
-// struct on top of its defaults, so omitted keys keep their defaults. Keys
-// are case-sensitive. Integers are accepted where a float is expected, but
-// not the other way round.
+// Only experiment, title, seed and the [params] table (with sub-tables such
+// as [params.solver] where an experiment has them) may appear. Keys in
+// [params] are decoded on top of the experiment's defaults, so omitted keys
+// keep their defaults. Keys are case-sensitive. Integers are accepted where a
+// number is expected, but not the other way round.
 //
 // A file writes OUT/NAME/, where NAME is its base name without ".toml"
 // (letters, digits, '.', '-', '_'). Two configs of one run may not share a
@@ -67,84 +69,156 @@
 //
 // # Output
 //
-//	OUT/NAME/report.md      the report, ending with a "## Verification" section
-//	OUT/NAME/*.png, ...     the figures it shows
+//	OUT/NAME/report.md      the report (Markdown), ending with its Verification section
+//	OUT/NAME/report.html    the same, as a page of its own
+//	OUT/NAME/*.png, *.svg   the figures it shows (an SVG beside a PNG is linked)
 //	OUT/NAME/results.json   parameters, metrics and checks (no timings)
-//	OUT/NAME/fragment.html  the report as HTML, with links relative to OUT
+//	OUT/NAME/timings.json   how long the run took, for the next run's estimate
 //	OUT/index.md            every report folder in OUT (from this run or an
-//	OUT/index.html          earlier one), with summary and PASS/FAIL status;
+//	OUT/index.html          earlier one) grouped by theme, with PASS/FAIL;
 //	                        index.html shows each report in full
 //
 // A report's status is PASS if it has checks and all passed, FAIL if any
-// failed, and NO CHECKS if it has none (the Verification section then says
-// that nothing was verified).
+// failed, and NO CHECKS if it has none (its Verification section then says
+// that nothing was verified). The HTML is rendered from the Markdown by
+// goldmark (CommonMark with GitHub's tables); tables of more than a dozen
+// rows are collapsed.
 //
-// Reports are written atomically. Each run writes into a temporary folder
-// OUT/.tmp-NAME-*, which replaces OUT/NAME only once the run has succeeded.
-// A run that fails or is interrupted (Ctrl-C) leaves the earlier OUT/NAME as
-// it was. A run whose checks fail still replaces it: its report shows the
-// failure. index.md and index.html are replaced by renaming a temporary file
-// over them. A run killed outright may leave a .tmp-* folder behind, which
-// the index ignores and which is safe to delete.
+// Reports are written atomically: a run writes into a temporary folder
+// OUT/.tmp-ID-NAME that replaces OUT/NAME only once the run has succeeded, so
+// a run that fails or is interrupted leaves the earlier OUT/NAME as it was (a
+// run whose checks fail still replaces it: its report shows the failure).
+// Each run holds a lock file OUT/.run-ID.lock while it runs; at start, a run
+// removes the temporary files of runs that are gone (killed outright) and
+// leaves those of runs still going.
 //
 // The same config and seed give the same results.json, byte for byte, and
-// the same report.md except for its "## Timings" section, which lists
-// wall-clock times (stripTimings removes it).
+// the same report.md except for its "## Timings" section, the only place
+// wall-clock times appear.
 //
-// On a terminal the runner shows an updating progress line for the running
-// experiment; otherwise it prints one line when each config starts and one
-// when it finishes, with its wall time. Keep the whole default suite under
-// five minutes on two cores.
+// On a terminal the runner redraws one progress line: the config's number,
+// its progress and an estimate of the time left for the whole run (from the
+// previous run's timings.json where there is one). In a log it prints a
+// line when each config starts and ends and, during a long config, a
+// progress line every 10 s. Keep the default suite under five minutes on
+// two cores.
 //
-// # Writing an experiment
+// # How to write an experiment
 //
-// An experiment is a typed configuration struct and a Spec, registered from
-// an init function in its own file of this package:
+// An experiment is a file exp_NAME.go (and, for checks of its own parts,
+// exp_NAME_test.go) with a configuration, a result, and three small
+// functions, registered with runner.Register:
 //
-//	type gradcheckConfig struct {
-//		Layers int     `toml:"layers"`
-//		Width  int     `toml:"width"`
-//		Tol    float64 `toml:"tol"`
+//	Compute  (env, config) → result     the numbers; no files, no report text
+//	Figures  (dir, config, result)      the figures, written to dir.Path(file)
+//	Report   (rep, config, result)      prose, tables, figures' captions, metrics, checks
+//
+// two_layer (theme nn), ode_adjoint_methods (ode) and heat_inverse
+// (physics) are written this way; copy their shape. Step by step:
+//
+//  1. The configuration is a struct of the [params] keys, each field tagged
+//     `toml:"key"` and commented with its meaning, unit and range. Every
+//     tolerance or threshold of a check has type runner.Tol. A Validate
+//     method returns errors.Join of runner.InRange, runner.OneOf and
+//     runner.ParamErrorf, one per key, each naming its key; a key whose
+//     range depends on another is checked only once the other is valid (one
+//     error, not one per dependent entry). The runner already rejects NaN
+//     and ±Inf in every float field and negative tolerances.
+//
+//  2. Quick shrinks sizes only: n = min(n, 20), fewer solvers, shorter
+//     windows. It may not change a Tol (the runner rejects that) and should
+//     not loosen solver tolerances either: -quick must verify the same
+//     claims as a full run. Where a check cannot hold at a small size, pick
+//     a larger quick size, or switch to a different check through a field of
+//     the configuration that the report states (as maml_sinusoid's
+//     outcome_check), and say why in a comment beside it. Nothing else may
+//     depend on -quick: Compute never learns whether it is on.
+//
+//  3. The result is a struct with everything Figures and Report need:
+//     gradients, errors, traces, histories and wall times (time.Duration or
+//     seconds; they go to the Timings section only). Compute fills it. It
+//     draws random numbers from env.Rand(), checks env.Context().Err()
+//     between steps, reports progress with env.Progress(done, total, what)
+//     (or env.StepProgress for a library loop with a progress callback, such
+//     as nn.Trainer's), and returns an error that says where and why on
+//     numerical failure. Models come from package physics (LotkaVolterra in
+//     either parameter order, Robertson, Pendulum, ...), never a copy.
+//
+//  4. Figures draws with package plots only, leaving styling (fonts, ticks,
+//     legend placement) to the plots theme: Legend is left at its zero
+//     value unless the legend must sit outside (plots.Outside). It computes
+//     nothing that can fail except the drawing. Every figure written is
+//     shown in the report, and every figure shown is written (the registry
+//     test checks both).
+//
+//  5. Report writes the text from the result. A sentence that states an
+//     outcome comes from the number that shows it: runner.Compare ("smaller
+//     than"), runner.Trend ("increases"), runner.Choose and rep.Claim pick
+//     the words, and the sentence quotes the numbers. Captions say what the
+//     figure shows, not what it is hoped to show. Metrics are deterministic
+//     numbers (they go to results.json); wall-clock times go through
+//     rep.Timing and nowhere else. Checks come last: rep.Check(name, err,
+//     tol) against a runner.Tol, rep.CheckTrue(name, ok, detail) for yes/no
+//     properties, with detail quoting the numbers.
+//
+//  6. Shared helpers (relErr, bestTime, sortByX, subscript, the physics fit
+//     figures and gradient checks) live in helpers.go and exp_phys_common.go;
+//     search there before writing one. Tests in exp_NAME_test.go check what is
+//     specific to the experiment (a hand-written formula against its
+//     definition, a reference value recomputed independently, a report
+//     sentence that must follow the numbers: build a result, spoil it, call
+//     the Report function and read rep.Text()). Running the experiment with
+//     -quick is already done for every experiment by TestRegistry, which
+//     also checks that its results are deterministic; do not clone it.
+//
+// The skeleton:
+//
+//	type fooConfig struct {
+//		N     int        `toml:"n"`      // grid points, 2 to 10000
+//		FDTol runner.Tol `toml:"fd_tol"` // adjoint vs central differences, relative
 //	}
 //
-//	// Validate is optional; its errors stop the run before anything starts.
-//	func (c gradcheckConfig) Validate() error {
-//		return errors.Join(
-//			inRange("layers", c.Layers, 1, 64),
-//			inRange("width", c.Width, 1, 4096),
-//			inRange("tol", c.Tol, 0, 1),
-//		)
+//	func (c fooConfig) Validate() error {
+//		return errors.Join(runner.InRange("n", c.N, 2, 10000), runner.InRange("fd_tol", c.FDTol, 0, 1))
+//	}
+//
+//	type fooResult struct {
+//		grad, fd []float64
+//		seconds  float64
 //	}
 //
 //	func init() {
-//		register(Spec[gradcheckConfig]{
-//			Name:     "gradcheck",
-//			Summary:  "Adjoint gradients of an MLP against central differences.",
-//			Defaults: func() gradcheckConfig { return gradcheckConfig{Layers: 4, Width: 16, Tol: 1e-6} },
-//			Quick:    func(c *gradcheckConfig) { c.Width = min(c.Width, 4) },
-//			Run:      runGradcheck,
+//		runner.Register(runner.Spec[fooConfig, fooResult]{
+//			Name: "foo", Theme: "adjoint",
+//			Summary:  "What the experiment shows, in one line.",
+//			Defaults: func() fooConfig { return fooConfig{N: 1000, FDTol: 1e-6} },
+//			Quick:    func(c *fooConfig) { c.N = min(c.N, 50) },
+//			Compute:  computeFoo,
+//			Figures:  fooFigures,
+//			Report:   fooReport,
 //		})
 //	}
 //
-//	func runGradcheck(r *Run, c gradcheckConfig) error {
-//		rng := r.Rand() // seeded from r.Seed
-//		// ... compute, checking r.Context().Err() and calling
-//		// r.Progress(i, n, "layer 3") in long loops ...
-//		// ... save a gonum/plot figure to r.Path("norms.png") ...
-//		r.Report.Heading("Gradient norms")
-//		r.Report.Figure("norms.png", "Gradient norm per layer.")
-//		t := r.Report.Table("layer", "‖g‖", "rel. error")
-//		t.Row(1, 0.25, 3e-9) // floats are shown with 3 significant digits
-//		r.Report.Metric("max rel error", maxErr)
-//		r.Report.Check("adjoint vs central differences", maxErr, c.Tol)
-//		return nil
+//	func computeFoo(env *runner.Env, c fooConfig) (*fooResult, error)      { ... }
+//	func fooFigures(dir runner.Dir, c fooConfig, res *fooResult) error    { ... plots.Save(dir.Path("grad.png"), ...) }
+//	func fooReport(rep *runner.Report, c fooConfig, res *fooResult) {
+//		rep.Heading("Gradient")
+//		rep.Figure("grad.png", "The adjoint gradient and central differences.")
+//		e := relErr(res.grad, res.fd)
+//		rep.Paraf("The largest relative difference is %s, %s the tolerance %s.",
+//			runner.Num(e), runner.Compare(e, float64(c.FDTol)), runner.Num(float64(c.FDTol)))
+//		rep.Timing("gradient", res.seconds)
+//		rep.Check("adjoint vs central differences", e, c.FDTol)
 //	}
 //
-// Run's fields and methods give the seed, the quick flag, a generator (Rand),
-// the figure folder (Path, Dir), progress (Progress), diagnostics (Logf) and
-// cancellation (Context). Report's methods build the body of report.md:
-// Heading, Subheading, Para, Paraf, Code, Table and Row, Figure; and record
-// Metric, Timing, Check and CheckTrue. The runner writes the header (title,
-// summary, seed, parameters) and the closing Metrics, Timings and
-// Verification sections itself.
+// Experiments not yet written this way still register through the
+// temporary bridge runner.RegisterLegacy, with one Run function that does
+// all three steps: adjoint_state, chaos_adjoint, checkpointing,
+// conv_symmetry, forward_vs_reverse, hypergradient_lr, imaml, logistic,
+// lorenz96_4dvar, lotka_volterra_fit, maml_sinusoid, ode_convergence,
+// ode_sensitivity_scaling, pendulum_fit, pooling_routing,
+// projectile_control, residual, rnn_spectral_radius,
+// spring_chain_identification, steady_design, train_mlp, unroll_length and
+// vanishing_exploding. Each is converted by splitting its Run into the three
+// steps above; the bridge goes when the list is empty.
 package main

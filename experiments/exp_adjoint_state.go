@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -48,7 +49,7 @@ type adjointStateConfig struct {
 	FDStep float64 `toml:"fd_step"`
 	// FDTol is the tolerance of the adjoint-vs-finite-differences checks
 	// (normwise relative error).
-	FDTol float64 `toml:"fd_tol"`
+	FDTol runner.Tol `toml:"fd_tol"`
 	// KrylovTol is the relative residual tolerance of the CG solves.
 	KrylovTol float64 `toml:"krylov_tol"`
 	// MinTime is the least time spent timing each method at each N: the
@@ -59,34 +60,35 @@ type adjointStateConfig struct {
 // Validate checks every key's range and the sizes' order.
 func (c adjointStateConfig) Validate() error {
 	errs := []error{
-		inRange("fd_max_n", c.FDMaxN, 0, 100_000),
-		inRange("dense_max_n", c.DenseMaxN, 0, 5000),
-		inRange("cg_max_n", c.CGMaxN, 0, 1_000_000),
-		inRange("perturbation", c.Perturbation, 0.0, 0.9),
-		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
-		inRange("krylov_tol", c.KrylovTol, 1e-15, 1e-4),
-		inRange("min_time", c.MinTime, 0, 10*time.Second),
+		runner.InRange("fd_max_n", c.FDMaxN, 0, 100_000),
+		runner.InRange("dense_max_n", c.DenseMaxN, 0, 5000),
+		runner.InRange("cg_max_n", c.CGMaxN, 0, 1_000_000),
+		runner.InRange("perturbation", c.Perturbation, 0.0, 0.9),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("krylov_tol", c.KrylovTol, 1e-15, 1e-4),
+		runner.InRange("min_time", c.MinTime, 0, 10*time.Second),
 	}
 	if len(c.Sizes) == 0 {
-		errs = append(errs, paramErrorf("sizes", "must list at least one N"))
+		errs = append(errs, runner.ParamErrorf("sizes", "must list at least one N"))
 	}
 	for i, n := range c.Sizes {
-		errs = append(errs, inRange(fmt.Sprintf("sizes[%d]", i), n, 3, 1_000_000))
+		errs = append(errs, runner.InRange(fmt.Sprintf("sizes[%d]", i), n, 3, 1_000_000))
 		if i > 0 && n <= c.Sizes[i-1] {
-			errs = append(errs, paramErrorf("sizes", "must be increasing, got %v", c.Sizes))
+			errs = append(errs, runner.ParamErrorf("sizes", "must be increasing, got %v", c.Sizes))
 			break
 		}
 	}
 	if !slices.Contains(c.Sizes, c.FieldN) || c.FieldN > c.FDMaxN {
-		errs = append(errs, paramErrorf("field_n", "must be one of sizes %v and at most fd_max_n = %d, got %d", c.Sizes, c.FDMaxN, c.FieldN))
+		errs = append(errs, runner.ParamErrorf("field_n", "must be one of sizes %v and at most fd_max_n = %d, got %d", c.Sizes, c.FDMaxN, c.FieldN))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[adjointStateConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[adjointStateConfig]{
 		Name:    "adjoint_state",
+		Theme:   "adjoint",
 		Summary: "Steady 1-D diffusion: dJ/dk for all N cell coefficients by one adjoint solve (dense LU, CG) vs 2N finite-difference solves.",
 		Defaults: func() adjointStateConfig {
 			return adjointStateConfig{
@@ -336,7 +338,7 @@ const (
 )
 
 // diffSolveSizes runs every method at every N of c.Sizes.
-func diffSolveSizes(r *Run, c adjointStateConfig, methods []diffMethod) ([]diffSizeResult, error) {
+func diffSolveSizes(r *runner.LegacyRun, c adjointStateConfig, methods []diffMethod) ([]diffSizeResult, error) {
 	nm := len(methods)
 	var results []diffSizeResult
 	for si, n := range c.Sizes {
@@ -395,7 +397,7 @@ func diffSolveSizes(r *Run, c adjointStateConfig, methods []diffMethod) ([]diffS
 				clear(g)
 				ir, err = adjoint.ImplicitVJP(g, p, u, k, ubar, set)
 				if err != nil {
-					return fmt.Errorf("N = %d, %s: %w", n, m.name, err)
+					return fmt.Errorf("at N = %d, %s: %w", n, m.name, err)
 				}
 				return nil
 			})
@@ -432,7 +434,7 @@ func diffSolveSizes(r *Run, c adjointStateConfig, methods []diffMethod) ([]diffS
 	return results, nil
 }
 
-func runAdjointState(r *Run, c adjointStateConfig) error {
+func runAdjointState(r *runner.LegacyRun, c adjointStateConfig) error {
 	ks := &adjoint.KrylovSettings{Tol: c.KrylovTol}
 	methods := []diffMethod{
 		{name: "adjoint, dense LU", short: "dense LU", maxN: c.DenseMaxN,
@@ -650,7 +652,7 @@ func runAdjointState(r *Run, c adjointStateConfig) error {
 		"It ranges from %s at x = %.3f to %s at x = %.3f. It is near zero between the maximum of u (x = %.3f) and that of λ "+
 		"(x = %.3f): where u′ = 0 no flux crosses a face, so its coefficient hardly matters, and where λ′ = 0 the face does "+
 		"not affect the misfit to first order.",
-		c.FieldN, 2*c.FieldN, Num(gField[imin]), field.x[imin], Num(gField[imax]), field.x[imax], field.x[iu], field.x[il])
+		c.FieldN, 2*c.FieldN, runner.Num(gField[imin]), field.x[imin], runner.Num(gField[imax]), field.x[imax], field.x[iu], field.x[il])
 	r.Report.Figure("gradient_field.png", "dJ/dk_i from one adjoint solve (line) and from central differences (points).")
 
 	// Checks.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
@@ -32,49 +33,50 @@ type chaosConfig struct {
 	// Lyapunov is the reference leading Lyapunov exponent.
 	Lyapunov float64 `toml:"lyapunov"`
 	// RateTol is the tolerance of the fitted rate (relative to Lyapunov).
-	RateTol float64 `toml:"rate_tol"`
+	RateTol runner.Tol `toml:"rate_tol"`
 	// RTol is the ODE tolerance (relative and absolute).
 	RTol float64 `toml:"rtol"`
 	// FDWindow is the T of the finite-difference check, FDStep its step in
 	// ρ and FDTol its tolerance.
-	FDWindow float64 `toml:"fd_window"`
-	FDStep   float64 `toml:"fd_step"`
-	FDTol    float64 `toml:"fd_tol"`
+	FDWindow float64    `toml:"fd_window"`
+	FDStep   float64    `toml:"fd_step"`
+	FDTol    runner.Tol `toml:"fd_tol"`
 }
 
 // Validate checks the keys.
 func (c chaosConfig) Validate() error {
 	errs := []error{
-		inRange("sigma", c.Sigma, 0.0, 1e3),
-		inRange("rho", c.Rho, 0.0, 1e3),
-		inRange("beta", c.Beta, 0.0, 1e3),
-		inRange("starts", c.Starts, 1, 1000),
-		inRange("lyapunov", c.Lyapunov, 0.0, 100.0),
-		inRange("rate_tol", c.RateTol, 0.0, 10.0),
-		inRange("rtol", c.RTol, 1e-14, 1e-3),
-		inRange("fd_window", c.FDWindow, 0.01, 100.0),
-		inRange("fd_step", c.FDStep, 1e-10, 1.0),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("sigma", c.Sigma, 0.0, 1e3),
+		runner.InRange("rho", c.Rho, 0.0, 1e3),
+		runner.InRange("beta", c.Beta, 0.0, 1e3),
+		runner.InRange("starts", c.Starts, 1, 1000),
+		runner.InRange("lyapunov", c.Lyapunov, 0.0, 100.0),
+		runner.InRange("rate_tol", c.RateTol, 0.0, 10.0),
+		runner.InRange("rtol", c.RTol, 1e-14, 1e-3),
+		runner.InRange("fd_window", c.FDWindow, 0.01, 100.0),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1.0),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
 	}
 	n := 0
 	for i, t := range c.Windows {
-		errs = append(errs, inRange(fmt.Sprintf("windows[%d]", i), t, 0.01, 200.0))
+		errs = append(errs, runner.InRange(fmt.Sprintf("windows[%d]", i), t, 0.01, 200.0))
 		if i > 0 && t <= c.Windows[i-1] {
-			errs = append(errs, paramErrorf("windows", "must be increasing, got %v", c.Windows))
+			errs = append(errs, runner.ParamErrorf("windows", "must be increasing, got %v", c.Windows))
 		}
 		if t >= c.FitFrom {
 			n++
 		}
 	}
 	if n < 2 {
-		errs = append(errs, paramErrorf("fit_from", "leaves fewer than two windows to fit (%v from %v)", c.Windows, c.FitFrom))
+		errs = append(errs, runner.ParamErrorf("fit_from", "leaves fewer than two windows to fit (%v from %v)", c.Windows, c.FitFrom))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[chaosConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[chaosConfig]{
 		Name:    "chaos_adjoint",
+		Theme:   "physics",
 		Summary: "Lorenz-63: the adjoint gradient of a time average w.r.t. ρ grows like exp(λ₁T) with the window; fitted rate vs 0.906.",
 		Defaults: func() chaosConfig {
 			return chaosConfig{
@@ -92,14 +94,12 @@ func init() {
 			c.Windows = w
 			c.FitFrom = min(c.FitFrom, 2)
 			c.Starts = min(c.Starts, 3)
-			c.RTol = max(c.RTol, 1e-8)
-			c.RateTol = max(c.RateTol, 0.6)
 		},
 		Run: runChaos,
 	})
 }
 
-func runChaos(r *Run, c chaosConfig) error {
+func runChaos(r *runner.LegacyRun, c chaosConfig) error {
 	rng := r.Rand()
 	p := []float64{c.Sigma, c.Rho, c.Beta}
 	set := &ode.Settings{RTol: c.RTol, ATol: c.RTol}
@@ -183,7 +183,7 @@ func runChaos(r *Run, c chaosConfig) error {
 			}
 			g, err := grad(y0, T, m)
 			if err != nil {
-				return fmt.Errorf("T = %g, start %d: %w", T, k, err)
+				return fmt.Errorf("window T = %g, start %d: %w", T, k, err)
 			}
 			l := math.Log(math.Abs(g.DP[1]))
 			logG[i] = append(logG[i], l)

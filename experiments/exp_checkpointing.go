@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -48,37 +48,47 @@ type checkpointingConfig struct {
 	// compared with central finite differences.
 	FDSteps int `toml:"fd_steps"`
 	// FDTol is the tolerance of that comparison (normwise relative error).
-	FDTol float64 `toml:"fd_tol"`
+	FDTol runner.Tol `toml:"fd_tol"`
 }
 
 // Validate checks every key's range.
 func (c checkpointingConfig) Validate() error {
+	stepsErr := runner.InRange("steps", c.Steps, 4, 1_000_000)
 	errs := []error{
-		inRange("dim", c.Dim, 1, 256),
-		inRange("steps", c.Steps, 4, 1_000_000),
-		inRange("gain", c.Gain, 0.0, 3.0),
-		inRange("drive", c.Drive, 0.0, 10.0),
-		inRange("sweep_steps", c.SweepSteps, 4, 100_000),
-		inRange("sweep_points", c.SweepPoints, 2, 200),
-		inRange("fd_steps", c.FDSteps, 1, 1000),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("dim", c.Dim, 1, 256),
+		stepsErr,
+		runner.InRange("gain", c.Gain, 0.0, 3.0),
+		runner.InRange("drive", c.Drive, 0.0, 10.0),
+		runner.InRange("sweep_steps", c.SweepSteps, 4, 100_000),
+		runner.InRange("sweep_points", c.SweepPoints, 2, 200),
+		runner.InRange("fd_steps", c.FDSteps, 1, 1000),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
 	}
 	if len(c.Every) == 0 && len(c.Binomial) == 0 {
-		errs = append(errs, paramErrorf("every", "every and binomial are both empty: give at least one policy to compare with StoreAll"))
+		errs = append(errs, runner.ParamErrorf("every", "every and binomial are both empty: give at least one policy to compare with StoreAll"))
+	}
+	if stepsErr != nil {
+		// The ranges of every and binomial depend on steps: checked
+		// against a bad steps, each entry would be one more error.
+		return errors.Join(errs...)
 	}
 	for i, k := range c.Every {
-		errs = append(errs, inRange(fmt.Sprintf("every[%d]", i), k, 2, max(2, c.Steps-1)))
+		errs = append(errs, runner.InRange(fmt.Sprintf("every[%d]", i), k, 2, c.Steps-1))
 	}
 	for i, s := range c.Binomial {
-		errs = append(errs, inRange(fmt.Sprintf("binomial[%d]", i), s, 1, max(1, c.Steps-2)))
+		errs = append(errs, runner.InRange(fmt.Sprintf("binomial[%d]", i), s, 1, c.Steps-2))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[checkpointingConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[checkpointingConfig]{
 		Name:    "checkpointing",
-		Summary: "Checkpointing policies on a 10^5-step tanh recurrence: stored states vs recomputed steps, the revolve optimum, bit-identical gradients.",
+		Theme:   "adjoint",
+		Summary: "Checkpointing policies on a long tanh recurrence: stored states vs recomputed steps, the revolve optimum, bit-identical gradients.",
+		Title: func(c checkpointingConfig) string {
+			return fmt.Sprintf("Checkpointing policies on a %d-step tanh recurrence (d = %d)", c.Steps, c.Dim)
+		},
 		Defaults: func() checkpointingConfig {
 			return checkpointingConfig{
 				Dim: 32, Steps: 100_000, Gain: 0.9, Drive: 0.5,
@@ -259,20 +269,7 @@ func ckptLogInts(lo, hi, m int) []int {
 	return out
 }
 
-// sortByX sorts the points (x_i, y_i) by x, in place.
-func sortByX(x, y []float64) {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(x[a], x[b]) })
-	xs, ys := slices.Clone(x), slices.Clone(y)
-	for i, j := range idx {
-		x[i], y[i] = xs[j], ys[j]
-	}
-}
-
-func runCheckpointing(r *Run, c checkpointingConfig) error {
+func runCheckpointing(r *runner.LegacyRun, c checkpointingConfig) error {
 	ctx := r.Context()
 	d, n := c.Dim, c.Steps
 
@@ -525,7 +522,7 @@ func runCheckpointing(r *Run, c checkpointingConfig) error {
 		"sweep produces it (k = n, n−1, …, 0). At k = n it is the terminal-loss gradient; moving back, what flows "+
 		"from later steps decays with the recurrence's memory (here with gain %g) and λ_k settles to the "+
 		"level set by the running loss, of order 1/n. ‖λ_k‖ ranges from %s to %s over the run.",
-		c.Gain, Num(lamMin), Num(lamMax))
+		c.Gain, runner.Num(lamMin), runner.Num(lamMax))
 	shown := "every k shown"
 	if stride > 1 {
 		shown = fmt.Sprintf("every %d-th k shown", stride)
@@ -543,7 +540,7 @@ func runCheckpointing(r *Run, c checkpointingConfig) error {
 		"differences of a plain forward loop over all %d inputs (x₀ and θ): normwise relative error "+
 		"max|g − g_fd| / max|g_fd| = %s. Central differences with gonum's default step (≈ 6e-6) are accurate to "+
 		"about 1e-10 relative here, so the tolerance %g leaves room only for a wrong gradient to fail.",
-		c.FDSteps, max(1, c.FDSteps/4), len(z), Num(fdErr), c.FDTol)
+		c.FDSteps, max(1, c.FDSteps/4), len(z), runner.Num(fdErr), c.FDTol)
 	r.Report.Metric("fd max rel error", fdErr)
 	r.Report.Check(fmt.Sprintf("gradient vs central differences (n = %d)", c.FDSteps), fdErr, c.FDTol)
 	r.Report.CheckTrue("every policy bit-identical to StoreAll", allIdentical,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -23,55 +24,56 @@ import (
 
 // convSymConfig is the [params] table of the conv_symmetry experiment.
 type convSymConfig struct {
-	Batch    int     `toml:"batch"`    // samples N in the batch, 1 to 64
-	InC      int     `toml:"in_c"`     // input channels C, 1 to 64
-	OutC     int     `toml:"out_c"`    // output channels O, 1 to 64
-	Size     int     `toml:"size"`     // height and width of the input, 2 to 128
-	Kernel   int     `toml:"kernel"`   // kernel height and width, 1 to 15
-	Strides  []int   `toml:"strides"`  // strides compared (each 1 to 8)
-	Paddings []int   `toml:"paddings"` // paddings compared (each 0 to 7)
-	Tol      float64 `toml:"tol"`      // formula vs adjoint core, normwise relative
-	FDSize   int     `toml:"fd_size"`  // input size of the finite-difference check, 3 to 16
-	FDTol    float64 `toml:"fd_tol"`   // reverse mode vs central differences, relative
+	Batch    int        `toml:"batch"`    // samples N in the batch, 1 to 64
+	InC      int        `toml:"in_c"`     // input channels C, 1 to 64
+	OutC     int        `toml:"out_c"`    // output channels O, 1 to 64
+	Size     int        `toml:"size"`     // height and width of the input, 2 to 128
+	Kernel   int        `toml:"kernel"`   // kernel height and width, 1 to 15
+	Strides  []int      `toml:"strides"`  // strides compared (each 1 to 8)
+	Paddings []int      `toml:"paddings"` // paddings compared (each 0 to 7)
+	Tol      runner.Tol `toml:"tol"`      // formula vs adjoint core, normwise relative
+	FDSize   int        `toml:"fd_size"`  // input size of the finite-difference check, 3 to 16
+	FDTol    runner.Tol `toml:"fd_tol"`   // reverse mode vs central differences, relative
 }
 
 // Validate checks every key's range.
 func (c convSymConfig) Validate() error {
 	errs := []error{
-		inRange("batch", c.Batch, 1, 64),
-		inRange("in_c", c.InC, 1, 64),
-		inRange("out_c", c.OutC, 1, 64),
-		inRange("size", c.Size, 2, 128),
-		inRange("kernel", c.Kernel, 1, 15),
-		inRange("tol", c.Tol, 0, 1),
-		inRange("fd_size", c.FDSize, 3, 16),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("batch", c.Batch, 1, 64),
+		runner.InRange("in_c", c.InC, 1, 64),
+		runner.InRange("out_c", c.OutC, 1, 64),
+		runner.InRange("size", c.Size, 2, 128),
+		runner.InRange("kernel", c.Kernel, 1, 15),
+		runner.InRange("tol", c.Tol, 0, 1),
+		runner.InRange("fd_size", c.FDSize, 3, 16),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	}
 	if len(c.Strides) == 0 {
-		errs = append(errs, paramErrorf("strides", "must list at least one stride"))
+		errs = append(errs, runner.ParamErrorf("strides", "must list at least one stride"))
 	}
 	if len(c.Paddings) == 0 {
-		errs = append(errs, paramErrorf("paddings", "must list at least one padding"))
+		errs = append(errs, runner.ParamErrorf("paddings", "must list at least one padding"))
 	}
 	for i, s := range c.Strides {
-		errs = append(errs, inRange(fmt.Sprintf("strides[%d]", i), s, 1, 8))
+		errs = append(errs, runner.InRange(fmt.Sprintf("strides[%d]", i), s, 1, 8))
 	}
 	for i, p := range c.Paddings {
-		errs = append(errs, inRange(fmt.Sprintf("paddings[%d]", i), p, 0, 7))
+		errs = append(errs, runner.InRange(fmt.Sprintf("paddings[%d]", i), p, 0, 7))
 		if p >= 0 && c.Size+2*p < c.Kernel {
-			errs = append(errs, paramErrorf(fmt.Sprintf("paddings[%d]", i),
+			errs = append(errs, runner.ParamErrorf(fmt.Sprintf("paddings[%d]", i),
 				"the padded input (size %d + 2·%d) is smaller than the %d×%d kernel", c.Size, p, c.Kernel, c.Kernel))
 		}
 	}
 	if c.FDSize < c.Kernel {
-		errs = append(errs, paramErrorf("fd_size", "must be at least kernel = %d, got %d", c.Kernel, c.FDSize))
+		errs = append(errs, runner.ParamErrorf("fd_size", "must be at least kernel = %d, got %d", c.Kernel, c.FDSize))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[convSymConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[convSymConfig]{
 		Name:    "conv_symmetry",
+		Theme:   "nn",
 		Summary: "A convolution's gradients are convolutions: dL/dK = input ⋆ upstream gradient, dL/dX = upstream gradient ∗ flipped kernel, by loops vs the adjoint core.",
 		Defaults: func() convSymConfig {
 			return convSymConfig{
@@ -247,7 +249,7 @@ type convSymCase struct {
 
 // convSymRunCase draws a layer, an input and an upstream gradient, and
 // computes the gradients both ways.
-func convSymRunCase(r *Run, c convSymConfig, s, p int) convSymCase {
+func convSymRunCase(r *runner.LegacyRun, c convSymConfig, s, p int) convSymCase {
 	rng := r.Rand()
 	layer := nn.NewConv2D(rng, c.InC, c.OutC, c.Kernel, c.Kernel, &nn.Conv2DSettings{Stride: s, Padding: p})
 	ps := layer.Params()
@@ -288,7 +290,7 @@ func convSymRunCase(r *Run, c convSymConfig, s, p int) convSymCase {
 	}
 }
 
-func runConvSym(r *Run, c convSymConfig) error {
+func runConvSym(r *runner.LegacyRun, c convSymConfig) error {
 	var cases []convSymCase
 	var worstK, worstX, worstB float64
 	n := len(c.Strides) * len(c.Paddings)

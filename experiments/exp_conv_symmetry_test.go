@@ -3,6 +3,8 @@ package main
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // convSymDirect is the forward pass by the definition, with plain loops:
@@ -80,22 +82,8 @@ func TestConvSymFormulas(t *testing.T) {
 	}
 }
 
-func TestConvSymRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	e := registry["conv_symmetry"]
-	c := e.defaults().(*convSymConfig)
-	e.quick(c)
-	r := &Run{Seed: 3, Report: &Report{}}
-	if err := runConvSym(r, *c); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
-	}
-}
-
 func TestConvSymValidate(t *testing.T) {
-	c := *registry["conv_symmetry"].defaults().(*convSymConfig)
+	c := *runner.Defaults[convSymConfig]("conv_symmetry", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -45,38 +46,38 @@ type fwdRevConfig struct {
 	FDOutputs int `toml:"fd_outputs"`
 	// ModeTol is the tolerance of forward vs reverse mode (relative);
 	// FDTol that of each mode vs finite differences.
-	ModeTol float64 `toml:"mode_tol"`
-	FDTol   float64 `toml:"fd_tol"`
+	ModeTol runner.Tol `toml:"mode_tol"`
+	FDTol   runner.Tol `toml:"fd_tol"`
 }
 
 // Validate checks every key's range.
 func (c fwdRevConfig) Validate() error {
 	errs := []error{
-		inRange("weight_scale", c.WeightScale, 1e-3, 1e3),
-		inRange("full_fwd_work", c.FullFwdWork, 1, 1e13),
-		inRange("sample_passes", c.SamplePasses, 1, 100000),
-		inRange("min_time", c.MinTime, 0, time.Minute),
-		inRange("max_reps", c.MaxReps, 1, 1000),
-		inRange("fd_dim", c.FDDim, 1, 200),
-		inRange("fd_outputs", c.FDOutputs, 1, 200),
-		inRange("mode_tol", c.ModeTol, 0, 1),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("weight_scale", c.WeightScale, 1e-3, 1e3),
+		runner.InRange("full_fwd_work", c.FullFwdWork, 1, 1e13),
+		runner.InRange("sample_passes", c.SamplePasses, 1, 100000),
+		runner.InRange("min_time", c.MinTime, 0, time.Minute),
+		runner.InRange("max_reps", c.MaxReps, 1, 1000),
+		runner.InRange("fd_dim", c.FDDim, 1, 200),
+		runner.InRange("fd_outputs", c.FDOutputs, 1, 200),
+		runner.InRange("mode_tol", c.ModeTol, 0, 1),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	}
 	if len(c.Dims) == 0 || len(c.Dims) > 40 {
-		errs = append(errs, paramErrorf("dims", "must list between 1 and 40 sizes, got %d", len(c.Dims)))
+		errs = append(errs, runner.ParamErrorf("dims", "must list between 1 and 40 sizes, got %d", len(c.Dims)))
 	}
 	for _, d := range c.Dims {
 		if d < 1 || d > 100000 {
-			errs = append(errs, paramErrorf("dims", "every size must be between 1 and 100000, got %d", d))
+			errs = append(errs, runner.ParamErrorf("dims", "every size must be between 1 and 100000, got %d", d))
 			break
 		}
 	}
 	if len(c.Outputs) == 0 || len(c.Outputs) > 10 {
-		errs = append(errs, paramErrorf("outputs", "must list between 1 and 10 sizes, got %d", len(c.Outputs)))
+		errs = append(errs, runner.ParamErrorf("outputs", "must list between 1 and 10 sizes, got %d", len(c.Outputs)))
 	}
 	for _, k := range c.Outputs {
 		if k < 1 || k > 1000 {
-			errs = append(errs, paramErrorf("outputs", "every size must be between 1 and 1000, got %d", k))
+			errs = append(errs, runner.ParamErrorf("outputs", "every size must be between 1 and 1000, got %d", k))
 			break
 		}
 	}
@@ -84,8 +85,9 @@ func (c fwdRevConfig) Validate() error {
 }
 
 func init() {
-	register(Spec[fwdRevConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[fwdRevConfig]{
 		Name:    "forward_vs_reverse",
+		Theme:   "adjoint",
 		Summary: "Jacobians of f: R^d → R^k by forward mode (d passes) and reverse mode (k passes): time against d and k, and the crossover at d = k.",
 		Defaults: func() fwdRevConfig {
 			return fwdRevConfig{
@@ -133,7 +135,7 @@ type fwdRevProblem struct {
 }
 
 // newFwdRevProblem draws W, b and x from rng.
-func newFwdRevProblem(r *Run, d, k int, scale float64) fwdRevProblem {
+func newFwdRevProblem(r *runner.LegacyRun, d, k int, scale float64) fwdRevProblem {
 	rng := r.Rand()
 	w := adjoint.New(k, d)
 	sd := scale / math.Sqrt(float64(d))
@@ -188,7 +190,7 @@ func fwdRevRelErr(a, b mat.Matrix) float64 {
 
 // runFwdRev measures every (d, k) of the configuration, checks both modes
 // against finite differences at a small size, and writes the report.
-func runFwdRev(r *Run, c fwdRevConfig) error {
+func runFwdRev(r *runner.LegacyRun, c fwdRevConfig) error {
 	dims := slices.Sorted(slices.Values(c.Dims))
 	dims = slices.Compact(dims)
 	ks := slices.Compact(slices.Sorted(slices.Values(c.Outputs)))
@@ -222,21 +224,21 @@ func runFwdRev(r *Run, c fwdRevConfig) error {
 // measureFwdRev times one evaluation of f, the reverse-mode Jacobian and the
 // forward-mode Jacobian (or a sample of its passes) at one (d, k), and
 // compares the two Jacobians.
-func measureFwdRev(r *Run, c fwdRevConfig, d, k int) (fwdRevCell, error) {
+func measureFwdRev(r *runner.LegacyRun, c fwdRevConfig, d, k int) (fwdRevCell, error) {
 	p := newFwdRevProblem(r, d, k, c.WeightScale)
 	cell := fwdRevCell{d: d, k: k, fwdPasses: d}
 	var err error
-	cell.eval, err = bestTime(r, c.MinTime, c.MaxReps, func() error { p.f(adjoint.Const(p.x)); return nil })
+	cell.eval, err = bestTime(r.Context(), c.MinTime, c.MaxReps, func() error { p.f(adjoint.Const(p.x)); return nil })
 	if err != nil {
 		return cell, err
 	}
 	var jr, jf *mat.Dense
-	cell.rev, err = bestTime(r, c.MinTime, c.MaxReps, func() error { jr = adjoint.JacobianRev(jr, p.f, p.x); return nil })
+	cell.rev, err = bestTime(r.Context(), c.MinTime, c.MaxReps, func() error { jr = adjoint.JacobianRev(jr, p.f, p.x); return nil })
 	if err != nil {
 		return cell, err
 	}
 	if float64(d)*float64(d)*float64(k) <= c.FullFwdWork {
-		cell.fwd, err = bestTime(r, c.MinTime, c.MaxReps, func() error { jf = adjoint.JacobianFwd(jf, p.f, p.x); return nil })
+		cell.fwd, err = bestTime(r.Context(), c.MinTime, c.MaxReps, func() error { jf = adjoint.JacobianFwd(jf, p.f, p.x); return nil })
 		if err != nil {
 			return cell, err
 		}
@@ -246,7 +248,7 @@ func measureFwdRev(r *Run, c fwdRevConfig, d, k int) (fwdRevCell, error) {
 	m := min(c.SamplePasses, d)
 	cell.fwdPasses, cell.sampled = m, m < d
 	var js *mat.Dense
-	t, err := bestTime(r, c.MinTime, c.MaxReps, func() error { js = p.sampledFwd(m); return nil })
+	t, err := bestTime(r.Context(), c.MinTime, c.MaxReps, func() error { js = p.sampledFwd(m); return nil })
 	if err != nil {
 		return cell, err
 	}
@@ -256,7 +258,7 @@ func measureFwdRev(r *Run, c fwdRevConfig, d, k int) (fwdRevCell, error) {
 }
 
 // fwdRevReport writes the figures, tables, metrics, timings and checks.
-func fwdRevReport(r *Run, c fwdRevConfig, dims, ks []int, cells []fwdRevCell, cr adjoint.CheckResult) error {
+func fwdRevReport(r *runner.LegacyRun, c fwdRevConfig, dims, ks []int, cells []fwdRevCell, cr adjoint.CheckResult) error {
 	rep := r.Report
 	at := func(d, k int) fwdRevCell {
 		for _, cl := range cells {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/metalearn"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
@@ -17,44 +18,45 @@ import (
 // (iMAML) against unrolled meta-gradients of the proximally regularised
 // inner problem, for a growing number of inner steps.
 type imamlConfig struct {
-	Tasks      int     `toml:"tasks"`       // sinusoid tasks in the meta-batch, 1 to 1000
-	Shots      int     `toml:"shots"`       // support and query points per task, 1 to 1000
-	Hidden     int     `toml:"hidden"`      // width of the two tanh layers, 1 to 256
-	Lambda     float64 `toml:"lambda"`      // proximal strength λ
-	InnerLR    float64 `toml:"inner_lr"`    // inner gradient-descent step size
-	InnerSteps []int   `toml:"inner_steps"` // numbers of inner steps compared, increasing (each 1 to 100000)
-	RefSteps   int     `toml:"ref_steps"`   // inner steps of the converged reference, 1 to 1000000
-	CGTol      float64 `toml:"cg_tol"`      // relative residual of the conjugate-gradient solve
-	FDCoords   int     `toml:"fd_coords"`   // parameters checked by finite differences, 1 to 10000
-	FDSteps    int     `toml:"fd_steps"`    // inner steps of the unrolled finite-difference check, 1 to 10000
-	FDTol      float64 `toml:"fd_tol"`      // tolerance of both finite-difference checks
-	AgreeTol   float64 `toml:"agree_tol"`   // implicit vs unrolled at the largest inner_steps
+	Tasks      int        `toml:"tasks"`       // sinusoid tasks in the meta-batch, 1 to 1000
+	Shots      int        `toml:"shots"`       // support and query points per task, 1 to 1000
+	Hidden     int        `toml:"hidden"`      // width of the two tanh layers, 1 to 256
+	Lambda     float64    `toml:"lambda"`      // proximal strength λ
+	InnerLR    float64    `toml:"inner_lr"`    // inner gradient-descent step size
+	InnerSteps []int      `toml:"inner_steps"` // numbers of inner steps compared, increasing (each 1 to 100000)
+	RefSteps   int        `toml:"ref_steps"`   // inner steps of the converged reference, 1 to 1000000
+	CGTol      float64    `toml:"cg_tol"`      // relative residual of the conjugate-gradient solve
+	FDCoords   int        `toml:"fd_coords"`   // parameters checked by finite differences, 1 to 10000
+	FDSteps    int        `toml:"fd_steps"`    // inner steps of the unrolled finite-difference check, 1 to 10000
+	FDTol      runner.Tol `toml:"fd_tol"`      // tolerance of both finite-difference checks
+	AgreeTol   runner.Tol `toml:"agree_tol"`   // implicit vs unrolled at the largest inner_steps
 }
 
 // Validate checks every key's range.
 func (c imamlConfig) Validate() error {
 	errs := []error{
-		inRange("tasks", c.Tasks, 1, 1000),
-		inRange("shots", c.Shots, 1, 1000),
-		inRange("hidden", c.Hidden, 1, 256),
-		inRange("lambda", c.Lambda, 1e-6, 1e6),
-		inRange("inner_lr", c.InnerLR, 1e-6, 10),
-		inRange("ref_steps", c.RefSteps, 1, 1000000),
-		inRange("cg_tol", c.CGTol, 1e-15, 1),
-		inRange("fd_coords", c.FDCoords, 1, 10000),
-		inRange("fd_steps", c.FDSteps, 1, 10000),
-		inRange("fd_tol", c.FDTol, 0, 1),
-		inRange("agree_tol", c.AgreeTol, 0, 10),
+		runner.InRange("tasks", c.Tasks, 1, 1000),
+		runner.InRange("shots", c.Shots, 1, 1000),
+		runner.InRange("hidden", c.Hidden, 1, 256),
+		runner.InRange("lambda", c.Lambda, 1e-6, 1e6),
+		runner.InRange("inner_lr", c.InnerLR, 1e-6, 10),
+		runner.InRange("ref_steps", c.RefSteps, 1, 1000000),
+		runner.InRange("cg_tol", c.CGTol, 1e-15, 1),
+		runner.InRange("fd_coords", c.FDCoords, 1, 10000),
+		runner.InRange("fd_steps", c.FDSteps, 1, 10000),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("agree_tol", c.AgreeTol, 0, 10),
 	}
 	if len(c.InnerSteps) == 0 || !slices.IsSorted(c.InnerSteps) || c.InnerSteps[0] < 1 || c.InnerSteps[len(c.InnerSteps)-1] > 100000 {
-		errs = append(errs, paramErrorf("inner_steps", "must be a non-empty increasing list of step counts between 1 and 100000, got %v", c.InnerSteps))
+		errs = append(errs, runner.ParamErrorf("inner_steps", "must be a non-empty increasing list of step counts between 1 and 100000, got %v", c.InnerSteps))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[imamlConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[imamlConfig]{
 		Name:    "imaml",
+		Theme:   "metalearn",
 		Summary: "Implicit MAML against unrolled meta-gradients of the proximal inner problem: agreement as the inner solve converges, memory and time.",
 		Defaults: func() imamlConfig {
 			return imamlConfig{
@@ -155,7 +157,7 @@ func imamlHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-func runIMAML(r *Run, c imamlConfig) error {
+func runIMAML(r *runner.LegacyRun, c imamlConfig) error {
 	rep := r.Report
 	rng := r.Rand()
 	model := nn.NewSequential([]int{1},

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/palette/moreland"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -17,41 +18,41 @@ import (
 // regression p = σ(wᵀx + b) with binary cross-entropy on two Gaussian blobs
 // in the plane, trained by gradient descent on adjoint gradients.
 type logisticConfig struct {
-	N           int       `toml:"n"`            // number of points, 10 to 100000 (half in each class)
-	Center0     []float64 `toml:"center0"`      // mean of class 0, two numbers
-	Center1     []float64 `toml:"center1"`      // mean of class 1, two numbers
-	Std         float64   `toml:"std"`          // standard deviation of each blob, 0.01 to 100
-	Steps       int       `toml:"steps"`        // gradient-descent steps, 1 to 100000
-	LR          float64   `toml:"lr"`           // learning rate, 1e-6 to 100
-	Grid        int       `toml:"grid"`         // cells per side of the probability map, 4 to 400
-	MinAccuracy float64   `toml:"min_accuracy"` // the final training accuracy must reach this, 0 to 1
-	GradTol     float64   `toml:"grad_tol"`     // tolerance of autodiff vs closed-form gradient (relative)
-	FDTol       float64   `toml:"fd_tol"`       // tolerance of comparisons against finite differences (relative)
+	N           int        `toml:"n"`            // number of points, 10 to 100000 (half in each class)
+	Center0     []float64  `toml:"center0"`      // mean of class 0, two numbers
+	Center1     []float64  `toml:"center1"`      // mean of class 1, two numbers
+	Std         float64    `toml:"std"`          // standard deviation of each blob, 0.01 to 100
+	Steps       int        `toml:"steps"`        // gradient-descent steps, 1 to 100000
+	LR          float64    `toml:"lr"`           // learning rate, 1e-6 to 100
+	Grid        int        `toml:"grid"`         // cells per side of the probability map, 4 to 400
+	MinAccuracy runner.Tol `toml:"min_accuracy"` // the final training accuracy must reach this, 0 to 1
+	GradTol     runner.Tol `toml:"grad_tol"`     // tolerance of autodiff vs closed-form gradient (relative)
+	FDTol       runner.Tol `toml:"fd_tol"`       // tolerance of comparisons against finite differences (relative)
 }
 
 // Validate checks every key's range.
 func (c logisticConfig) Validate() error {
 	errs := []error{
-		inRange("n", c.N, 10, 100000),
-		inRange("std", c.Std, 0.01, 100),
-		inRange("steps", c.Steps, 1, 100000),
-		inRange("lr", c.LR, 1e-6, 100),
-		inRange("grid", c.Grid, 4, 400),
-		inRange("min_accuracy", c.MinAccuracy, 0, 1),
-		inRange("grad_tol", c.GradTol, 0, 1),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("n", c.N, 10, 100000),
+		runner.InRange("std", c.Std, 0.01, 100),
+		runner.InRange("steps", c.Steps, 1, 100000),
+		runner.InRange("lr", c.LR, 1e-6, 100),
+		runner.InRange("grid", c.Grid, 4, 400),
+		runner.InRange("min_accuracy", c.MinAccuracy, 0, 1),
+		runner.InRange("grad_tol", c.GradTol, 0, 1),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	}
 	for _, p := range []struct {
 		key string
 		v   []float64
 	}{{"center0", c.Center0}, {"center1", c.Center1}} {
 		if len(p.v) != 2 {
-			errs = append(errs, paramErrorf(p.key, "must have 2 elements (a point in the plane), got %d", len(p.v)))
+			errs = append(errs, runner.ParamErrorf(p.key, "must have 2 elements (a point in the plane), got %d", len(p.v)))
 			continue
 		}
 		for _, v := range p.v {
 			if !(math.Abs(v) <= 1e3) {
-				errs = append(errs, paramErrorf(p.key, "elements must be between -1000 and 1000, got %v", v))
+				errs = append(errs, runner.ParamErrorf(p.key, "elements must be between -1000 and 1000, got %v", v))
 				break
 			}
 		}
@@ -60,8 +61,9 @@ func (c logisticConfig) Validate() error {
 }
 
 func init() {
-	register(Spec[logisticConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[logisticConfig]{
 		Name:    "logistic",
+		Theme:   "adjoint",
 		Summary: "Logistic regression on two Gaussian blobs by gradient descent: the autodiff gradient equals Xᵀ(p − y)/n, with loss curve, accuracy and decision boundary.",
 		Defaults: func() logisticConfig {
 			return logisticConfig{
@@ -86,7 +88,7 @@ type logisticData struct {
 }
 
 // newLogisticData draws n/2 points of class 0 and the rest of class 1.
-func newLogisticData(r *Run, c logisticConfig) logisticData {
+func newLogisticData(r *runner.LegacyRun, c logisticConfig) logisticData {
 	rng := r.Rand()
 	d := logisticData{n: c.N, X: make([]float64, 3*c.N), y: make([]float64, c.N)}
 	for i := range c.N {
@@ -173,7 +175,7 @@ func (d logisticData) accuracy(p []float64) float64 {
 // runLogistic trains the model by gradient descent on adjoint gradients,
 // comparing each gradient with its closed form, then checks second order
 // and reports the loss curve, accuracy and decision boundary.
-func runLogistic(r *Run, c logisticConfig) error {
+func runLogistic(r *runner.LegacyRun, c logisticConfig) error {
 	data := newLogisticData(r, c)
 	theta := make([]float64, 3) // w₁, w₂, b; start at zero
 
@@ -301,7 +303,7 @@ func runLogistic(r *Run, c logisticConfig) error {
 	tab.Row("training accuracy", acc)
 	tab.Row("max |difference|, dL/dθ autodiff vs Xᵀ(p − y)/n, over all steps", worstGradAbs)
 	tab.Row("max difference relative to max |dL/dθ|, over all steps", worstGradPlain)
-	tab.Row("max difference relative to max Σ|(pᵢ − yᵢ)xᵢ|/n, over all steps", fmt.Sprintf("%s (worst at step %d)", Num(worstGrad), worstStep))
+	tab.Row("max difference relative to max Σ|(pᵢ − yᵢ)xᵢ|/n, over all steps", fmt.Sprintf("%s (worst at step %d)", runner.Num(worstGrad), worstStep))
 	tab.Row("max rel. error, dL/dz autodiff vs (p − y)/n, over all steps", worstGradDz)
 	tab.Row("rel. error, Hessian autodiff vs Xᵀ diag(p(1 − p)) X / n, final θ", hessErr)
 
@@ -336,7 +338,7 @@ func runLogistic(r *Run, c logisticConfig) error {
 	rep.Check("adjoint.Check: Hessian vs finite differences of the gradient", cr.HessFD.MaxRel, c.FDTol)
 	rep.Check("adjoint.Check: Hessian reverse-over-reverse vs forward-over-reverse", cr.HessFwdRev.MaxRel, c.GradTol)
 	rep.CheckTrue("loss decreased", lossAD < losses[0], fmt.Sprintf("%.4g → %.4g", losses[0], lossAD))
-	rep.CheckTrue(fmt.Sprintf("training accuracy ≥ %g", c.MinAccuracy), acc >= c.MinAccuracy, fmt.Sprintf("accuracy %.4g", acc))
+	rep.CheckTrue(fmt.Sprintf("training accuracy ≥ %g", c.MinAccuracy), acc >= float64(c.MinAccuracy), fmt.Sprintf("accuracy %.4g", acc))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
@@ -24,7 +25,10 @@ type l96Config struct {
 	// Forcing is F.
 	Forcing float64 `toml:"forcing"`
 	// Spinup is the time the random initial state is run for to reach the
-	// attractor before the window starts.
+	// attractor before the window starts, 5 to 1000. With less, the truth
+	// is still in its transient, where the fit of the window's initial
+	// state from noise-free data fails for some seeds (spinup 4, seeds 1
+	// to 3: all fail; 0 fails outright).
 	Spinup float64 `toml:"spinup"`
 	// Window is the length of the assimilation window.
 	Window float64 `toml:"window"`
@@ -40,32 +44,33 @@ type l96Config struct {
 	RTol float64 `toml:"rtol"`
 	// FDStep and FDTol configure the gradient check; FitTol is the
 	// noise-free recovery tolerance (max abs error of the initial state).
-	FDStep float64 `toml:"fd_step"`
-	FDTol  float64 `toml:"fd_tol"`
-	FitTol float64 `toml:"fit_tol"`
+	FDStep float64    `toml:"fd_step"`
+	FDTol  runner.Tol `toml:"fd_tol"`
+	FitTol runner.Tol `toml:"fit_tol"`
 }
 
 // Validate checks the keys.
 func (c l96Config) Validate() error {
 	return errors.Join(
-		inRange("n", c.N, 4, 10000),
-		inRange("forcing", c.Forcing, -100.0, 100.0),
-		inRange("spinup", c.Spinup, 0.0, 1000.0),
-		inRange("window", c.Window, 0.01, 100.0),
-		inRange("observations", c.Observations, 1, 10000),
-		inRange("obs_noise", c.ObsNoise, 0.0, 100.0),
-		inRange("background_error", c.BackgroundError, 1e-6, 100.0),
-		inRange("forecast", c.Forecast, 0.0, 100.0),
-		inRange("rtol", c.RTol, 1e-14, 1e-3),
-		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
-		inRange("fit_tol", c.FitTol, 0.0, 10.0),
+		runner.InRange("n", c.N, 4, 10000),
+		runner.InRange("forcing", c.Forcing, -100.0, 100.0),
+		runner.InRange("spinup", c.Spinup, 5.0, 1000.0),
+		runner.InRange("window", c.Window, 0.01, 100.0),
+		runner.InRange("observations", c.Observations, 1, 10000),
+		runner.InRange("obs_noise", c.ObsNoise, 0.0, 100.0),
+		runner.InRange("background_error", c.BackgroundError, 1e-6, 100.0),
+		runner.InRange("forecast", c.Forecast, 0.0, 100.0),
+		runner.InRange("rtol", c.RTol, 1e-14, 1e-3),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("fit_tol", c.FitTol, 0.0, 10.0),
 	)
 }
 
 func init() {
-	register(Spec[l96Config]{
+	runner.RegisterLegacy(runner.LegacySpec[l96Config]{
 		Name:    "lorenz96_4dvar",
+		Theme:   "physics",
 		Summary: "4D-Var for Lorenz-96 (N = 40): initial state from noisy observations of half the sites, and the forecast error with and without it.",
 		Defaults: func() l96Config {
 			return l96Config{
@@ -77,15 +82,12 @@ func init() {
 			c.N = min(c.N, 12)
 			c.Observations = min(c.Observations, 10)
 			c.Forecast = min(c.Forecast, 2)
-			c.RTol = max(c.RTol, 1e-7)
-			c.FitTol = max(c.FitTol, 1e-3)
-			c.FDTol = max(c.FDTol, 1e-4)
 		},
 		Run: runL96,
 	})
 }
 
-func runL96(r *Run, c l96Config) error {
+func runL96(r *runner.LegacyRun, c l96Config) error {
 	rng := r.Rand()
 	m, err := physics.NewLorenz96(c.N)
 	if err != nil {
@@ -292,6 +294,6 @@ func runL96(r *Run, c l96Config) error {
 	r.Report.Check("adjoint gradient at the background vs central differences (normwise rel.)", rel, c.FDTol)
 	r.Report.Check("noise-free 4D-Var recovers the initial state (max abs error)", cleanErr, c.FitTol)
 	r.Report.CheckTrue("analysis is closer to the truth than the background", errNorm(analysis) < errNorm(background),
-		fmt.Sprintf("%s vs %s", Num(errNorm(analysis)), Num(errNorm(background))))
+		fmt.Sprintf("%s vs %s", runner.Num(errNorm(analysis)), runner.Num(errNorm(background))))
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/physics"
 )
 
@@ -30,21 +31,21 @@ type lvFitConfig struct {
 	// FDStep is the relative central-difference step of the check.
 	FDStep float64 `toml:"fd_step"`
 	// FDTol is the tolerance of the gradient check.
-	FDTol float64 `toml:"fd_tol"`
+	FDTol runner.Tol `toml:"fd_tol"`
 	// FitTol is the tolerance of the noise-free recovery (max rel error).
-	FitTol float64 `toml:"fit_tol"`
+	FitTol runner.Tol `toml:"fit_tol"`
 }
 
 // Validate checks the keys.
 func (c lvFitConfig) Validate() error {
 	errs := []error{
-		inRange("t1", c.T1, 0.1, 1000.0),
-		inRange("observations", c.Observations, 2, 10000),
-		inRange("noise", c.Noise, 0.0, 10.0),
-		inRange("rtol", c.RTol, 1e-14, 1e-3),
-		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
-		inRange("fit_tol", c.FitTol, 0.0, 1.0),
+		runner.InRange("t1", c.T1, 0.1, 1000.0),
+		runner.InRange("observations", c.Observations, 2, 10000),
+		runner.InRange("noise", c.Noise, 0.0, 10.0),
+		runner.InRange("rtol", c.RTol, 1e-14, 1e-3),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("fit_tol", c.FitTol, 0.0, 1.0),
 	}
 	for _, kv := range []struct {
 		key string
@@ -52,12 +53,12 @@ func (c lvFitConfig) Validate() error {
 		n   int
 	}{{"truth", c.Truth, 4}, {"initial", c.Initial, 4}, {"y0", c.Y0, 2}} {
 		if len(kv.v) != kv.n {
-			errs = append(errs, paramErrorf(kv.key, "must have %d values, got %d", kv.n, len(kv.v)))
+			errs = append(errs, runner.ParamErrorf(kv.key, "must have %d values, got %d", kv.n, len(kv.v)))
 			continue
 		}
 		for _, v := range kv.v {
 			if !(v > 0) {
-				errs = append(errs, paramErrorf(kv.key, "values must be positive, got %v", kv.v))
+				errs = append(errs, runner.ParamErrorf(kv.key, "values must be positive, got %v", kv.v))
 				break
 			}
 		}
@@ -66,8 +67,9 @@ func (c lvFitConfig) Validate() error {
 }
 
 func init() {
-	register(Spec[lvFitConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[lvFitConfig]{
 		Name:    "lotka_volterra_fit",
+		Theme:   "physics",
 		Summary: "Lotka–Volterra rates α, β, δ, γ from noisy observations at 20 times: L-BFGS on adjoint gradients.",
 		Defaults: func() lvFitConfig {
 			return lvFitConfig{
@@ -75,16 +77,11 @@ func init() {
 				T1: 10, Observations: 20, Noise: 0.1, RTol: 1e-10, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
 			}
 		},
-		Quick: func(c *lvFitConfig) {
-			c.RTol = max(c.RTol, 1e-8)
-			c.FitTol = max(c.FitTol, 1e-4)
-			c.FDTol = max(c.FDTol, 1e-4)
-		},
 		Run: runLVFit,
 	})
 }
 
-func runLVFit(r *Run, c lvFitConfig) error {
+func runLVFit(r *runner.LegacyRun, c lvFitConfig) error {
 	times := physLinspace(c.T1/float64(c.Observations), c.T1, c.Observations)
 	return physTrajFit(r, physTrajFitSpec{
 		Model: physics.LotkaVolterra{}, Y0: c.Y0, Truth: c.Truth, Initial: c.Initial,

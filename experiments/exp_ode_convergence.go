@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -47,10 +48,10 @@ type odeConvConfig struct {
 	// FitPointsAdaptive is the same for error against work.
 	FitPointsAdaptive int `toml:"fit_points_adaptive"`
 	// OrderTol is the allowed |measured − theoretical| fixed-step order.
-	OrderTol float64 `toml:"order_tol"`
+	OrderTol runner.Tol `toml:"order_tol"`
 	// WorkOrderTol is the allowed |measured − theoretical| work-order of
 	// the adaptive runs.
-	WorkOrderTol float64 `toml:"work_order_tol"`
+	WorkOrderTol runner.Tol `toml:"work_order_tol"`
 }
 
 // odeConvSolvers maps method names to solvers.
@@ -65,31 +66,32 @@ var odeConvNames = []string{"Euler", "Heun", "RK4", "BS3", "DP5", "Tsit5", "Roda
 // Validate checks every key's range.
 func (c odeConvConfig) Validate() error {
 	errs := []error{
-		inRange("t_end", c.TEnd, 0.1, 100.0),
-		inRange("steps_min", c.StepsMin, 1, 1<<20),
-		inRange("steps_max", c.StepsMax, max(1, c.StepsMin), 1<<20),
-		inRange("rtol_max", c.RTolMax, 1e-14, 0.1),
-		inRange("rtol_min", c.RTolMin, 1e-14, max(1e-14, c.RTolMax)),
-		inRange("rtol_per_decade", c.RTolPerDecade, 1, 10),
-		inRange("atol_ratio", c.ATolRatio, 1e-6, 1e3),
-		inRange("error_floor", c.ErrorFloor, 0.0, 1e-3),
-		inRange("fit_points", c.FitPoints, 2, 100),
-		inRange("fit_points_adaptive", c.FitPointsAdaptive, 2, 100),
-		inRange("order_tol", c.OrderTol, 0.0, 5.0),
-		inRange("work_order_tol", c.WorkOrderTol, 0.0, 5.0),
+		runner.InRange("t_end", c.TEnd, 0.1, 100.0),
+		runner.InRange("steps_min", c.StepsMin, 1, 1<<20),
+		runner.InRange("steps_max", c.StepsMax, max(1, c.StepsMin), 1<<20),
+		runner.InRange("rtol_max", c.RTolMax, 1e-14, 0.1),
+		runner.InRange("rtol_min", c.RTolMin, 1e-14, max(1e-14, c.RTolMax)),
+		runner.InRange("rtol_per_decade", c.RTolPerDecade, 1, 10),
+		runner.InRange("atol_ratio", c.ATolRatio, 1e-6, 1e3),
+		runner.InRange("error_floor", c.ErrorFloor, 0.0, 1e-3),
+		runner.InRange("fit_points", c.FitPoints, 2, 100),
+		runner.InRange("fit_points_adaptive", c.FitPointsAdaptive, 2, 100),
+		runner.InRange("order_tol", c.OrderTol, 0.0, 5.0),
+		runner.InRange("work_order_tol", c.WorkOrderTol, 0.0, 5.0),
 	}
 	if len(c.Methods) == 0 {
-		errs = append(errs, paramErrorf("methods", "is empty: give at least one of %v", odeConvNames))
+		errs = append(errs, runner.ParamErrorf("methods", "is empty: give at least one of %v", odeConvNames))
 	}
 	for i, m := range c.Methods {
-		errs = append(errs, oneOf(fmt.Sprintf("methods[%d]", i), m, odeConvNames...))
+		errs = append(errs, runner.OneOf(fmt.Sprintf("methods[%d]", i), m, odeConvNames...))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[odeConvConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[odeConvConfig]{
 		Name:    "ode_convergence",
+		Theme:   "ode",
 		Summary: "Global error of every ode integrator against step size (fixed steps) and against f evaluations (adaptive), with measured orders.",
 		Defaults: func() odeConvConfig {
 			return odeConvConfig{
@@ -226,7 +228,7 @@ func odeConvOrdered(methods []string) []string {
 	return out
 }
 
-func runODEConvergence(r *Run, c odeConvConfig) error {
+func runODEConvergence(r *runner.LegacyRun, c odeConvConfig) error {
 	ctx := r.Context()
 	T := c.TEnd
 	methods := odeConvOrdered(c.Methods)
@@ -324,7 +326,7 @@ func runODEConvergence(r *Run, c odeConvConfig) error {
 		sr := plots.Series{Name: fmt.Sprintf("%s (order %d)", mr.name, mr.order), Points: true}
 		for _, p := range mr.fixed {
 			if !(p.err <= 1) { // unstable step sizes: no accuracy at all
-				unstable = append(unstable, fmt.Sprintf("%s at h = %s (error %s)", mr.name, Num(p.h), Num(p.err)))
+				unstable = append(unstable, fmt.Sprintf("%s at h = %s (error %s)", mr.name, runner.Num(p.h), runner.Num(p.err)))
 				continue
 			}
 			sr.X, sr.Y = append(sr.X, p.h), append(sr.Y, p.err)
@@ -403,7 +405,7 @@ func runODEConvergence(r *Run, c odeConvConfig) error {
 			for _, mr := range results {
 				if mr.adaptiveable {
 					p := mr.adaptive[i]
-					row = append(row, fmt.Sprintf("%d / %s", p.fevals, Num(p.err)))
+					row = append(row, fmt.Sprintf("%d / %s", p.fevals, runner.Num(p.err)))
 				}
 			}
 			wt.Row(row...)
@@ -421,7 +423,7 @@ func runODEConvergence(r *Run, c odeConvConfig) error {
 		c.FitPoints, c.ErrorFloor, c.FitPointsAdaptive, c.ErrorFloor, c.OrderTol, c.WorkOrderTol)
 	ot := r.Report.Table("method", "theoretical order", "fixed step: measured order", "fitted over h", "adaptive: measured work-order", "fitted over f evaluations")
 	for _, mr := range results {
-		fixedRange := fmt.Sprintf("%d points, %s … %s", mr.fixedUsed, Num(mr.fixedLo), Num(mr.fixedHi))
+		fixedRange := fmt.Sprintf("%d points, %s … %s", mr.fixedUsed, runner.Num(mr.fixedLo), runner.Num(mr.fixedHi))
 		adapt, adaptRange := "— (fixed step only)", "—"
 		if mr.adaptiveable {
 			adapt = fmt.Sprintf("%.2f", mr.adaptSlope)
@@ -438,7 +440,7 @@ func runODEConvergence(r *Run, c odeConvConfig) error {
 	for _, mr := range results {
 		d := math.Abs(mr.fixedSlope - float64(mr.order))
 		r.Report.CheckTrue(fmt.Sprintf("%s fixed-step order within ±%g of %d", mr.name, c.OrderTol, mr.order),
-			d <= c.OrderTol, fmt.Sprintf("measured %.2f over %d points", mr.fixedSlope, mr.fixedUsed))
+			d <= float64(c.OrderTol), fmt.Sprintf("measured %.2f over %d points", mr.fixedSlope, mr.fixedUsed))
 	}
 	for _, mr := range results {
 		if !mr.adaptiveable {
@@ -446,7 +448,7 @@ func runODEConvergence(r *Run, c odeConvConfig) error {
 		}
 		d := math.Abs(mr.adaptSlope - float64(mr.order))
 		r.Report.CheckTrue(fmt.Sprintf("%s adaptive work-order within ±%g of %d", mr.name, c.WorkOrderTol, mr.order),
-			d <= c.WorkOrderTol, fmt.Sprintf("measured %.2f over %d points", mr.adaptSlope, mr.adaptUsed))
+			d <= float64(c.WorkOrderTol), fmt.Sprintf("measured %.2f over %d points", mr.adaptSlope, mr.adaptUsed))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/diff/fd"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
@@ -46,36 +47,37 @@ type odeScalConfig struct {
 	// CheckRTol is the tolerance of the accuracy check at the smallest p,
 	// where every method is compared; CheckTol the allowed normwise
 	// relative difference.
-	CheckRTol float64 `toml:"check_rtol"`
-	CheckTol  float64 `toml:"check_tol"`
+	CheckRTol float64    `toml:"check_rtol"`
+	CheckTol  runner.Tol `toml:"check_tol"`
 }
 
 // Validate checks every key's range.
 func (c odeScalConfig) Validate() error {
 	errs := []error{
-		inRange("state", c.State, 1, 64),
-		inRange("t_end", c.TEnd, 0.01, 1000.0),
-		inRange("rtol", c.RTol, 1e-12, 1e-2),
-		inRange("atol", c.ATol, 1e-14, 1e-2),
-		inRange("forward_max_params", c.ForwardMaxParams, 0, 1_000_000),
-		inRange("fd_max_params", c.FDMaxParams, 0, 1_000_000),
-		inRange("min_time", c.MinTime, 0, time.Minute),
-		inRange("max_reps", c.MaxReps, 1, 10000),
-		inRange("check_rtol", c.CheckRTol, 1e-13, 1e-2),
-		inRange("check_tol", c.CheckTol, 0.0, 1.0),
+		runner.InRange("state", c.State, 1, 64),
+		runner.InRange("t_end", c.TEnd, 0.01, 1000.0),
+		runner.InRange("rtol", c.RTol, 1e-12, 1e-2),
+		runner.InRange("atol", c.ATol, 1e-14, 1e-2),
+		runner.InRange("forward_max_params", c.ForwardMaxParams, 0, 1_000_000),
+		runner.InRange("fd_max_params", c.FDMaxParams, 0, 1_000_000),
+		runner.InRange("min_time", c.MinTime, 0, time.Minute),
+		runner.InRange("max_reps", c.MaxReps, 1, 10000),
+		runner.InRange("check_rtol", c.CheckRTol, 1e-13, 1e-2),
+		runner.InRange("check_tol", c.CheckTol, 0.0, 1.0),
 	}
 	if len(c.Hidden) == 0 {
-		errs = append(errs, paramErrorf("hidden", "is empty: give at least one hidden width"))
+		errs = append(errs, runner.ParamErrorf("hidden", "is empty: give at least one hidden width"))
 	}
 	for i, h := range c.Hidden {
-		errs = append(errs, inRange(fmt.Sprintf("hidden[%d]", i), h, 1, 100_000))
+		errs = append(errs, runner.InRange(fmt.Sprintf("hidden[%d]", i), h, 1, 100_000))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[odeScalConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[odeScalConfig]{
 		Name:    "ode_sensitivity_scaling",
+		Theme:   "ode",
 		Summary: "Cost of an ODE gradient against the number of parameters (10 to 10^4, neural vector field): adjoints stay flat, forward sensitivities and finite differences grow with p.",
 		Defaults: func() odeScalConfig {
 			return odeScalConfig{
@@ -105,7 +107,7 @@ func init() {
 // scale 1/√max(n, h), a fixed initial state, the cost ½‖y(T)‖² … plus
 // the target y(T) of a second random field, so that the gradient is not
 // dominated by a few parameters.
-func odeScalProblem(r *Run, c odeScalConfig, h int) (ode.Problem, ode.Cost) {
+func odeScalProblem(r *runner.LegacyRun, c odeScalConfig, h int) (ode.Problem, ode.Cost) {
 	sys := physics.NeuralField{N: c.State, H: h}
 	_, np := sys.Dims()
 	rng := r.Rand()
@@ -151,7 +153,7 @@ var odeScalMethods = []odeScalMethod{
 	{"finite differences", nil},
 }
 
-func runODESensitivityScaling(r *Run, c odeScalConfig) error {
+func runODESensitivityScaling(r *runner.LegacyRun, c odeScalConfig) error {
 	ctx := r.Context()
 	hidden := slices.Clone(c.Hidden)
 	slices.Sort(hidden)
@@ -230,12 +232,11 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 
 	// The scaling runs.
 	type cell struct {
-		name       string
-		ran        bool
-		seconds    float64
-		work       ode.Stats
-		diff       float64 // normwise difference from the interpolating adjoint
-		solveEvals int
+		name    string
+		ran     bool
+		seconds float64
+		work    ode.Stats
+		diff    float64 // normwise difference from the interpolating adjoint
 	}
 	type row struct {
 		h, np      int
@@ -256,7 +257,7 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 		r.Progress(step, total, fmt.Sprintf("p = %d, forward solve", np))
 		step++
 		var solveErr error
-		sec, err := bestTime(r, c.MinTime, c.MaxReps, func() error {
+		sec, err := bestTime(r.Context(), c.MinTime, c.MaxReps, func() error {
 			_, st, err := ode.Evaluate(prob, cost, ode.DP5, set)
 			rw.solveStats = st
 			solveErr = err
@@ -286,14 +287,14 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 			}
 			var g []float64
 			if m.m == nil {
-				sec, err = bestTime(r, c.MinTime, c.MaxReps, func() error {
+				sec, err = bestTime(r.Context(), c.MinTime, c.MaxReps, func() error {
 					var err error
 					g, err = odeScalFD(prob, cost, set)
 					return err
 				})
 				cl.work.FEvals = 2 * np * rw.solveStats.FEvals // every perturbed solve takes about as many
 			} else {
-				sec, err = bestTime(r, c.MinTime, c.MaxReps, func() error {
+				sec, err = bestTime(r.Context(), c.MinTime, c.MaxReps, func() error {
 					res, err := ode.Gradient(prob, cost, ode.DP5, m.m, set)
 					if err == nil {
 						g = res.DP
@@ -382,16 +383,16 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 		fwS, fdS, dFw, dFd := "— (too costly)", "— (too costly)", "—", "—"
 		if fw.ran {
 			fwS = fmt.Sprintf("%d / %d", fw.work.FEvals, fw.work.JVPs)
-			dFw = Num(fw.diff)
+			dFw = runner.Num(fw.diff)
 		}
 		if fdc.ran {
 			fdS = fmt.Sprintf("%d", 2*rw.np)
-			dFd = Num(fdc.diff)
+			dFd = runner.Num(fdc.diff)
 		}
 		wt.Row(rw.np, fmt.Sprintf("%d / %d", rw.solveStats.Steps, rw.solveStats.FEvals),
 			fmt.Sprintf("%d / %d / %d", ip.work.FEvals, ip.work.VJPs, ip.work.PeakStored),
 			fmt.Sprintf("%d / %d / %d", dc.work.FEvals, dc.work.VJPs, dc.work.PeakStored),
-			fwS, fdS, Num(dc.diff), dFw, dFd)
+			fwS, fdS, runner.Num(dc.diff), dFw, dFd)
 		for _, cl := range rw.cells {
 			if cl.ran {
 				w := float64(cl.work.FEvals+cl.work.VJPs+cl.work.JVPs) / float64(rw.solveStats.FEvals)
@@ -421,12 +422,12 @@ func runODESensitivityScaling(r *Run, c odeScalConfig) error {
 	iLo, iHi, _, _ := workRange(0)
 	dLo, dHi, _, _ := workRange(1)
 	summary := fmt.Sprintf("In counted work (a VJP or JVP counted as one evaluation of f), a gradient costs %s–%s forward solves with the interpolating adjoint and %s–%s with the "+
-		"discrete adjoint over the whole range of p.", Num(iLo), Num(iHi), Num(dLo), Num(dHi))
+		"discrete adjoint over the whole range of p.", runner.Num(iLo), runner.Num(iHi), runner.Num(dLo), runner.Num(dHi))
 	if fLo, fHi, pLo, pHi := workRange(2); !math.IsInf(fLo, 0) {
-		summary += fmt.Sprintf(" Forward sensitivities cost %s forward solves at p = %d and %s at p = %d.", Num(fLo), pLo, Num(fHi), pHi)
+		summary += fmt.Sprintf(" Forward sensitivities cost %s forward solves at p = %d and %s at p = %d.", runner.Num(fLo), pLo, runner.Num(fHi), pHi)
 	}
 	if fLo, fHi, pLo, pHi := workRange(3); !math.IsInf(fLo, 0) {
-		summary += fmt.Sprintf(" Finite differences cost %s at p = %d and %s at p = %d.", Num(fLo), pLo, Num(fHi), pHi)
+		summary += fmt.Sprintf(" Finite differences cost %s at p = %d and %s at p = %d.", runner.Num(fLo), pLo, runner.Num(fHi), pHi)
 	}
 	summary += " The measured time ratios (Timings, figure) follow the same pattern, with a somewhat larger constant for the adjoints " +
 		"because a VJP costs more than an evaluation of f and the backward solve carries p quadrature variables."

@@ -3,27 +3,17 @@ package main
 import (
 	"slices"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
-// TestODEScalConfig checks that the defaults and their quick shrink are
-// valid, and that bad values are rejected.
+// TestODEScalConfig checks that bad values are rejected and that -quick
+// keeps the file's smallest width when all are large (the registry test
+// checks that the defaults and their quick shrink are accepted).
 func TestODEScalConfig(t *testing.T) {
-	e := registry["ode_sensitivity_scaling"]
-	c := e.defaults().(*odeScalConfig)
-	if err := c.Validate(); err != nil {
-		t.Fatalf("defaults rejected: %v", err)
-	}
-	def := *e.defaults().(*odeScalConfig)
-	e.quick(c)
-	if err := c.Validate(); err != nil {
-		t.Errorf("quick config rejected: %v", err)
-	}
-	if len(c.Hidden) > len(def.Hidden) || c.MinTime > def.MinTime || c.MaxReps > def.MaxReps ||
-		c.ForwardMaxParams > def.ForwardMaxParams || c.FDMaxParams > def.FDMaxParams {
-		t.Errorf("quick config %+v is not a shrink of %+v", *c, def)
-	}
-	big := odeScalConfig{Hidden: []int{500}}
-	e.quick(&big)
+	big := *runner.Defaults[odeScalConfig]("ode_sensitivity_scaling", false)
+	big.Hidden = []int{500}
+	runner.Quick("ode_sensitivity_scaling", &big)
 	if !slices.Equal(big.Hidden, []int{500}) {
 		t.Errorf("quick changed hidden = [500] to %v", big.Hidden)
 	}
@@ -33,7 +23,7 @@ func TestODEScalConfig(t *testing.T) {
 		func(c *odeScalConfig) { c.MinTime = -1 },
 		func(c *odeScalConfig) { c.State = 0 },
 	} {
-		b := *e.defaults().(*odeScalConfig)
+		b := *runner.Defaults[odeScalConfig]("ode_sensitivity_scaling", false)
 		bad(&b)
 		if b.Validate() == nil {
 			t.Errorf("accepted %+v", b)

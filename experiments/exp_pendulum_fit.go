@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/physics"
 )
 
@@ -14,7 +15,9 @@ type pendulumFitConfig struct {
 	// Length and Damping are the true length (m) and damping rate (1/s).
 	Length  float64 `toml:"length"`
 	Damping float64 `toml:"damping"`
-	// Amplitude (rad/s²) and Frequency (rad/s) of the drive, known.
+	// Amplitude (rad/s², 0 to 100) and Frequency (rad/s, 0 to 100) of the
+	// drive A cos(Ωt), known. A negative A or Ω adds nothing: it is a
+	// phase shift (or no change at all) of a positive one.
 	Amplitude float64 `toml:"amplitude"`
 	Frequency float64 `toml:"frequency"`
 	// InitialLength and InitialDamping are the initial guess.
@@ -31,32 +34,35 @@ type pendulumFitConfig struct {
 	// RTol is the ODE tolerance (relative and absolute).
 	RTol float64 `toml:"rtol"`
 	// FDStep, FDTol and FitTol: see lotka_volterra_fit.
-	FDStep float64 `toml:"fd_step"`
-	FDTol  float64 `toml:"fd_tol"`
-	FitTol float64 `toml:"fit_tol"`
+	FDStep float64    `toml:"fd_step"`
+	FDTol  runner.Tol `toml:"fd_tol"`
+	FitTol runner.Tol `toml:"fit_tol"`
 }
 
 // Validate checks the keys.
 func (c pendulumFitConfig) Validate() error {
 	return errors.Join(
-		inRange("length", c.Length, 0.01, 100.0),
-		inRange("damping", c.Damping, 0.0, 100.0),
-		inRange("initial_length", c.InitialLength, 0.01, 100.0),
-		inRange("initial_damping", c.InitialDamping, 0.0, 100.0),
-		inRange("theta0", c.Theta0, -3.2, 3.2),
-		inRange("t1", c.T1, 0.1, 1000.0),
-		inRange("observations", c.Observations, 2, 10000),
-		inRange("noise", c.Noise, 0.0, 10.0),
-		inRange("rtol", c.RTol, 1e-14, 1e-3),
-		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
-		inRange("fit_tol", c.FitTol, 0.0, 1.0),
+		runner.InRange("length", c.Length, 0.01, 100.0),
+		runner.InRange("damping", c.Damping, 0.0, 100.0),
+		runner.InRange("amplitude", c.Amplitude, 0.0, 100.0),
+		runner.InRange("frequency", c.Frequency, 0.0, 100.0),
+		runner.InRange("initial_length", c.InitialLength, 0.01, 100.0),
+		runner.InRange("initial_damping", c.InitialDamping, 0.0, 100.0),
+		runner.InRange("theta0", c.Theta0, -3.2, 3.2),
+		runner.InRange("t1", c.T1, 0.1, 1000.0),
+		runner.InRange("observations", c.Observations, 2, 10000),
+		runner.InRange("noise", c.Noise, 0.0, 10.0),
+		runner.InRange("rtol", c.RTol, 1e-14, 1e-3),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("fit_tol", c.FitTol, 0.0, 1.0),
 	)
 }
 
 func init() {
-	register(Spec[pendulumFitConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[pendulumFitConfig]{
 		Name:    "pendulum_fit",
+		Theme:   "physics",
 		Summary: "Damped driven pendulum: length and damping from a noisy angle trajectory, L-BFGS on adjoint gradients.",
 		Defaults: func() pendulumFitConfig {
 			return pendulumFitConfig{
@@ -68,15 +74,12 @@ func init() {
 		Quick: func(c *pendulumFitConfig) {
 			c.T1 = min(c.T1, 6)
 			c.Observations = min(c.Observations, 24)
-			c.RTol = max(c.RTol, 1e-8)
-			c.FitTol = max(c.FitTol, 1e-4)
-			c.FDTol = max(c.FDTol, 1e-4)
 		},
 		Run: runPendulumFit,
 	})
 }
 
-func runPendulumFit(r *Run, c pendulumFitConfig) error {
+func runPendulumFit(r *runner.LegacyRun, c pendulumFitConfig) error {
 	times := physLinspace(c.T1/float64(c.Observations), c.T1, c.Observations)
 	return physTrajFit(r, physTrajFitSpec{
 		Model: &physics.Pendulum{}, Y0: []float64{c.Theta0, 0},

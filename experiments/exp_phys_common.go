@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/optimize"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
@@ -138,7 +139,7 @@ func physGradCheck(loss func(grad, x []float64) (float64, error), x []float64, h
 
 // physFitReport writes the table of a fit's recovered values and records
 // its metrics under the given prefix.
-func physFitReport(r *Run, prefix string, names []string, truth, initial []float64, res *physics.Result) (maxRel float64) {
+func physFitReport(r *runner.LegacyRun, prefix string, names []string, truth, initial []float64, res *physics.Result) (maxRel float64) {
 	t := r.Report.Table("unknown", "truth", "initial guess", "recovered", "rel. error")
 	for i, name := range names {
 		re := math.Abs(res.X[i]-truth[i]) / math.Max(math.Abs(truth[i]), 1e-300)
@@ -146,7 +147,7 @@ func physFitReport(r *Run, prefix string, names []string, truth, initial []float
 		t.Row(name, fmt.Sprintf("%.6g", truth[i]), fmt.Sprintf("%.6g", initial[i]), fmt.Sprintf("%.6g", res.X[i]), re)
 	}
 	r.Report.Paraf("L-BFGS: %d iterations, %d gradient evaluations (each one forward and one adjoint solve), %d loss-only evaluations, final loss %s; %s.",
-		res.Iterations, res.Evaluations, res.LossOnly, Num(res.Loss), physStatus(res))
+		res.Iterations, res.Evaluations, res.LossOnly, runner.Num(res.Loss), physStatus(res))
 	r.Report.Metric(prefix+"max rel error", maxRel)
 	r.Report.Metric(prefix+"iterations", float64(res.Iterations))
 	r.Report.Metric(prefix+"gradient evaluations", float64(res.Evaluations))
@@ -195,12 +196,12 @@ type physTrajFitSpec struct {
 	Noise      float64 // standard deviation of the additive noise
 	RTol       float64
 	FDStep     float64
-	FDTol      float64
-	FitTol     float64 // noise-free recovery tolerance (max rel error)
+	FDTol      runner.Tol
+	FitTol     runner.Tol // noise-free recovery tolerance (max rel error)
 }
 
 // physTrajFit runs a trajectory fit and writes its report sections.
-func physTrajFit(r *Run, s physTrajFitSpec) error {
+func physTrajFit(r *runner.LegacyRun, s physTrajFitSpec) error {
 	rng := r.Rand()
 	set := &ode.Settings{RTol: s.RTol, ATol: s.RTol}
 	prob, err := physics.NewProblem(s.Model, s.Y0, s.Truth, 0, s.T1)
@@ -328,7 +329,7 @@ func physTrajFit(r *Run, s physTrajFitSpec) error {
 	_ = maxNoisy
 	r.Report.Check("adjoint gradient at the start vs central differences (normwise rel.)", rel, s.FDTol)
 	r.Report.Check("noise-free fit recovers the truth (max rel error)", maxClean, s.FitTol)
-	r.Report.CheckTrue("noisy fit decreases the loss", resNoisy.Loss < resNoisy.History[0], fmt.Sprintf("%s → %s", Num(resNoisy.History[0]), Num(resNoisy.Loss)))
+	r.Report.CheckTrue("noisy fit decreases the loss", resNoisy.Loss < resNoisy.History[0], fmt.Sprintf("%s → %s", runner.Num(resNoisy.History[0]), runner.Num(resNoisy.Loss)))
 	return nil
 }
 
@@ -350,7 +351,7 @@ func physStatus(res *physics.Result) string {
 // physDirCheck compares directional derivatives ⟨∇L, v⟩ along k random
 // unit directions with central differences of L (2k loss evaluations, for
 // many unknowns) and returns the largest relative error.
-func physDirCheck(r *Run, loss func(grad, x []float64) (float64, error), x []float64, k int, h float64) (float64, error) {
+func physDirCheck(r *runner.LegacyRun, loss func(grad, x []float64) (float64, error), x []float64, k int, h float64) (float64, error) {
 	rng := r.Rand()
 	g := make([]float64, len(x))
 	if _, err := loss(g, x); err != nil {

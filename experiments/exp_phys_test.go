@@ -3,6 +3,8 @@ package main
 import (
 	"math"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestPhysGradCheck checks the finite-difference helper of the physics
@@ -29,7 +31,7 @@ func TestPhysGradCheck(t *testing.T) {
 	if rel < 1e-3 {
 		t.Errorf("wrong gradient passes: rel error %.3g", rel)
 	}
-	r := &Run{Report: &Report{}, Seed: 1}
+	r := &runner.LegacyRun{Report: &runner.Report{}, Seed: 1}
 	d, err := physDirCheck(r, quad(0), x, 3, 1e-5)
 	if err != nil || d > 1e-7 {
 		t.Errorf("directional check: %.3g, %v", d, err)

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/plot/palette/moreland"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -20,42 +21,43 @@ import (
 
 // poolRouteConfig is the [params] table of the pooling_routing experiment.
 type poolRouteConfig struct {
-	Batch    int     `toml:"batch"`    // samples in the batch, 1 to 16
-	Channels int     `toml:"channels"` // channels per sample, 1 to 16
-	Size     int     `toml:"size"`     // height and width of the input, 2 to 256
-	Windows  []int   `toml:"windows"`  // window sizes k of the cases, each 1 to 16
-	Strides  []int   `toml:"strides"`  // the stride of each case (0 means the window), same length as windows
-	AvgTol   float64 `toml:"avg_tol"`  // avg-pool gradient vs g/k², relative, for cases where k² is not a power of two or windows overlap
-	FDTol    float64 `toml:"fd_tol"`   // reverse mode vs central differences, relative
+	Batch    int        `toml:"batch"`    // samples in the batch, 1 to 16
+	Channels int        `toml:"channels"` // channels per sample, 1 to 16
+	Size     int        `toml:"size"`     // height and width of the input, 2 to 256
+	Windows  []int      `toml:"windows"`  // window sizes k of the cases, each 1 to 16
+	Strides  []int      `toml:"strides"`  // the stride of each case (0 means the window), same length as windows
+	AvgTol   runner.Tol `toml:"avg_tol"`  // avg-pool gradient vs g/k², relative, for cases where k² is not a power of two or windows overlap
+	FDTol    runner.Tol `toml:"fd_tol"`   // reverse mode vs central differences, relative
 }
 
 // Validate checks every key's range.
 func (c poolRouteConfig) Validate() error {
 	errs := []error{
-		inRange("batch", c.Batch, 1, 16),
-		inRange("channels", c.Channels, 1, 16),
-		inRange("size", c.Size, 2, 256),
-		inRange("avg_tol", c.AvgTol, 0, 1),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("batch", c.Batch, 1, 16),
+		runner.InRange("channels", c.Channels, 1, 16),
+		runner.InRange("size", c.Size, 2, 256),
+		runner.InRange("avg_tol", c.AvgTol, 0, 1),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	}
 	if len(c.Windows) == 0 {
-		errs = append(errs, paramErrorf("windows", "must list at least one window size"))
+		errs = append(errs, runner.ParamErrorf("windows", "must list at least one window size"))
 	}
 	if len(c.Strides) != len(c.Windows) {
-		errs = append(errs, paramErrorf("strides", "must have one stride per window (%d), got %d", len(c.Windows), len(c.Strides)))
+		errs = append(errs, runner.ParamErrorf("strides", "must have one stride per window (%d), got %d", len(c.Windows), len(c.Strides)))
 	}
 	for i, k := range c.Windows {
-		errs = append(errs, inRange(fmt.Sprintf("windows[%d]", i), k, 1, min(16, max(1, c.Size))))
+		errs = append(errs, runner.InRange(fmt.Sprintf("windows[%d]", i), k, 1, min(16, max(1, c.Size))))
 	}
 	for i, s := range c.Strides {
-		errs = append(errs, inRange(fmt.Sprintf("strides[%d]", i), s, 0, 16))
+		errs = append(errs, runner.InRange(fmt.Sprintf("strides[%d]", i), s, 0, 16))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[poolRouteConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[poolRouteConfig]{
 		Name:    "pooling_routing",
+		Theme:   "nn",
 		Summary: "Average pooling spreads the upstream gradient equally over its window; max pooling routes all of it to the arg-max.",
 		Defaults: func() poolRouteConfig {
 			return poolRouteConfig{
@@ -137,7 +139,7 @@ func poolRouteRun(x *adjoint.Tensor, g []float64, k, s int) (avgY, maxY, avgG, m
 
 func poolRoutePowerOfTwo(n int) bool { return n > 0 && n&(n-1) == 0 }
 
-func runPoolRoute(r *Run, c poolRouteConfig) error {
+func runPoolRoute(r *runner.LegacyRun, c poolRouteConfig) error {
 	rng := r.Rand()
 	n, ch, h := c.Batch, c.Channels, c.Size
 	planes := n * ch
@@ -310,7 +312,7 @@ func runPoolRoute(r *Run, c poolRouteConfig) error {
 		name := fmt.Sprintf("k=%d, s=%d", cs.k, cs.s)
 		if poolRoutePowerOfTwo(cs.k*cs.k) && cs.s >= cs.k {
 			rep.CheckTrue("avg pool "+name+": dL/dx = g/k² bit for bit", cs.avgExact,
-				fmt.Sprintf("max rel. error %s", Num(cs.avgErr)))
+				fmt.Sprintf("max rel. error %s", runner.Num(cs.avgErr)))
 		} else {
 			rep.Check("avg pool "+name+": dL/dx vs Σ g/k² (rounding of /k²)", cs.avgErr, c.AvgTol)
 		}
@@ -321,7 +323,7 @@ func runPoolRoute(r *Run, c poolRouteConfig) error {
 	}
 	// Two sums of the same N = batch·channels·size² terms in different
 	// orders differ by at most about N·ε relative (the terms are positive).
-	sumTol := float64(planes*h*h) * 0x1p-52
+	sumTol := runner.Tol(float64(planes*h*h) * 0x1p-52) // rounding of an N-term sum
 	rep.Check(fmt.Sprintf("Σ dL/dx = Σ g for both layers, all cases (relative; tol N·ε, N = %d)", planes*h*h), worstSum, sumTol)
 	rep.CheckTrue("ties go to the first maximum in row-major order", tieOK, tieShort)
 	rep.Check("adjoint.Check: max pooling, reverse vs central differences", crMax.RevFD.MaxRel, c.FDTol)

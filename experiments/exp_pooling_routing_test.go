@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
+)
 
 // TestPoolRouteRefs checks the reference routing on a hand-worked 4×4
 // example with 2×2 windows.
@@ -33,22 +37,8 @@ func TestPoolRouteRefs(t *testing.T) {
 	}
 }
 
-func TestPoolRouteRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	e := registry["pooling_routing"]
-	c := e.defaults().(*poolRouteConfig)
-	e.quick(c)
-	r := &Run{Seed: 4, Report: &Report{}}
-	if err := runPoolRoute(r, *c); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
-	}
-}
-
 func TestPoolRouteValidate(t *testing.T) {
-	c := *registry["pooling_routing"].defaults().(*poolRouteConfig)
+	c := *runner.Defaults[poolRouteConfig]("pooling_routing", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}

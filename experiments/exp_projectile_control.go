@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/ode"
 	"github.com/adjointkit/adjointkit/physics"
 )
@@ -31,30 +32,31 @@ type projectileConfig struct {
 	RTol float64 `toml:"rtol"`
 	// FDStep, FDTol and FitTol: the checks of the event-time gradients and
 	// of the recovered controls (max rel error).
-	FDStep float64 `toml:"fd_step"`
-	FDTol  float64 `toml:"fd_tol"`
-	FitTol float64 `toml:"fit_tol"`
+	FDStep float64    `toml:"fd_step"`
+	FDTol  runner.Tol `toml:"fd_tol"`
+	FitTol runner.Tol `toml:"fit_tol"`
 }
 
 // Validate checks the keys.
 func (c projectileConfig) Validate() error {
 	return errors.Join(
-		inRange("drag", c.Drag, 0.0, 10.0),
-		inRange("height", c.Height, 0.0, 1e4),
-		inRange("speed", c.Speed, 0.1, 1e4),
-		inRange("angle", c.Angle, 0.01, 1.56),
-		inRange("initial_speed", c.InitialSpeed, 0.1, 1e4),
-		inRange("initial_angle", c.InitialAngle, 0.01, 1.56),
-		inRange("rtol", c.RTol, 1e-14, 1e-3),
-		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
-		inRange("fit_tol", c.FitTol, 0.0, 1.0),
+		runner.InRange("drag", c.Drag, 0.0, 10.0),
+		runner.InRange("height", c.Height, 0.0, 1e4),
+		runner.InRange("speed", c.Speed, 0.1, 1e4),
+		runner.InRange("angle", c.Angle, 0.01, 1.56),
+		runner.InRange("initial_speed", c.InitialSpeed, 0.1, 1e4),
+		runner.InRange("initial_angle", c.InitialAngle, 0.01, 1.56),
+		runner.InRange("rtol", c.RTol, 1e-14, 1e-3),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("fit_tol", c.FitTol, 0.0, 1.0),
 	)
 }
 
 func init() {
-	register(Spec[projectileConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[projectileConfig]{
 		Name:    "projectile_control",
+		Theme:   "physics",
 		Summary: "Dragged projectile: launch speed and angle to land on a target at a given time, with the landing (event) time differentiated.",
 		Defaults: func() projectileConfig {
 			return projectileConfig{
@@ -62,12 +64,11 @@ func init() {
 				RTol: 1e-10, FDStep: 1e-6, FDTol: 1e-6, FitTol: 1e-6,
 			}
 		},
-		Quick: func(c *projectileConfig) { c.RTol = max(c.RTol, 1e-9) },
-		Run:   runProjectile,
+		Run: runProjectile,
 	})
 }
 
-func runProjectile(r *Run, c projectileConfig) error {
+func runProjectile(r *runner.LegacyRun, c projectileConfig) error {
 	set := &ode.Settings{RTol: c.RTol, ATol: c.RTol}
 	// A fixed search window (rather than one scaled with each launch) keeps
 	// the solver's step sequence a smooth function of the controls, which

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -19,43 +20,44 @@ import (
 
 // residualConfig is the [params] table of the residual experiment.
 type residualConfig struct {
-	Depth       int      `toml:"depth"`       // hidden width→width layers, 2 to 200
-	Width       int      `toml:"width"`       // units per hidden layer, 2 to 512
-	Activations []string `toml:"activations"` // each "tanh", "sigmoid" or "relu": one pair of nets per activation
-	InitScale   float64  `toml:"init_scale"`  // weight gain g of the hidden layers: W ~ N(0, g²/width)
-	Branch      float64  `toml:"branch"`      // residual branch multiplier α: h + α·φ(hW + b); 0 means 1/√depth
-	Samples     int      `toml:"samples"`     // training points, 8 to 10000
-	Steps       int      `toml:"steps"`       // Adam steps (full batch), 1 to 100000
-	LR          float64  `toml:"lr"`          // Adam learning rate
-	Tol         float64  `toml:"tol"`         // identity-highway and recorder consistency checks, relative
-	FDTol       float64  `toml:"fd_tol"`      // gradient check of a small residual net, relative
+	Depth       int        `toml:"depth"`       // hidden width→width layers, 2 to 200
+	Width       int        `toml:"width"`       // units per hidden layer, 2 to 512
+	Activations []string   `toml:"activations"` // each "tanh", "sigmoid" or "relu": one pair of nets per activation
+	InitScale   float64    `toml:"init_scale"`  // weight gain g of the hidden layers: W ~ N(0, g²/width)
+	Branch      float64    `toml:"branch"`      // residual branch multiplier α: h + α·φ(hW + b); 0 means 1/√depth
+	Samples     int        `toml:"samples"`     // training points, 8 to 10000
+	Steps       int        `toml:"steps"`       // Adam steps (full batch), 1 to 100000
+	LR          float64    `toml:"lr"`          // Adam learning rate
+	Tol         runner.Tol `toml:"tol"`         // identity-highway and recorder consistency checks, relative
+	FDTol       runner.Tol `toml:"fd_tol"`      // gradient check of a small residual net, relative
 }
 
 // Validate checks every key's range.
 func (c residualConfig) Validate() error {
 	errs := []error{}
 	if len(c.Activations) == 0 {
-		errs = append(errs, paramErrorf("activations", "must list at least one activation"))
+		errs = append(errs, runner.ParamErrorf("activations", "must list at least one activation"))
 	}
 	for i, a := range c.Activations {
-		errs = append(errs, oneOf(fmt.Sprintf("activations[%d]", i), a, "tanh", "sigmoid", "relu"))
+		errs = append(errs, runner.OneOf(fmt.Sprintf("activations[%d]", i), a, "tanh", "sigmoid", "relu"))
 	}
 	return errors.Join(append(errs,
-		inRange("depth", c.Depth, 2, 200),
-		inRange("width", c.Width, 2, 512),
-		inRange("init_scale", c.InitScale, 0.01, 10),
-		inRange("branch", c.Branch, 0, 10),
-		inRange("samples", c.Samples, 8, 10000),
-		inRange("steps", c.Steps, 1, 100000),
-		inRange("lr", c.LR, 1e-6, 1),
-		inRange("tol", c.Tol, 0, 1),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("depth", c.Depth, 2, 200),
+		runner.InRange("width", c.Width, 2, 512),
+		runner.InRange("init_scale", c.InitScale, 0.01, 10),
+		runner.InRange("branch", c.Branch, 0, 10),
+		runner.InRange("samples", c.Samples, 8, 10000),
+		runner.InRange("steps", c.Steps, 1, 100000),
+		runner.InRange("lr", c.LR, 1e-6, 1),
+		runner.InRange("tol", c.Tol, 0, 1),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	)...)
 }
 
 func init() {
-	register(Spec[residualConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[residualConfig]{
 		Name:    "residual",
+		Theme:   "nn",
 		Summary: "Plain vs residual MLPs of equal depth with the same weights: per-layer gradient norms at initialisation and training-loss curves.",
 		Defaults: func() residualConfig {
 			return residualConfig{
@@ -80,7 +82,7 @@ func residualTarget(x1, x2 float64) float64 {
 // residualNets builds the plain and the residual net with identical
 // weights (copied, not shared): input layer, depth hidden layers, linear
 // read-out. The residual net wraps each hidden layer as h + α·φ(hW + b).
-func residualNets(r *Run, c residualConfig, actName string, alpha float64) (plain, res *nn.Sequential) {
+func residualNets(r *runner.LegacyRun, c residualConfig, actName string, alpha float64) (plain, res *nn.Sequential) {
 	rng := r.Rand()
 	act := func() *nn.Activation { a, _ := vanExpAct(actName); return a }
 	scale := nn.NewActivation(fmt.Sprintf("×%.3g", alpha), func(v *adjoint.Var) *adjoint.Var { return adjoint.Scale(v, alpha) })
@@ -160,29 +162,21 @@ type residualPair struct {
 
 // residualTrain trains model with Adam on (x, y) and returns its history
 // and the wall time.
-func residualTrain(r *Run, c residualConfig, model *nn.Sequential, x, y *adjoint.Tensor, what string) (*nn.History, float64, error) {
+func residualTrain(r *runner.LegacyRun, c residualConfig, model *nn.Sequential, x, y *adjoint.Tensor, what string) (*nn.History, float64, error) {
 	start := time.Now()
 	hist := &nn.History{}
-	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist}
+	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist, Progress: r.StepProgress(what)}
 	xc, yc := adjoint.Const(x), adjoint.Const(y)
-	for s := range c.Steps {
-		if err := r.Context().Err(); err != nil {
-			return nil, 0, err
-		}
-		if s%25 == 0 {
-			r.Progress(s, c.Steps, what)
-		}
-		if _, err := tr.Step(func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
-			return nn.MSE(model.Apply(ps, xc), yc), nil
-		}); err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", what, err)
-		}
+	if _, err := tr.Run(c.Steps, func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
+		return nn.MSE(model.Apply(ps, xc), yc), nil
+	}); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
 	return hist, time.Since(start).Seconds(), nil
 }
 
 // residualRunPair builds, measures and trains one activation's nets.
-func residualRunPair(r *Run, c residualConfig, act string, alpha float64, x, y *adjoint.Tensor) (residualPair, error) {
+func residualRunPair(r *runner.LegacyRun, c residualConfig, act string, alpha float64, x, y *adjoint.Tensor) (residualPair, error) {
 	p := residualPair{act: act}
 	plain, res := residualNets(r, c, act, alpha)
 	p.plain, _, _ = residualMeasure(plain, x, y, false)
@@ -238,7 +232,7 @@ func residualRunPair(r *Run, c residualConfig, act string, alpha float64, x, y *
 	return p, nil
 }
 
-func runResidual(r *Run, c residualConfig) error {
+func runResidual(r *runner.LegacyRun, c residualConfig) error {
 	alpha := c.Branch
 	if alpha == 0 {
 		alpha = 1 / math.Sqrt(float64(c.Depth))

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 )
 
@@ -11,9 +12,9 @@ import (
 // parameter values but do not share them, and that with the branch
 // multiplier at zero the residual net is the identity on its hidden stack.
 func TestResidualNetsSameWeights(t *testing.T) {
-	c := *registry["residual"].defaults().(*residualConfig)
+	c := *runner.Defaults[residualConfig]("residual", false)
 	c.Depth, c.Width = 4, 5
-	plain, res := residualNets(&Run{Seed: 1}, c, "tanh", 0.3)
+	plain, res := residualNets(&runner.LegacyRun{Seed: 1}, c, "tanh", 0.3)
 	pv, rv := nn.ParamValues(plain.Params()), nn.ParamValues(res.Params())
 	if len(pv) != len(rv) {
 		t.Fatalf("%d vs %d parameters", len(pv), len(rv))
@@ -28,7 +29,7 @@ func TestResidualNetsSameWeights(t *testing.T) {
 	}
 	// α = 0: every block is the identity, so the output is the read-out of
 	// the input layer's activation.
-	_, res0 := residualNets(&Run{Seed: 1}, c, "tanh", 0)
+	_, res0 := residualNets(&runner.LegacyRun{Seed: 1}, c, "tanh", 0)
 	x := adjoint.Const(adjoint.FromData([]float64{0.3, -0.2, 0.9, 0.1}, 2, 2))
 	layers := res0.Children()
 	parts := res0.Split(nn.Vars(res0))
@@ -39,22 +40,8 @@ func TestResidualNetsSameWeights(t *testing.T) {
 	}
 }
 
-func TestResidualRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	e := registry["residual"]
-	c := e.defaults().(*residualConfig)
-	e.quick(c)
-	r := &Run{Seed: 2, Report: &Report{}}
-	if err := runResidual(r, *c); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
-	}
-}
-
 func TestResidualValidate(t *testing.T) {
-	c := *registry["residual"].defaults().(*residualConfig)
+	c := *runner.Defaults[residualConfig]("residual", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}

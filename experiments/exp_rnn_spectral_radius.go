@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -24,40 +24,40 @@ import (
 
 // rnnSpecConfig is the [params] table of the rnn_spectral_radius experiment.
 type rnnSpecConfig struct {
-	Hidden     int       `toml:"hidden"`      // hidden units, 2 to 512
-	Input      int       `toml:"input"`       // input features, 1 to 512
-	Batch      int       `toml:"batch"`       // sequences, 1 to 256
-	Steps      int       `toml:"steps"`       // sequence length T, 10 to 2000
-	Radii      []float64 `toml:"radii"`       // spectral radii ρ of W_h, each 0.05 to 3
-	InputScale float64   `toml:"input_scale"` // standard deviation of the inputs, 0 to 100
-	FitSkip    int       `toml:"fit_skip"`    // steps T−t < fit_skip left out of the fit (the transient), 0 to steps−3
-	SlopeTol   float64   `toml:"slope_tol"`   // |fitted slope − log ρ| allowed for the linear RNN
-	Tol        float64   `toml:"tol"`         // linear RNN: dL/dh_t vs dL/dh_T (W_hᵀ)^(T−t), relative; also ρ after scaling
-	FDSteps    int       `toml:"fd_steps"`    // length of the sequence of the BPTT finite-difference check, 1 to 50
-	FDTol      float64   `toml:"fd_tol"`      // BPTT vs central differences, relative
+	Hidden     int        `toml:"hidden"`      // hidden units, 2 to 512
+	Input      int        `toml:"input"`       // input features, 1 to 512
+	Batch      int        `toml:"batch"`       // sequences, 1 to 256
+	Steps      int        `toml:"steps"`       // sequence length T, 10 to 2000
+	Radii      []float64  `toml:"radii"`       // spectral radii ρ of W_h, each 0.05 to 3
+	InputScale float64    `toml:"input_scale"` // standard deviation of the inputs, 0 to 100
+	FitSkip    int        `toml:"fit_skip"`    // steps T−t < fit_skip left out of the fit (the transient), 0 to steps−3
+	SlopeTol   runner.Tol `toml:"slope_tol"`   // |fitted slope − log ρ| allowed for the linear RNN
+	Tol        runner.Tol `toml:"tol"`         // linear RNN: dL/dh_t vs dL/dh_T (W_hᵀ)^(T−t), relative; also ρ after scaling
+	FDSteps    int        `toml:"fd_steps"`    // length of the sequence of the BPTT finite-difference check, 1 to 50
+	FDTol      runner.Tol `toml:"fd_tol"`      // BPTT vs central differences, relative
 }
 
 // Validate checks every key's range.
 func (c rnnSpecConfig) Validate() error {
 	errs := []error{
-		inRange("hidden", c.Hidden, 2, 512),
-		inRange("input", c.Input, 1, 512),
-		inRange("batch", c.Batch, 1, 256),
-		inRange("steps", c.Steps, 10, 2000),
-		inRange("input_scale", c.InputScale, 0, 100),
-		inRange("fit_skip", c.FitSkip, 0, max(0, c.Steps-3)),
-		inRange("slope_tol", c.SlopeTol, 0, 10),
-		inRange("tol", c.Tol, 0, 1),
-		inRange("fd_steps", c.FDSteps, 1, 50),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("hidden", c.Hidden, 2, 512),
+		runner.InRange("input", c.Input, 1, 512),
+		runner.InRange("batch", c.Batch, 1, 256),
+		runner.InRange("steps", c.Steps, 10, 2000),
+		runner.InRange("input_scale", c.InputScale, 0, 100),
+		runner.InRange("fit_skip", c.FitSkip, 0, max(0, c.Steps-3)),
+		runner.InRange("slope_tol", c.SlopeTol, 0, 10),
+		runner.InRange("tol", c.Tol, 0, 1),
+		runner.InRange("fd_steps", c.FDSteps, 1, 50),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	}
 	if len(c.Radii) == 0 {
-		errs = append(errs, paramErrorf("radii", "must list at least one spectral radius"))
+		errs = append(errs, runner.ParamErrorf("radii", "must list at least one spectral radius"))
 	}
 	for i, r := range c.Radii {
-		errs = append(errs, inRange(fmt.Sprintf("radii[%d]", i), r, 0.05, 3))
+		errs = append(errs, runner.InRange(fmt.Sprintf("radii[%d]", i), r, 0.05, 3))
 		if r > 0 && float64(c.Steps)*math.Abs(math.Log(r)) > 600 {
-			errs = append(errs, paramErrorf(fmt.Sprintf("radii[%d]", i),
+			errs = append(errs, runner.ParamErrorf(fmt.Sprintf("radii[%d]", i),
 				"ρ^steps = %g^%d leaves the range of float64; use fewer steps or ρ closer to 1", r, c.Steps))
 		}
 	}
@@ -65,8 +65,9 @@ func (c rnnSpecConfig) Validate() error {
 }
 
 func init() {
-	register(Spec[rnnSpecConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[rnnSpecConfig]{
 		Name:    "rnn_spectral_radius",
+		Theme:   "nn",
 		Summary: "Backpropagation through time in linear and tanh RNNs with W_h scaled to spectral radius ρ: ‖dL/dh_t‖ goes like ρ^(T−t), fitted slopes vs log ρ.",
 		Defaults: func() rnnSpecConfig {
 			return rnnSpecConfig{
@@ -157,7 +158,7 @@ func rnnSpecSlope(ks []int, y []float64) float64 {
 	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
 }
 
-func runRNNSpec(r *Run, c rnnSpecConfig) error {
+func runRNNSpec(r *runner.LegacyRun, c rnnSpecConfig) error {
 	rng := r.Rand()
 	H, T, B := c.Hidden, c.Steps, c.Batch
 	// One Gaussian matrix, scaled to each ρ: only the radius changes.
@@ -324,7 +325,7 @@ func runRNNSpec(r *Run, c rnnSpecConfig) error {
 				s.X, s.Y = append(s.X, math.Log(run.rho)), append(s.Y, run.slope)
 			}
 		}
-		rnnSpecSortByX(s.X, s.Y)
+		sortByX(s.X, s.Y)
 		slopeSer = append(slopeSer, s)
 	}
 	jobs = append(jobs, func() error {
@@ -462,17 +463,4 @@ func rnnSpecDominant(eig []complex128) string {
 		return "real and negative (−ρ)"
 	}
 	return "real and positive (+ρ)"
-}
-
-// rnnSpecSortByX sorts the points (x[i], y[i]) by x, in place.
-func rnnSpecSortByX(x, y []float64) {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(x[a], x[b]) })
-	xs, ys := slices.Clone(x), slices.Clone(y)
-	for i, j := range idx {
-		x[i], y[i] = xs[j], ys[j]
-	}
 }

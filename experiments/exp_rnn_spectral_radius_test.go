@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestRNNSpecRadius checks the spectral radius and the eigenvector
@@ -42,22 +44,8 @@ func TestRNNSpecSlope(t *testing.T) {
 	}
 }
 
-func TestRNNSpecRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	e := registry["rnn_spectral_radius"]
-	c := e.defaults().(*rnnSpecConfig)
-	e.quick(c)
-	r := &Run{Seed: 2, Report: &Report{}}
-	if err := runRNNSpec(r, *c); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
-	}
-}
-
 func TestRNNSpecValidate(t *testing.T) {
-	c := *registry["rnn_spectral_radius"].defaults().(*rnnSpecConfig)
+	c := *runner.Defaults[rnnSpecConfig]("rnn_spectral_radius", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}

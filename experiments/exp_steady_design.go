@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/physics"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -32,9 +33,9 @@ type steadyDesignConfig struct {
 	RecoverN int `toml:"recover_n"`
 	// FDStep, FDTol and FitTol: the gradient check and the recovery
 	// tolerance (max error relative to the largest source).
-	FDStep float64 `toml:"fd_step"`
-	FDTol  float64 `toml:"fd_tol"`
-	FitTol float64 `toml:"fit_tol"`
+	FDStep float64    `toml:"fd_step"`
+	FDTol  runner.Tol `toml:"fd_tol"`
+	FitTol runner.Tol `toml:"fit_tol"`
 	// MaxIterations bounds L-BFGS.
 	MaxIterations int `toml:"max_iterations"`
 }
@@ -42,28 +43,29 @@ type steadyDesignConfig struct {
 // Validate checks the keys.
 func (c steadyDesignConfig) Validate() error {
 	errs := []error{
-		inRange("n", c.N, 3, 500),
-		inRange("length", c.Length, 1e-3, 1e3),
-		inRange("kappa0", c.Kappa0, 1e-9, 1e6),
-		inRange("plateau", c.Plateau, -1e6, 1e6),
-		inRange("recover_n", c.RecoverN, 3, 500),
-		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
-		inRange("fd_tol", c.FDTol, 0.0, 1.0),
-		inRange("fit_tol", c.FitTol, 0.0, 1.0),
-		inRange("max_iterations", c.MaxIterations, 1, 1000000),
+		runner.InRange("n", c.N, 3, 500),
+		runner.InRange("length", c.Length, 1e-3, 1e3),
+		runner.InRange("kappa0", c.Kappa0, 1e-9, 1e6),
+		runner.InRange("plateau", c.Plateau, -1e6, 1e6),
+		runner.InRange("recover_n", c.RecoverN, 3, 500),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
+		runner.InRange("fit_tol", c.FitTol, 0.0, 1.0),
+		runner.InRange("max_iterations", c.MaxIterations, 1, 1000000),
 	}
 	if len(c.Weights) == 0 {
-		errs = append(errs, paramErrorf("weights", "must list at least one weight"))
+		errs = append(errs, runner.ParamErrorf("weights", "must list at least one weight"))
 	}
 	for i, w := range c.Weights {
-		errs = append(errs, inRange(fmt.Sprintf("weights[%d]", i), w, 0.0, 1e6))
+		errs = append(errs, runner.InRange(fmt.Sprintf("weights[%d]", i), w, 0.0, 1e6))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[steadyDesignConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[steadyDesignConfig]{
 		Name:    "steady_design",
+		Theme:   "physics",
 		Summary: "Steady heat design: sources that produce a target temperature profile, L-BFGS on implicit-adjoint gradients.",
 		Defaults: func() steadyDesignConfig {
 			return steadyDesignConfig{
@@ -99,7 +101,7 @@ func steadyRod(n int, length, kappa0 float64) (*physics.HeatSteady, error) {
 	return &physics.HeatSteady{Heat: h, Kappa: kappa}, nil
 }
 
-func runSteadyDesign(r *Run, c steadyDesignConfig) error {
+func runSteadyDesign(r *runner.LegacyRun, c steadyDesignConfig) error {
 	st, err := steadyRod(c.N, c.Length, c.Kappa0)
 	if err != nil {
 		return err
@@ -254,7 +256,7 @@ func runSteadyDesign(r *Run, c steadyDesignConfig) error {
 
 	r.Report.Heading("Design")
 	r.Report.Paraf("A rod of %g m on N = %d cells, ends held at 0 K, diffusivity κ(x) = %g·(1 + ½ sin 2πx/L) m²/s. Target: %g K on the middle third with smooth edges. Each design minimises ½‖u(s) − u*‖²Δx + ½α‖s‖²Δx by L-BFGS from s = 0; each gradient is one steady solve and one adjoint solve (∂F/∂u)ᵀλ = (u − u*)Δx by adjoint.ImplicitVJP (%v, condition number %s), whatever the number of sources.",
-		c.Length, c.N, c.Kappa0, c.Plateau, ir0.Solver, Num(ir0.Cond))
+		c.Length, c.N, c.Kappa0, c.Plateau, ir0.Solver, runner.Num(ir0.Cond))
 	t := r.Report.Table("α", "max |u − u*| (K)", "max |s| (K/s)", "iterations", "gradient evaluations", "stopped")
 	for i, d := range designs {
 		t.Row(d.alpha, d.misfit, d.sourceMax, d.res.Iterations, d.res.Evaluations, physStatus(d.res))
@@ -268,7 +270,7 @@ func runSteadyDesign(r *Run, c steadyDesignConfig) error {
 	r.Report.Figure("adjoint.png", "The adjoint field λ(x): the sensitivity of the loss to a source in each cell is −λ (plus the regulariser).")
 	r.Report.Heading("Recovery of a known source")
 	r.Report.Paraf("On N = %d cells, a target made by a Gaussian source is designed back with α = 0: max error %s of the largest source after %d iterations (%d gradient evaluations).",
-		c.RecoverN, Num(recErr), rres.Iterations, rres.Evaluations)
+		c.RecoverN, runner.Num(recErr), rres.Iterations, rres.Evaluations)
 	r.Report.Metric("recovery max rel error", recErr)
 	r.Report.Check("implicit-adjoint gradient at s = 0 vs central differences (normwise rel.)", rel, c.FDTol)
 	r.Report.Check("full GMRES adjoint vs dense LU adjoint (normwise rel.)", gm, 1e-7)

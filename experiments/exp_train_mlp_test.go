@@ -3,12 +3,14 @@ package main
 import (
 	"math"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestTrainMLPSpirals checks the data: alternating labels, and each point
 // within a few noise widths of the spiral arm of its class.
 func TestTrainMLPSpirals(t *testing.T) {
-	x, labels := trainMLPSpirals(&Run{Seed: 3}, 200, 1.5, 0)
+	x, labels := trainMLPSpirals(&runner.LegacyRun{Seed: 3}, 200, 1.5, 0)
 	for i, k := range labels {
 		if k != i%2 {
 			t.Fatalf("label %d = %d, want %d", i, k, i%2)
@@ -23,22 +25,8 @@ func TestTrainMLPSpirals(t *testing.T) {
 	}
 }
 
-func TestTrainMLPRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	e := registry["train_mlp"]
-	c := e.defaults().(*trainMLPConfig)
-	e.quick(c)
-	r := &Run{Seed: 2, Report: &Report{}}
-	if err := runTrainMLP(r, *c); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
-	}
-}
-
 func TestTrainMLPValidate(t *testing.T) {
-	c := *registry["train_mlp"].defaults().(*trainMLPConfig)
+	c := *runner.Defaults[trainMLPConfig]("train_mlp", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}

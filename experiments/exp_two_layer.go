@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/diff/fd"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/plots"
 )
 
@@ -17,39 +19,40 @@ import (
 // one-hidden-layer ReLU network ŷ = w2ᵀ relu(W1 x + b1) + b2 with squared
 // loss L = ½(ŷ − y)² at one input x and target y.
 type twoLayerConfig struct {
-	X           []float64 `toml:"x"`            // the input; its length is the input size (1 to 16)
-	Y           float64   `toml:"y"`            // the target
-	Hidden      int       `toml:"hidden"`       // hidden width h, 1 to 64
-	WeightScale float64   `toml:"weight_scale"` // weights and biases are drawn from N(0, weight_scale²)
-	FDStep      float64   `toml:"fd_step"`      // central finite-difference step, 1e-10 to 1e-2
-	HandTol     float64   `toml:"hand_tol"`     // tolerance of hand vs adjoint (relative)
-	FDTol       float64   `toml:"fd_tol"`       // tolerance of every comparison against finite differences (relative)
+	X           []float64  `toml:"x"`            // the input; its length is the input size (1 to 16)
+	Y           float64    `toml:"y"`            // the target
+	Hidden      int        `toml:"hidden"`       // hidden width h, 1 to 64
+	WeightScale float64    `toml:"weight_scale"` // weights and biases are drawn from N(0, weight_scale²)
+	FDStep      float64    `toml:"fd_step"`      // central finite-difference step, 1e-10 to 1e-2
+	HandTol     runner.Tol `toml:"hand_tol"`     // tolerance of hand vs adjoint (relative)
+	FDTol       runner.Tol `toml:"fd_tol"`       // tolerance of every comparison against finite differences (relative)
 }
 
 // Validate checks every key's range.
 func (c twoLayerConfig) Validate() error {
 	errs := []error{
-		inRange("hidden", c.Hidden, 1, 64),
-		inRange("weight_scale", c.WeightScale, 1e-3, 1e3),
-		inRange("fd_step", c.FDStep, 1e-10, 1e-2),
-		inRange("hand_tol", c.HandTol, 0, 1),
-		inRange("fd_tol", c.FDTol, 0, 1),
-		inRange("y", c.Y, -1e6, 1e6),
+		runner.InRange("hidden", c.Hidden, 1, 64),
+		runner.InRange("weight_scale", c.WeightScale, 1e-3, 1e3),
+		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
+		runner.InRange("hand_tol", c.HandTol, 0, 1),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("y", c.Y, -1e6, 1e6),
 	}
 	if n := len(c.X); n < 1 || n > 16 {
-		errs = append(errs, paramErrorf("x", "must have between 1 and 16 elements, got %d", n))
+		errs = append(errs, runner.ParamErrorf("x", "must have between 1 and 16 elements, got %d", n))
 	}
 	for i, v := range c.X {
 		if !(math.Abs(v) <= 1e6) {
-			errs = append(errs, paramErrorf("x", "element %d must be between -1e6 and 1e6, got %v", i, v))
+			errs = append(errs, runner.ParamErrorf("x", "element %d must be between -1e6 and 1e6, got %v", i, v))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[twoLayerConfig]{
+	runner.Register(runner.Spec[twoLayerConfig, twoLayerResult]{
 		Name:    "two_layer",
+		Theme:   "nn",
 		Summary: "The chain rule through a 2-layer ReLU network, by hand, by the adjoint core and by finite differences, every intermediate side by side.",
 		Defaults: func() twoLayerConfig {
 			return twoLayerConfig{
@@ -57,8 +60,10 @@ func init() {
 				FDStep: 1e-6, HandTol: 1e-12, FDTol: 1e-6,
 			}
 		},
-		Quick: func(c *twoLayerConfig) { c.Hidden = min(c.Hidden, 8) },
-		Run:   runTwoLayer,
+		Quick:   func(c *twoLayerConfig) { c.Hidden = min(c.Hidden, 8) },
+		Compute: computeTwoLayer,
+		Figures: twoLayerFigures,
+		Report:  twoLayerReport,
 	})
 }
 
@@ -230,15 +235,24 @@ func twoLayerFmt(v []float64, cols int) string {
 	return b.String()
 }
 
-// twoLayerMaxDraws bounds how often runTwoLayer redraws the weights.
+// twoLayerMaxDraws bounds how often computeTwoLayer redraws the weights.
 const twoLayerMaxDraws = 1000
 
-// runTwoLayer draws the network, differentiates its loss three ways (by
-// hand, by the adjoint core, by finite differences) and through
-// adjoint.Check, and reports every intermediate side by side.
-func runTwoLayer(r *Run, c twoLayerConfig) error {
+// twoLayerResult is what computeTwoLayer finds.
+type twoLayerResult struct {
+	net          twoLayerNet
+	draws        int                 // weight draws until the network was usable
+	hand, ad, fd twoLayerTrace       // the three ways
+	check        adjoint.CheckResult // adjoint.Check on the whole loss
+	seconds      float64             // wall time of the three ways
+}
+
+// computeTwoLayer draws the network and differentiates its loss three ways
+// (by hand, by the adjoint core, by finite differences) and through
+// adjoint.Check.
+func computeTwoLayer(env *runner.Env, c twoLayerConfig) (*twoLayerResult, error) {
 	n, hid := len(c.X), c.Hidden
-	rng := r.Rand()
+	rng := env.Rand()
 	draw := func(k int) []float64 {
 		v := make([]float64, k)
 		for i := range v {
@@ -249,12 +263,11 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 	// Redraw until some hidden unit is active (otherwise no gradient
 	// reaches W1 and b1) and every z1 is well away from relu's kink at 0
 	// (otherwise central differences straddle it).
-	var net twoLayerNet
-	draws := 0
+	res := &twoLayerResult{}
 	for {
-		draws++
-		net = twoLayerNet{n: n, h: hid, W1: draw(hid * n), b1: draw(hid), w2: draw(hid), b2: draw(1)[0]}
-		z1, _, _, _ := net.forward(c.X, c.Y)
+		res.draws++
+		res.net = twoLayerNet{n: n, h: hid, W1: draw(hid * n), b1: draw(hid), w2: draw(hid), b2: draw(1)[0]}
+		z1, _, _, _ := res.net.forward(c.X, c.Y)
 		active, clear := 0, true
 		for _, z := range z1 {
 			if z > 0 {
@@ -262,22 +275,122 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 			}
 			clear = clear && math.Abs(z) > 1e3*c.FDStep
 		}
-		if active > 0 && clear || draws == twoLayerMaxDraws {
+		if active > 0 && clear || res.draws == twoLayerMaxDraws {
 			break
 		}
 	}
 
 	start := time.Now()
-	hand := net.handChainRule(c.X, c.Y)
-	ad := net.adjointTrace(c.X, c.Y)
-	fdt := net.fdGradients(c.X, c.Y, c.FDStep)
-	elapsed := time.Since(start).Seconds()
+	res.hand = res.net.handChainRule(c.X, c.Y)
+	res.ad = res.net.adjointTrace(c.X, c.Y)
+	res.fd = res.net.fdGradients(c.X, c.Y, c.FDStep)
+	res.seconds = time.Since(start).Seconds()
 
-	rep := r.Report
+	// The whole loss through adjoint.Check: reverse, forward, FD, second order.
+	lossFn := func(xs ...*adjoint.Var) *adjoint.Var {
+		xv := adjoint.Const(adjoint.FromData(c.X, n, 1))
+		z1 := adjoint.Add(adjoint.MatMul(xs[0], xv), xs[1])
+		z2 := adjoint.Add(adjoint.MatMulT(xs[2], adjoint.ReLU(z1), true, false), xs[3])
+		return adjoint.Scale(adjoint.Square(adjoint.AddScalar(z2, -c.Y)), 0.5)
+	}
+	net := res.net
+	params := []*adjoint.Tensor{
+		adjoint.FromData(net.W1, hid, n), adjoint.FromData(net.b1, hid, 1),
+		adjoint.FromData(net.w2, hid, 1), adjoint.FromData([]float64{net.b2}, 1, 1),
+	}
+	res.check = adjoint.Check(lossFn, params, &adjoint.CheckSettings{Seed: uint64(env.Seed)})
+	return res, nil
+}
+
+// twoLayerRow is one quantity of the side-by-side table: its value by hand
+// and by the adjoint core, and by finite differences for derivatives.
+type twoLayerRow struct {
+	name     string
+	hand, ad []float64
+	fd       []float64 // nil for forward values
+	cols     int       // >0 for matrices
+}
+
+// rows lists every intermediate of the three ways, forward values first.
+func (r *twoLayerResult) rows() []twoLayerRow {
+	one := func(v float64) []float64 { return []float64{v} }
+	h, a, f := r.hand, r.ad, r.fd
+	return []twoLayerRow{
+		{name: "z1", hand: h.z1, ad: a.z1},
+		{name: "h = relu(z1)", hand: h.h, ad: a.h},
+		{name: "z2 = ŷ", hand: one(h.yhat), ad: one(a.yhat)},
+		{name: "L", hand: one(h.L), ad: one(a.L)},
+		{name: "dL/dŷ = dL/dz2", hand: one(h.dyhat), ad: one(a.dyhat), fd: one(f.dyhat)},
+		{name: "dL/dw2", hand: h.dw2, ad: a.dw2, fd: f.dw2},
+		{name: "dL/db2", hand: one(h.db2), ad: one(a.db2), fd: one(f.db2)},
+		{name: "dL/dh", hand: h.dh, ad: a.dh, fd: f.dh},
+		{name: "dL/dz1", hand: h.dz1, ad: a.dz1, fd: f.dz1},
+		{name: "dL/dW1", hand: h.dW1, ad: a.dW1, fd: f.dW1, cols: r.net.n},
+		{name: "dL/db1", hand: h.db1, ad: a.db1, fd: f.db1},
+	}
+}
+
+// errors returns the largest relative error of hand against adjoint over
+// every intermediate, and of adjoint against finite differences over every
+// derivative.
+func (r *twoLayerResult) errors() (hand, fd float64) {
+	for _, rw := range r.rows() {
+		hand = max(hand, relErr(rw.ad, rw.hand))
+		if rw.fd != nil {
+			fd = max(fd, relErr(rw.ad, rw.fd))
+		}
+	}
+	return hand, fd
+}
+
+// inactive lists the hidden units (from 1) with z1 ≤ 0.
+func (r *twoLayerResult) inactive() []string {
+	var dead []string
+	for i, z := range r.hand.z1 {
+		if z <= 0 {
+			dead = append(dead, strconv.Itoa(i+1))
+		}
+	}
+	return dead
+}
+
+func twoLayerFigures(dir runner.Dir, c twoLayerConfig, res *twoLayerResult) error {
+	n, hid := len(c.X), c.Hidden
+	names, g := twoLayerParamGrads(n, hid, res.hand, res.ad, res.fd)
+	if _, err := plots.Save(dir.Path("gradients.png"), plots.Bars{
+		Title:      "dL/dθ for every parameter θ, three ways",
+		XLabel:     "parameter",
+		Y:          plots.Axis{Label: "dL/dθ"},
+		Categories: names,
+		Legend:     plots.Outside,
+		Groups: []plots.BarGroup{
+			{Name: "by hand", Values: g[0]},
+			{Name: "adjoint core", Values: g[1]},
+			{Name: "finite differences", Values: g[2]},
+		},
+	}, &plots.Options{WidthPx: max(720, 48*len(names)+180), HeightPx: 400}); err != nil {
+		return err
+	}
+	_, err := plots.Save(dir.Path("dW1.png"), plots.HeatMap{
+		Title:      "dL/dW1 (adjoint core)",
+		XLabel:     "input j",
+		YLabel:     "hidden unit i",
+		ColorLabel: "dL/dW1[i, j]",
+		Z:          res.ad.dW1, Rows: hid, Cols: n,
+		// Cell centres at 1 … n and 1 … h: the axes count as the
+		// subscripts of W1 do.
+		XExtent: plots.Extent{Min: 0.5, Max: float64(n) + 0.5},
+		YExtent: plots.Extent{Min: 0.5, Max: float64(hid) + 0.5},
+	}, &plots.Options{WidthPx: 480, HeightPx: 360})
+	return err
+}
+
+func twoLayerReport(rep *runner.Report, c twoLayerConfig, res *twoLayerResult) {
+	n, hid, net := len(c.X), c.Hidden, res.net
 	rep.Heading("The network")
-	rep.Paraf("Input `x = %s` (n = %d), target `y = %g`, hidden width h = %d, weights and biases drawn from N(0, %g²) with seed %d "+
+	rep.Paraf("Input `x = %s` (n = %d), target `y = %g`, hidden width h = %d, weights and biases drawn from N(0, %g²) "+
 		"(draw %d: weights are redrawn until at least one hidden unit is active and every |z1ᵢ| exceeds 1000 × `fd_step`):",
-		twoLayerFmt(c.X, 0), n, c.Y, hid, c.WeightScale, r.Seed, draws)
+		twoLayerFmt(c.X, 0), n, c.Y, hid, c.WeightScale, res.draws)
 	rep.Code(strings.Join([]string{
 		"z1 = W1 x + b1        (h)",
 		"h  = relu(z1)         (h)",
@@ -299,52 +412,19 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 		"The finite-difference column perturbs each quantity in turn and differentiates the plain forward pass from that point on " +
 		"(gonum `diff/fd`, central formula).")
 
-	// The side-by-side table.
-	type row struct {
-		name     string
-		hand, ad []float64
-		fd       []float64 // nil for forward values
-		cols     int       // >0 for matrices
-	}
-	one := func(v float64) []float64 { return []float64{v} }
-	rows := []row{
-		{name: "z1", hand: hand.z1, ad: ad.z1},
-		{name: "h = relu(z1)", hand: hand.h, ad: ad.h},
-		{name: "z2 = ŷ", hand: one(hand.yhat), ad: one(ad.yhat)},
-		{name: "L", hand: one(hand.L), ad: one(ad.L)},
-		{name: "dL/dŷ = dL/dz2", hand: one(hand.dyhat), ad: one(ad.dyhat), fd: one(fdt.dyhat)},
-		{name: "dL/dw2", hand: hand.dw2, ad: ad.dw2, fd: fdt.dw2},
-		{name: "dL/db2", hand: one(hand.db2), ad: one(ad.db2), fd: one(fdt.db2)},
-		{name: "dL/dh", hand: hand.dh, ad: ad.dh, fd: fdt.dh},
-		{name: "dL/dz1", hand: hand.dz1, ad: ad.dz1, fd: fdt.dz1},
-		{name: "dL/dW1", hand: hand.dW1, ad: ad.dW1, fd: fdt.dW1, cols: n},
-		{name: "dL/db1", hand: hand.db1, ad: ad.db1, fd: fdt.db1},
-	}
 	rep.Heading("Every intermediate, three ways")
 	tab := rep.Table("quantity", "by hand", "adjoint core", "finite differences", "rel. err hand vs adjoint", "rel. err adjoint vs FD")
-	var errHand, errFD float64
-	for _, rw := range rows {
-		eh := relErr(rw.ad, rw.hand)
-		errHand = max(errHand, eh)
+	for _, rw := range res.rows() {
 		fdCell, efCell := "—", "—"
 		if rw.fd != nil {
-			ef := relErr(rw.ad, rw.fd)
-			errFD = max(errFD, ef)
-			fdCell, efCell = twoLayerFmt(rw.fd, rw.cols), Num(ef)
+			fdCell, efCell = twoLayerFmt(rw.fd, rw.cols), runner.Num(relErr(rw.ad, rw.fd))
 		}
-		tab.Row(rw.name, twoLayerFmt(rw.hand, rw.cols), twoLayerFmt(rw.ad, rw.cols), fdCell, Num(eh), efCell)
+		tab.Row(rw.name, twoLayerFmt(rw.hand, rw.cols), twoLayerFmt(rw.ad, rw.cols), fdCell, runner.Num(relErr(rw.ad, rw.hand)), efCell)
 	}
 	rep.Para("Relative errors are normwise: max |a − b| / max |b| over the entries of a quantity. " +
 		"Matrices are written row by row, rows separated by `;`. Forward values have no finite-difference column.")
 
-	// Dead units and the distance to the ReLU kinks.
-	minZ, dead := math.Inf(1), []string(nil)
-	for i, z := range hand.z1 {
-		minZ = min(minZ, math.Abs(z))
-		if z <= 0 {
-			dead = append(dead, fmt.Sprint(i+1))
-		}
-	}
+	dead := res.inactive()
 	switch len(dead) {
 	case 0:
 		rep.Para("Every hidden unit is active (z1 > 0), so relu passes every gradient through unchanged.")
@@ -355,22 +435,18 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 		rep.Paraf("Hidden units %s are inactive (z1 ≤ 0): relu passes no gradient through them, so their entries of dL/dw2, dL/dz1 and dL/db1 "+
 			"and their rows of dL/dW1 are exactly zero in all three columns, while their entries of dL/dh are not.", strings.Join(dead, ", "))
 	}
-	rep.Paraf("The smallest |z1ᵢ| is %s, far larger than the finite-difference step %g, so no perturbation crosses a relu kink. "+
-		"What finite differences still get wrong is rounding, of order ε·|L|/step = %s (ε = 2.2e-16), which is the size of the last column.",
-		Num(minZ), c.FDStep, Num(0x1p-52*math.Abs(hand.L)/c.FDStep))
+	minZ := math.Inf(1)
+	for _, z := range res.hand.z1 {
+		minZ = min(minZ, math.Abs(z))
+	}
+	errHand, errFD := res.errors()
+	rounding := 0x1p-52 * math.Abs(res.hand.L) / c.FDStep
+	rep.Paraf("The smallest |z1ᵢ| is %s, %s 1000 times the finite-difference step %g, so no perturbation crosses a relu kink. "+
+		"Rounding alone puts an error of order ε·|L|/step = %s (ε = 2.2e-16) into a central difference; "+
+		"the largest relative error of the finite-difference column is %s.",
+		runner.Num(minZ), runner.Compare(minZ, 1e3*c.FDStep), c.FDStep, runner.Num(rounding), runner.Num(errFD))
 
-	// The whole loss through adjoint.Check: reverse, forward, FD, second order.
-	lossFn := func(xs ...*adjoint.Var) *adjoint.Var {
-		xv := adjoint.Const(adjoint.FromData(c.X, n, 1))
-		z1 := adjoint.Add(adjoint.MatMul(xs[0], xv), xs[1])
-		z2 := adjoint.Add(adjoint.MatMulT(xs[2], adjoint.ReLU(z1), true, false), xs[3])
-		return adjoint.Scale(adjoint.Square(adjoint.AddScalar(z2, -c.Y)), 0.5)
-	}
-	params := []*adjoint.Tensor{
-		adjoint.FromData(net.W1, hid, n), adjoint.FromData(net.b1, hid, 1),
-		adjoint.FromData(net.w2, hid, 1), adjoint.FromData([]float64{net.b2}, 1, 1),
-	}
-	cr := adjoint.Check(lossFn, params, &adjoint.CheckSettings{Seed: uint64(r.Seed)})
+	cr := res.check
 	rep.Heading("adjoint.Check on the whole loss")
 	rep.Paraf("`adjoint.Check` differentiates L(W1, b1, w2, b2) (%d parameters) by reverse mode, forward mode and central differences, "+
 		"checks the duality ⟨u, J v⟩ = ⟨Jᵀu, v⟩, and compares the Hessian by reverse-over-reverse, forward-over-reverse and "+
@@ -384,43 +460,19 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 	ct.Row("Hessian: reverse-over-reverse vs FD of the gradient", cr.HessFD.MaxAbs, cr.HessFD.MaxRel)
 	ct.Row("Hessian: reverse-over-reverse vs forward-over-reverse", cr.HessFwdRev.MaxAbs, cr.HessFwdRev.MaxRel)
 
-	// Figures.
-	names, g := twoLayerParamGrads(n, hid, hand, ad, fdt)
-	handG, adG, fdG := g[0], g[1], g[2]
-	if _, err := plots.Save(r.Path("gradients.png"), plots.Bars{
-		Title:      "dL/dθ for every parameter θ, three ways",
-		XLabel:     "parameter",
-		Y:          plots.Axis{Label: "dL/dθ"},
-		Categories: names,
-		Legend:     plots.Outside,
-		Groups: []plots.BarGroup{
-			{Name: "by hand", Values: handG},
-			{Name: "adjoint core", Values: adG},
-			{Name: "finite differences", Values: fdG},
-		},
-	}, &plots.Options{WidthPx: max(720, 48*len(names)+180), HeightPx: 400}); err != nil {
-		return err
-	}
-	if _, err := plots.Save(r.Path("dW1.png"), plots.HeatMap{
-		Title:      "dL/dW1 (adjoint core)",
-		XLabel:     "input j − 1",
-		YLabel:     "hidden unit i − 1",
-		ColorLabel: "dL/dW1[i, j]",
-		Z:          ad.dW1, Rows: hid, Cols: n,
-	}, &plots.Options{WidthPx: 480, HeightPx: 360}); err != nil {
-		return err
-	}
 	rep.Heading("Figures")
-	rep.Figure("gradients.png", "Every parameter's gradient by hand, by the adjoint core and by finite differences: the three bars of each parameter are equal to plotting precision.")
-	rep.Figure("dW1.png", "dL/dW1 = dL/dz1 · xᵀ, an outer product: each row is xᵀ scaled by one hidden unit's dL/dz1, and zero for inactive units (axes count from 0: cell (i − 1, j − 1) is dL/dW1[i, j]).")
+	rep.Figure("gradients.png", fmt.Sprintf("Every parameter's gradient by hand, by the adjoint core and by finite differences. "+
+		"The three bars of a parameter differ by at most %s of the largest gradient, %s the 1e-3 a bar's height can show.",
+		runner.Num(max(errHand, errFD)), runner.Compare(max(errHand, errFD), 1e-3)))
+	rep.Figure("dW1.png", "dL/dW1 = dL/dz1 · xᵀ, an outer product: row i is xᵀ scaled by hidden unit i's dL/dz1, and zero for inactive units.")
 
-	rep.Metric("loss", ad.L)
+	rep.Metric("loss", res.ad.L)
 	rep.Metric("max rel err hand vs adjoint", errHand)
 	rep.Metric("max rel err adjoint vs FD", errFD)
 	rep.Metric("adjoint.Check max rel err", cr.MaxRel())
 	rep.Metric("inactive hidden units", float64(len(dead)))
-	rep.Metric("weight draws", float64(draws))
-	rep.Timing("hand, adjoint and finite differences", elapsed)
+	rep.Metric("weight draws", float64(res.draws))
+	rep.Timing("hand, adjoint and finite differences", res.seconds)
 
 	rep.Check("every intermediate: hand vs adjoint core", errHand, c.HandTol)
 	rep.Check("every derivative: adjoint core vs finite differences", errFD, c.FDTol)
@@ -431,7 +483,6 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 	rep.CheckTrue("adjoint.Check: second order ran", cr.SecondOrder, fmt.Sprintf("SecondOrder = %v", cr.SecondOrder))
 	rep.Check("adjoint.Check: Hessian vs finite differences of the gradient", cr.HessFD.MaxRel, c.FDTol)
 	rep.Check("adjoint.Check: Hessian reverse-over-reverse vs forward-over-reverse", cr.HessFwdRev.MaxRel, c.HandTol)
-	return nil
 }
 
 // twoLayerParamGrads lists every parameter's name and its gradient by the
@@ -439,14 +490,14 @@ func runTwoLayer(r *Run, c twoLayerConfig) error {
 func twoLayerParamGrads(n, hid int, ts ...twoLayerTrace) (names []string, grads [][]float64) {
 	for i := range hid {
 		for j := range n {
-			names = append(names, fmt.Sprintf("W1%s%s", twoLayerSubscript(i+1), twoLayerSubscript(j+1)))
+			names = append(names, fmt.Sprintf("W1%s%s", subscript(i+1), subscript(j+1)))
 		}
 	}
 	for i := range hid {
-		names = append(names, "b1"+twoLayerSubscript(i+1))
+		names = append(names, "b1"+subscript(i+1))
 	}
 	for i := range hid {
-		names = append(names, "w2"+twoLayerSubscript(i+1))
+		names = append(names, "w2"+subscript(i+1))
 	}
 	names = append(names, "b2")
 	for _, t := range ts {
@@ -454,13 +505,4 @@ func twoLayerParamGrads(n, hid int, ts ...twoLayerTrace) (names []string, grads 
 		grads = append(grads, g)
 	}
 	return names, grads
-}
-
-// twoLayerSubscript writes a positive integer in Unicode twoLayerSubscript digits.
-func twoLayerSubscript(i int) string {
-	var b strings.Builder
-	for _, d := range fmt.Sprint(i) {
-		b.WriteRune('₀' + d - '0')
-	}
-	return b.String()
 }

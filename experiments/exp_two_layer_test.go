@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestTwoLayerHandMatchesAdjoint compares the hand-written chain rule with
@@ -67,7 +69,7 @@ func TestTwoLayerHandExample(t *testing.T) {
 // TestTwoLayerValidate checks that out-of-range values are rejected and the
 // defaults are accepted.
 func TestTwoLayerValidate(t *testing.T) {
-	c := *registry["two_layer"].defaults().(*twoLayerConfig)
+	c := *runner.Defaults[twoLayerConfig]("two_layer", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults rejected: %v", err)
 	}
@@ -75,17 +77,5 @@ func TestTwoLayerValidate(t *testing.T) {
 	bad.X, bad.Hidden, bad.FDStep = nil, 0, math.NaN()
 	if err := bad.Validate(); err == nil {
 		t.Error("empty x, hidden = 0 and fd_step = NaN accepted")
-	}
-}
-
-// TestTwoLayerRun runs the experiment with a hand-made Run.
-func TestTwoLayerRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	r := &Run{Seed: 3, Report: &Report{}}
-	if err := runTwoLayer(r, *registry["two_layer"].defaults().(*twoLayerConfig)); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
 	}
 }

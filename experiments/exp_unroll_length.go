@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/metalearn"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
@@ -17,47 +18,47 @@ import (
 // how the meta-gradient of a loss after T inner SGD steps behaves as T grows,
 // for several inner learning rates, and how biased truncation is.
 type unrollLengthConfig struct {
-	LRs         []float64 `toml:"lrs"`          // inner learning rates compared (each 1e-6 to 100)
-	Lengths     []int     `toml:"lengths"`      // unroll lengths T, increasing (each 1 to 100000)
-	Hidden      int       `toml:"hidden"`       // width of the two tanh layers, 1 to 256
-	NTrain      int       `toml:"n_train"`      // training points, 1 to 10000
-	NVal        int       `toml:"n_val"`        // validation points, 1 to 10000
-	Snapshots   int       `toml:"snapshots"`    // binomial checkpointing snapshots, 1 to 10000
-	TruncLength int       `toml:"trunc_length"` // unroll length of the truncation study, 1 to 100000
-	Truncations []int     `toml:"truncations"`  // truncation lengths K (each 1 to trunc_length)
-	FDLength    int       `toml:"fd_length"`    // unroll length of the finite-difference check, 1 to 10000
-	FDTol       float64   `toml:"fd_tol"`       // tolerance of meta-gradient vs finite differences
+	LRs         []float64  `toml:"lrs"`          // inner learning rates compared (each 1e-6 to 100)
+	Lengths     []int      `toml:"lengths"`      // unroll lengths T, increasing (each 1 to 100000)
+	Hidden      int        `toml:"hidden"`       // width of the two tanh layers, 1 to 256
+	NTrain      int        `toml:"n_train"`      // training points, 1 to 10000
+	NVal        int        `toml:"n_val"`        // validation points, 1 to 10000
+	Snapshots   int        `toml:"snapshots"`    // binomial checkpointing snapshots, 1 to 10000
+	TruncLength int        `toml:"trunc_length"` // unroll length of the truncation study, 1 to 100000
+	Truncations []int      `toml:"truncations"`  // truncation lengths K (each 1 to trunc_length)
+	FDLength    int        `toml:"fd_length"`    // unroll length of the finite-difference check, 1 to 10000
+	FDTol       runner.Tol `toml:"fd_tol"`       // tolerance of meta-gradient vs finite differences
 }
 
 // Validate checks every key's range.
 func (c unrollLengthConfig) Validate() error {
 	errs := []error{
-		inRange("hidden", c.Hidden, 1, 256),
-		inRange("n_train", c.NTrain, 1, 10000),
-		inRange("n_val", c.NVal, 1, 10000),
-		inRange("snapshots", c.Snapshots, 1, 10000),
-		inRange("trunc_length", c.TruncLength, 1, 100000),
-		inRange("fd_length", c.FDLength, 1, 10000),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("hidden", c.Hidden, 1, 256),
+		runner.InRange("n_train", c.NTrain, 1, 10000),
+		runner.InRange("n_val", c.NVal, 1, 10000),
+		runner.InRange("snapshots", c.Snapshots, 1, 10000),
+		runner.InRange("trunc_length", c.TruncLength, 1, 100000),
+		runner.InRange("fd_length", c.FDLength, 1, 10000),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	}
 	if len(c.LRs) == 0 || len(c.LRs) > 8 {
-		errs = append(errs, paramErrorf("lrs", "must list 1 to 8 learning rates, got %d", len(c.LRs)))
+		errs = append(errs, runner.ParamErrorf("lrs", "must list 1 to 8 learning rates, got %d", len(c.LRs)))
 	}
 	for _, v := range c.LRs {
 		if !(v >= 1e-6 && v <= 100) {
-			errs = append(errs, paramErrorf("lrs", "values must be between 1e-06 and 100, got %v", v))
+			errs = append(errs, runner.ParamErrorf("lrs", "values must be between 1e-06 and 100, got %v", v))
 			break
 		}
 	}
 	if len(c.Lengths) == 0 || !slices.IsSorted(c.Lengths) || c.Lengths[0] < 1 || c.Lengths[len(c.Lengths)-1] > 100000 {
-		errs = append(errs, paramErrorf("lengths", "must be a non-empty increasing list of lengths between 1 and 100000, got %v", c.Lengths))
+		errs = append(errs, runner.ParamErrorf("lengths", "must be a non-empty increasing list of lengths between 1 and 100000, got %v", c.Lengths))
 	}
 	if len(c.Truncations) == 0 {
-		errs = append(errs, paramErrorf("truncations", "must list at least one truncation length"))
+		errs = append(errs, runner.ParamErrorf("truncations", "must list at least one truncation length"))
 	}
 	for _, k := range c.Truncations {
 		if k < 1 || k > c.TruncLength {
-			errs = append(errs, paramErrorf("truncations", "values must be between 1 and trunc_length = %d, got %d", c.TruncLength, k))
+			errs = append(errs, runner.ParamErrorf("truncations", "values must be between 1 and trunc_length = %d, got %d", c.TruncLength, k))
 			break
 		}
 	}
@@ -65,8 +66,9 @@ func (c unrollLengthConfig) Validate() error {
 }
 
 func init() {
-	register(Spec[unrollLengthConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[unrollLengthConfig]{
 		Name:    "unroll_length",
+		Theme:   "metalearn",
 		Summary: "Meta-gradient norm against unroll length for several inner learning rates: long unrolls make meta-gradients explode, and truncating them biases the gradient.",
 		Defaults: func() unrollLengthConfig {
 			return unrollLengthConfig{
@@ -102,7 +104,7 @@ type unrollLengthProblem struct {
 	outer func(ps []*adjoint.Var) *adjoint.Var
 }
 
-func newUnrollLengthProblem(r *Run, c unrollLengthConfig) unrollLengthProblem {
+func newUnrollLengthProblem(r *runner.LegacyRun, c unrollLengthConfig) unrollLengthProblem {
 	rng := r.Rand()
 	model := nn.NewSequential([]int{1},
 		nn.NewLinear(rng, 1, c.Hidden, nn.GlorotNormal(1)), nn.Tanh(),
@@ -138,7 +140,7 @@ type unrollLengthCell struct {
 	ok                 bool    // false if the run diverged
 }
 
-func runUnrollLength(r *Run, c unrollLengthConfig) error {
+func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 	rep := r.Report
 	p := newUnrollLengthProblem(r, c)
 	pol := adjoint.Binomial(c.Snapshots)
@@ -348,7 +350,7 @@ func runUnrollLength(r *Run, c unrollLengthConfig) error {
 		growth = (math.Log10(g1) - math.Log10(g0)) / float64(n1-n0)
 		rep.Paraf("With η = %g the hypergradient grows from %s at T = %d to %s at T = %d, about %.3g decades per inner step, "+
 			"while the validation loss stays bounded (%s at T = %d): the meta-gradient explodes although training does not.",
-			c.LRs[li], Num(g0), n0, Num(g1), n1, growth, Num(cells[li][len(c.Lengths)-1].loss), c.Lengths[len(c.Lengths)-1])
+			c.LRs[li], runner.Num(g0), n0, runner.Num(g1), n1, growth, runner.Num(cells[li][len(c.Lengths)-1].loss), c.Lengths[len(c.Lengths)-1])
 		rep.Metric(fmt.Sprintf("log10 growth per step of |dL/deta|, eta=%g", c.LRs[li]), growth)
 	}
 	header := []string{"η"}
@@ -380,7 +382,7 @@ func runUnrollLength(r *Run, c unrollLengthConfig) error {
 	for _, row := range truncRows {
 		cellsRow := []any{fmt.Sprintf("%g", row.lr)}
 		for i := range row.relErr {
-			cellsRow = append(cellsRow, fmt.Sprintf("%s (cos %.2f)", Num(row.relErr[i]), row.cosine[i]))
+			cellsRow = append(cellsRow, fmt.Sprintf("%s (cos %.2f)", runner.Num(row.relErr[i]), row.cosine[i]))
 		}
 		tt.Row(cellsRow...)
 	}

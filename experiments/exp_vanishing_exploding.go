@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -19,47 +20,48 @@ import (
 
 // vanExpConfig is the [params] table of the vanishing_exploding experiment.
 type vanExpConfig struct {
-	Width       int       `toml:"width"`       // units per layer (and input features), 2 to 1024
-	Batch       int       `toml:"batch"`       // samples, 1 to 4096
-	Depths      []int     `toml:"depths"`      // hidden layers of the nets, each 2 to 200
-	Activations []string  `toml:"activations"` // any of "tanh", "sigmoid", "relu"
-	Scales      []float64 `toml:"scales"`      // weight gains g: W ~ N(0, g²/width), each 0.01 to 10
-	GrowthTol   float64   `toml:"growth_tol"`  // |fitted/theory − 1| allowed for the growth factor
-	FDTol       float64   `toml:"fd_tol"`      // gradient check of a small net, relative
+	Width       int        `toml:"width"`       // units per layer (and input features), 2 to 1024
+	Batch       int        `toml:"batch"`       // samples, 1 to 4096
+	Depths      []int      `toml:"depths"`      // hidden layers of the nets, each 2 to 200
+	Activations []string   `toml:"activations"` // any of "tanh", "sigmoid", "relu"
+	Scales      []float64  `toml:"scales"`      // weight gains g: W ~ N(0, g²/width), each 0.01 to 10
+	GrowthTol   runner.Tol `toml:"growth_tol"`  // |fitted/theory − 1| allowed for the growth factor
+	FDTol       runner.Tol `toml:"fd_tol"`      // gradient check of a small net, relative
 }
 
 // Validate checks every key's range.
 func (c vanExpConfig) Validate() error {
 	errs := []error{
-		inRange("width", c.Width, 2, 1024),
-		inRange("batch", c.Batch, 1, 4096),
-		inRange("growth_tol", c.GrowthTol, 0, 10),
-		inRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("width", c.Width, 2, 1024),
+		runner.InRange("batch", c.Batch, 1, 4096),
+		runner.InRange("growth_tol", c.GrowthTol, 0, 10),
+		runner.InRange("fd_tol", c.FDTol, 0, 1),
 	}
 	if len(c.Depths) == 0 {
-		errs = append(errs, paramErrorf("depths", "must list at least one depth"))
+		errs = append(errs, runner.ParamErrorf("depths", "must list at least one depth"))
 	}
 	for i, d := range c.Depths {
-		errs = append(errs, inRange(fmt.Sprintf("depths[%d]", i), d, 2, 200))
+		errs = append(errs, runner.InRange(fmt.Sprintf("depths[%d]", i), d, 2, 200))
 	}
 	if len(c.Activations) == 0 {
-		errs = append(errs, paramErrorf("activations", "must list at least one activation"))
+		errs = append(errs, runner.ParamErrorf("activations", "must list at least one activation"))
 	}
 	for i, a := range c.Activations {
-		errs = append(errs, oneOf(fmt.Sprintf("activations[%d]", i), a, "tanh", "sigmoid", "relu"))
+		errs = append(errs, runner.OneOf(fmt.Sprintf("activations[%d]", i), a, "tanh", "sigmoid", "relu"))
 	}
 	if len(c.Scales) == 0 {
-		errs = append(errs, paramErrorf("scales", "must list at least one scale"))
+		errs = append(errs, runner.ParamErrorf("scales", "must list at least one scale"))
 	}
 	for i, s := range c.Scales {
-		errs = append(errs, inRange(fmt.Sprintf("scales[%d]", i), s, 0.01, 10))
+		errs = append(errs, runner.InRange(fmt.Sprintf("scales[%d]", i), s, 0.01, 10))
 	}
 	return errors.Join(errs...)
 }
 
 func init() {
-	register(Spec[vanExpConfig]{
+	runner.RegisterLegacy(runner.LegacySpec[vanExpConfig]{
 		Name:    "vanishing_exploding",
+		Theme:   "nn",
 		Summary: "Per-layer gradient norms of deep tanh, sigmoid and ReLU MLPs at initialisation: the backward growth factor per layer is the weight gain times the RMS activation derivative.",
 		Defaults: func() vanExpConfig {
 			return vanExpConfig{
@@ -113,7 +115,7 @@ type vanExpNet struct {
 	readout *adjoint.Tensor // [width, 1]
 }
 
-func newVanExpNet(r *Run, width, depth int, act string, scale float64) vanExpNet {
+func newVanExpNet(r *runner.LegacyRun, width, depth int, act string, scale float64) vanExpNet {
 	rng := r.Rand()
 	a, d := vanExpAct(act)
 	layers := make([]nn.Layer, 0, 2*depth)
@@ -162,7 +164,7 @@ type vanExpResult struct {
 }
 
 // vanExpMeasure builds a net and measures its gradients on x.
-func vanExpMeasure(r *Run, c vanExpConfig, x *adjoint.Tensor, act string, scale float64, depth int) vanExpResult {
+func vanExpMeasure(r *runner.LegacyRun, c vanExpConfig, x *adjoint.Tensor, act string, scale float64, depth int) vanExpResult {
 	net := newVanExpNet(r, c.Width, depth, act, scale)
 	params := net.model.Params()
 	vars := nn.ParamVars(params)
@@ -222,7 +224,7 @@ func vanExpSlope(y []float64) float64 {
 	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
 }
 
-func runVanExp(r *Run, c vanExpConfig) error {
+func runVanExp(r *runner.LegacyRun, c vanExpConfig) error {
 	rng := r.Rand()
 	x := adjoint.New(c.Batch, c.Width)
 	for i := range x.Data {
@@ -403,7 +405,7 @@ func runVanExp(r *Run, c vanExpConfig) error {
 	rep.Subheading("Gradient check")
 	rep.Paraf("For each activation a net of depth 3 and width 5 (gain 1.5) on 4 samples (for ReLU, inputs redrawn until no pre-activation lies within 1e-3 of the kink): adjoint.Check of the loss with respect to every weight and bias "+
 		"(second order too for tanh and sigmoid). Worst relative errors: reverse/forward mode vs central differences %s, reverse vs forward mode %s, Hessian vs differences of the gradient %s.",
-		Num(worstFD), Num(worstModes), Num(worstSecond))
+		runner.Num(worstFD), runner.Num(worstModes), runner.Num(worstSecond))
 
 	for _, act := range c.Activations {
 		for _, res := range results {

@@ -3,6 +3,8 @@ package main
 import (
 	"math"
 	"testing"
+
+	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 )
 
 // TestVanExpSlope checks the log-linear fit on an exact geometric series.
@@ -16,23 +18,8 @@ func TestVanExpSlope(t *testing.T) {
 	}
 }
 
-// TestVanExpRun runs the quick configuration: every check must pass.
-func TestVanExpRun(t *testing.T) {
-	t.Chdir(t.TempDir())
-	e := registry["vanishing_exploding"]
-	c := e.defaults().(*vanExpConfig)
-	e.quick(c)
-	r := &Run{Seed: 6, Report: &Report{}}
-	if err := runVanExp(r, *c); err != nil {
-		t.Fatal(err)
-	}
-	if s := r.Report.status(); s != statusPass {
-		t.Errorf("status %s, want PASS; failed: %v", s, r.Report.failed())
-	}
-}
-
 func TestVanExpValidate(t *testing.T) {
-	c := *registry["vanishing_exploding"].defaults().(*vanExpConfig)
+	c := *runner.Defaults[vanExpConfig]("vanishing_exploding", false)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}

@@ -82,6 +82,12 @@ type Trainer struct {
 	ClipNorm float64
 	// Recorder, when not nil, receives every step's StepRecord.
 	Recorder Recorder
+	// Progress, when not nil, is called by Run after every step it takes,
+	// with the number of steps this call of Run has taken and the number
+	// it was asked for. An error from it stops Run, which returns it
+	// wrapped (errors.Is finds it): use it to show progress and to stop on
+	// cancellation. Nil means no call.
+	Progress func(done, total int) error
 
 	started bool
 	step    int
@@ -201,14 +207,19 @@ func (t *Trainer) Step(obj Objective) (float64, error) {
 	return lv, nil
 }
 
-// Run performs steps training steps, stopping at the first error, and
-// returns the loss of the last step taken.
+// Run performs steps training steps, stopping at the first error (from a
+// step or from Progress), and returns the loss of the last step taken.
 func (t *Trainer) Run(steps int, obj Objective) (float64, error) {
 	loss := math.NaN()
-	for range steps {
+	for i := range steps {
 		var err error
 		if loss, err = t.Step(obj); err != nil {
 			return loss, err
+		}
+		if t.Progress != nil {
+			if err := t.Progress(i+1, steps); err != nil {
+				return loss, fmt.Errorf("nn: stopped after step %d of %d: %w", i+1, steps, err)
+			}
 		}
 	}
 	return loss, nil

@@ -62,8 +62,8 @@ func BenchmarkSpringChainGradient(b *testing.B) {
 	}
 }
 
-// BenchmarkNeuralFieldGradient is workload O3 (../shared/bench/WORKLOADS.md):
-// the cost of a gradient against the parameter count, on a neural vector
+// BenchmarkNeuralFieldGradient is the project's benchmark workload O3: the
+// cost of a gradient against the parameter count, on a neural vector
 // field with 4 states and p = 31 to 9904 parameters. The adjoint's cost
 // relative to one solve stays flat; forward sensitivities grow with p (run
 // up to p ≈ 300 only).

@@ -6,13 +6,15 @@
 // # Models
 //
 // Each model is an ode.System that also implements ode.VJPer and ode.JVPer
-// (the heat equation also ode.Jacobianer, for the stiff solver), so every
-// sensitivity method of package ode applies to it without finite
-// differences:
+// (the heat equation, Lotka–Volterra and Robertson also ode.Jacobianer, for
+// the stiff solver and the stiff adjoints), so every sensitivity method of
+// package ode applies to it without finite differences:
 //
 //   - Pendulum: a damped, driven pendulum (length, damping, drive);
 //   - SpringChain: N unit masses joined by N springs, one stiffness each;
-//   - LotkaVolterra: the predator–prey model;
+//   - LotkaVolterra: the predator–prey model, its rates in either of two
+//     orders (LVOrder);
+//   - Robertson: the stiff chemical kinetics of Robertson (1966);
 //   - Lorenz63 and Lorenz96: the chaotic convection and "weather" models;
 //   - Projectile: a point mass with quadratic air drag, launched with a
 //     speed and an angle (LaunchState), landing at the Ground event;

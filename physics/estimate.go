@@ -285,10 +285,8 @@ func Minimize(loss func(grad, x []float64) (float64, error), x0 []float64, setti
 		if err != nil {
 			lastErr = err
 			f = math.Inf(1)
-			if g != nil {
-				for i := range g {
-					g[i] = math.NaN()
-				}
+			for i := range g { // g is nil for a loss-only evaluation
+				g[i] = math.NaN()
 			}
 		}
 		cx, cf, cg = slices.Clone(x), f, g

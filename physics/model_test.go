@@ -46,6 +46,8 @@ func testModels(t *testing.T) []struct {
 	}{
 		{"pendulum", &Pendulum{}, []float64{0.7, -0.3}, []float64{1.3, 0.2, 0.5, 1.7}},
 		{"lotka-volterra", LotkaVolterra{}, []float64{1.2, 0.8}, []float64{1.5, 1, 3, 1}},
+		{"lotka-volterra, CVODES order", LotkaVolterra{Order: AlphaBetaGammaDelta}, []float64{1.2, 0.8}, []float64{1.5, 1, 3, 0.7}},
+		{"robertson", Robertson{}, []float64{0.7, 3e-5, 0.3}, []float64{0.04, 1e4, 3e7}},
 		{"lorenz63", Lorenz63{}, []float64{1, -2, 20}, []float64{10, 28, 8.0 / 3}},
 		{"lorenz96", l96, vec(8, -3, 5), []float64{8}},
 		{"spring-chain", chain, vec(10, -1, 1), vec(5, 0.5, 2)},
@@ -147,7 +149,52 @@ func TestModelDerivatives(t *testing.T) {
 					}
 				}
 			}
+			// So does a dense parameter Jacobian.
+			if jac, ok := tc.m.(ode.ParamJacobianer); ok {
+				J := mat.NewDense(n, np, nil)
+				jac.ParamJacobian(J, tm, y, p)
+				got := make([]float64, n)
+				mat.NewVecDense(n, got).MulVec(J, mat.NewVecDense(np, pd))
+				tc.m.JVP(jv, tm, y, p, make([]float64, n), pd)
+				for i := range got {
+					if math.Abs(got[i]-jv[i]) > 1e-10*(1+math.Abs(jv[i])) {
+						t.Errorf("ParamJacobian·ṗ [%d] = %v, JVP %v", i, got[i], jv[i])
+					}
+				}
+			}
+			// And ∂f/∂t matches central differences in t.
+			if td, ok := tc.m.(ode.TimeDeriver); ok {
+				got := make([]float64, n)
+				td.TimeDeriv(got, tm, y, p)
+				fp, fm := make([]float64, n), make([]float64, n)
+				tc.m.Eval(fp, tm+h, y, p)
+				tc.m.Eval(fm, tm-h, y, p)
+				for i := range got {
+					if want := (fp[i] - fm[i]) / (2 * h); math.Abs(got[i]-want) > tol*(1+math.Abs(want)) {
+						t.Errorf("∂f%d/∂t = %v, FD %v", i, got[i], want)
+					}
+				}
+			}
 		})
+	}
+}
+
+// TestLotkaVolterraOrders checks that the two parameter orders describe the
+// same model.
+func TestLotkaVolterraOrders(t *testing.T) {
+	y := []float64{1.2, 0.8}
+	abdg := []float64{1.5, 1, 0.7, 3} // α, β, δ, γ
+	abgd := []float64{1.5, 1, 3, 0.7} // α, β, γ, δ
+	f1, f2 := make([]float64, 2), make([]float64, 2)
+	LotkaVolterra{}.Eval(f1, 0, y, abdg)
+	LotkaVolterra{Order: AlphaBetaGammaDelta}.Eval(f2, 0, y, abgd)
+	// x' = 1.5·1.2 − 1.2·0.8 = 0.84; y' = 0.7·1.2·0.8 − 3·0.8 = −1.728.
+	if math.Abs(f1[0]-0.84) > 1e-15 || math.Abs(f1[1]+1.728) > 1e-15 || f1[0] != f2[0] || f1[1] != f2[1] {
+		t.Errorf("f = %v in the order α, β, δ, γ and %v in the order α, β, γ, δ; want [0.84 -1.728]", f1, f2)
+	}
+	err := LotkaVolterra{Order: AlphaBetaGammaDelta}.CheckParams([]float64{1, 1, -1, 1})
+	if err == nil || !strings.Contains(err.Error(), "γ") {
+		t.Errorf("negative γ in the CVODES order: %v", err)
 	}
 }
 

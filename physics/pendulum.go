@@ -83,63 +83,6 @@ func (m *Pendulum) JVP(dst []float64, t float64, y, p, yd, pd []float64) {
 	}
 }
 
-// LotkaVolterra is the predator–prey model
-//
-//	x' = αx − βxy,   y' = δxy − γy,
-//
-// with state [x, y] (prey and predator populations, dimensionless) and
-// parameters p = [α, β, δ, γ] (rates per unit time, non-negative).
-type LotkaVolterra struct{}
-
-var _ Model = LotkaVolterra{}
-
-// Dims returns n = 2 and np = 4.
-func (LotkaVolterra) Dims() (n, np int) { return 2, 4 }
-
-// CheckParams requires non-negative rates.
-func (LotkaVolterra) CheckParams(p []float64) error {
-	checkLen("Lotka–Volterra parameters", len(p), 4)
-	for i, v := range p {
-		if v < 0 {
-			return fmt.Errorf("physics: Lotka–Volterra rate %s = %v must be non-negative", []string{"α", "β", "δ", "γ"}[i], v)
-		}
-	}
-	return nil
-}
-
-// Eval writes f(t, y, p).
-func (LotkaVolterra) Eval(dst []float64, _ float64, y, p []float64) {
-	x, z := y[0], y[1]
-	dst[0] = p[0]*x - p[1]*x*z
-	dst[1] = p[2]*x*z - p[3]*z
-}
-
-// VJP accumulates ybar += (∂f/∂y)ᵀv and pbar += (∂f/∂p)ᵀv.
-func (LotkaVolterra) VJP(ybar, pbar []float64, _ float64, y, p, v []float64) {
-	x, z := y[0], y[1]
-	if ybar != nil {
-		ybar[0] += (p[0]-p[1]*z)*v[0] + p[2]*z*v[1]
-		ybar[1] += -p[1]*x*v[0] + (p[2]*x-p[3])*v[1]
-	}
-	if pbar != nil {
-		pbar[0] += x * v[0]
-		pbar[1] += -x * z * v[0]
-		pbar[2] += x * z * v[1]
-		pbar[3] += -z * v[1]
-	}
-}
-
-// JVP writes dst = (∂f/∂y)ẏ + (∂f/∂p)ṗ.
-func (LotkaVolterra) JVP(dst []float64, _ float64, y, p, yd, pd []float64) {
-	x, z := y[0], y[1]
-	dst[0] = (p[0]-p[1]*z)*yd[0] - p[1]*x*yd[1]
-	dst[1] = p[2]*z*yd[0] + (p[2]*x-p[3])*yd[1]
-	if pd != nil {
-		dst[0] += x*pd[0] - x*z*pd[1]
-		dst[1] += x*z*pd[2] - z*pd[3]
-	}
-}
-
 // Lorenz63 is Lorenz's 1963 convection model
 //
 //	x' = σ(y − x),   y' = x(ρ − z) − y,   z' = xy − βz,

@@ -1,28 +1,30 @@
-package main
+package runner
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"html"
 	"math"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 )
 
-// Report collects what an experiment wants to say, as a list of blocks, and
-// renders it as report.md, as an HTML fragment for the index page, and as
-// results.json. An experiment fills the Report it finds in Run.Report; the
-// runner adds the header (title, summary, parameters) and, at the end, the
-// Metrics, Timings and Verification sections.
+// Report collects what an experiment says about its result, as a list of
+// blocks, and renders it as report.md (Markdown: `code`, *emphasis* and
+// **strong** are written as such and rendered in the HTML), and as
+// results.json. The runner adds the header (title, summary, parameters) and,
+// at the end, the Metrics, Timings and Verification sections.
 //
 // Report methods are not safe for concurrent use: call them from the
-// goroutine that runs the experiment, so the report's order is
-// deterministic. Misuse (a duplicate metric or check name, a figure file
-// name with a directory in it, a table row of the wrong width) panics, and
-// the runner reports the panic as a failed run.
+// Report step, so the report's order is deterministic. Misuse (a duplicate
+// metric or check name, a figure file name with a directory in it, a table
+// row of the wrong width) panics, and the runner reports the panic as a
+// failed run.
 type Report struct {
 	blocks  []block
 	metrics []metric
@@ -67,9 +69,9 @@ type timing struct {
 type check struct {
 	name   string
 	bool   bool    // a yes/no check rather than an error against a tolerance
-	value  float64 // the measured (relative) error; unused for yes/no checks
+	value  float64 // the measured error; unused for yes/no checks
 	tol    float64 // the tolerance; unused for yes/no checks
-	detail string  // for yes/no checks: what was checked, shown as the value
+	detail string  // for yes/no checks: what was observed, shown as the value
 	pass   bool
 }
 
@@ -83,8 +85,10 @@ func (r *Report) Subheading(text string) {
 	r.blocks = append(r.blocks, block{kind: headingBlock, text: oneLine(text), heading: 3})
 }
 
-// Para adds a paragraph of plain text. Text in `backticks` is shown as code;
-// other Markdown is left as written in report.md and shown literally in HTML.
+// Para adds a paragraph of Markdown text: `code`, *emphasis*, **strong**.
+// A sentence that states an outcome ("the error falls as α grows") should
+// be generated from the numbers that show it; see Compare, Trend, Choose
+// and Claim.
 func (r *Report) Para(text string) {
 	r.blocks = append(r.blocks, block{kind: paraBlock, text: strings.TrimSpace(text)})
 }
@@ -94,24 +98,33 @@ func (r *Report) Paraf(format string, args ...any) {
 	r.Para(fmt.Sprintf(format, args...))
 }
 
+// Claim adds the paragraph yes if holds and the paragraph no otherwise:
+// the sentence the measurement supports. Both should quote the numbers.
+func (r *Report) Claim(holds bool, yes, no string) {
+	r.Para(Choose(holds, yes, no))
+}
+
 // Code adds a preformatted block: program output, a formula, a config.
 func (r *Report) Code(text string) {
 	r.blocks = append(r.blocks, block{kind: codeBlock, text: strings.TrimRight(text, "\n")})
 }
 
-// Figure shows the file written to Run.Path(file), with a caption. PNG,
-// JPEG, GIF, SVG and WebP files are shown as images; other files are linked.
-// The runner fails the run if the file does not exist when Run returns.
+// Figure shows the file the Figures step wrote to Dir.Path(file), with a
+// caption (Markdown). PNG, JPEG, GIF, SVG and WebP files are shown as
+// images, others linked. Files beside it with the same base name and
+// another image extension (x.svg beside x.png) are linked under it. The
+// runner fails the run if file does not exist after the Figures step.
 func (r *Report) Figure(file, caption string) {
 	mustBeFileName(file)
 	r.blocks = append(r.blocks, block{kind: figureBlock, file: file, text: oneLine(caption)})
 }
 
 // Table adds a table with the given column headers and returns it, so rows
-// can be added with Row.
+// can be added with Row. A table of more than CollapseRows rows is shown
+// collapsed in the HTML, with its row count.
 func (r *Report) Table(header ...string) *Table {
 	if len(header) == 0 {
-		panic("experiments: Report.Table needs at least one column")
+		panic("runner: Report.Table needs at least one column")
 	}
 	t := &Table{header: header}
 	r.blocks = append(r.blocks, block{kind: tableBlock, table: t})
@@ -129,27 +142,30 @@ func (r *Report) Metric(name string, v float64) {
 }
 
 // Timing records a wall-clock duration in seconds. Timings are listed in the
-// report's Timings section and are not part of results.json. The runner
-// records the total wall time itself.
+// report's Timings section, the only place of a report that differs between
+// two runs of the same config, and are not part of results.json. The runner
+// records the total wall time itself. Wall-clock figures belong here and
+// nowhere else in the report.
 func (r *Report) Timing(name string, seconds float64) {
 	r.timings = append(r.timings, timing{name: oneLine(name), seconds: seconds})
 }
 
-// Check records a verification check on a relative error, such as the
-// largest relative difference between an adjoint gradient and central finite
-// differences. It passes if maxRelErr is finite and at most tol, and it
-// returns whether it passed. A failed check does not stop the experiment:
-// the report is still written, and the run exits with status 1.
-func (r *Report) Check(name string, maxRelErr, tol float64) bool {
+// Check records a verification check of a measured error against a
+// tolerance, such as the largest relative difference between an adjoint
+// gradient and central finite differences. It passes if err is finite and at
+// most tol, and returns whether it passed. A failed check does not stop the
+// experiment: the report is still written, and the run exits with status 1.
+func (r *Report) Check(name string, err float64, tol Tol) bool {
 	r.claim(name, "check")
-	pass := !math.IsNaN(maxRelErr) && !math.IsInf(maxRelErr, 0) && maxRelErr <= tol
-	r.checks = append(r.checks, check{name: name, value: maxRelErr, tol: tol, pass: pass})
+	pass := !math.IsNaN(err) && !math.IsInf(err, 0) && err <= float64(tol)
+	r.checks = append(r.checks, check{name: name, value: err, tol: float64(tol), pass: pass})
 	return pass
 }
 
 // CheckTrue records a yes/no verification check, for properties that are
-// not a relative error (a loss decreased, a solver converged). detail says
-// what was observed and is shown in place of the value. It returns ok.
+// not an error against a tolerance (a loss decreased, a solver converged).
+// detail says what was observed, with its numbers, and is shown in place of
+// the value. It returns ok.
 func (r *Report) CheckTrue(name string, ok bool, detail string) bool {
 	r.claim(name, "check")
 	r.checks = append(r.checks, check{name: name, bool: true, detail: oneLine(detail), pass: ok})
@@ -159,17 +175,42 @@ func (r *Report) CheckTrue(name string, ok bool, detail string) bool {
 // claim reserves a metric or check name, panicking if it is empty or taken.
 func (r *Report) claim(name, what string) {
 	if strings.TrimSpace(name) == "" || strings.ContainsAny(name, "\r\n") {
-		panic(fmt.Sprintf("experiments: invalid %s name %q", what, name))
+		panic(fmt.Sprintf("runner: invalid %s name %q", what, name))
 	}
 	if r.names == nil {
 		r.names = map[string]bool{}
 	}
 	key := what + "\x00" + name
 	if r.names[key] {
-		panic(fmt.Sprintf("experiments: %s %q recorded twice", what, name))
+		panic(fmt.Sprintf("runner: %s %q recorded twice", what, name))
 	}
 	r.names[key] = true
 }
+
+// Passed reports whether the report has at least one check and all passed.
+func (r *Report) Passed() bool { return r.status() == statusPass }
+
+// Failed returns a line for each check that did not pass.
+func (r *Report) Failed() []string {
+	var out []string
+	for _, c := range r.checks {
+		if !c.pass {
+			out = append(out, c.String())
+		}
+	}
+	return out
+}
+
+// Text returns the body of the report as Markdown, without the sections the
+// runner adds: what the Report step wrote, for tests of it.
+func (r *Report) Text() string {
+	var b bytes.Buffer
+	r.body(&b, "")
+	return b.String()
+}
+
+// CollapseRows is the number of rows above which a table is collapsed.
+const CollapseRows = 12
 
 // Table is a table of a report, made by Report.Table.
 type Table struct {
@@ -177,14 +218,14 @@ type Table struct {
 	rows   [][]string
 }
 
-// Row adds a row. Each cell is formatted by kind: float64 and float32 with
-// Num (3 significant digits), integers in decimal, strings as they are,
-// errors and fmt.Stringers by their text, anything else with fmt.Sprint.
-// Format a cell yourself (fmt.Sprintf) for other precision. The number of
-// cells must equal the number of columns.
+// Row adds a row. Each cell is formatted by kind: float64, float32 and Tol
+// with Num (3 significant digits), integers in decimal, strings as they are
+// (Markdown), errors and fmt.Stringers by their text, anything else with
+// fmt.Sprint. Format a cell yourself (fmt.Sprintf) for other precision. The
+// number of cells must equal the number of columns.
 func (t *Table) Row(cells ...any) {
 	if len(cells) != len(t.header) {
-		panic(fmt.Sprintf("experiments: table row has %d cells, the table has %d columns", len(cells), len(t.header)))
+		panic(fmt.Sprintf("runner: table row has %d cells, the table has %d columns", len(cells), len(t.header)))
 	}
 	row := make([]string, len(cells))
 	for i, c := range cells {
@@ -201,6 +242,8 @@ func formatCell(c any) string {
 	case float64:
 		return Num(x)
 	case float32:
+		return Num(float64(x))
+	case Tol:
 		return Num(float64(x))
 	case int:
 		return strconv.Itoa(x)
@@ -241,17 +284,6 @@ func (r *Report) status() string {
 	return statusPass
 }
 
-// failed returns the checks that did not pass.
-func (r *Report) failed() []check {
-	var out []check
-	for _, c := range r.checks {
-		if !c.pass {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // String describes a check and its outcome on one line.
 func (c check) String() string {
 	verdict := "PASS"
@@ -265,7 +297,7 @@ func (c check) String() string {
 	if !c.pass {
 		op = "exceeds"
 	}
-	return fmt.Sprintf("check %q: %s (max rel. error %s %s tolerance %s)", c.name, verdict, Num(c.value), op, Num(c.tol))
+	return fmt.Sprintf("check %q: %s (error %s %s tolerance %s)", c.name, verdict, Num(c.value), op, Num(c.tol))
 }
 
 // header is what the runner knows about a run, shown at a report's top.
@@ -274,68 +306,47 @@ type header struct {
 	title      string
 	summary    string
 	experiment string
+	theme      string
 	config     string // config file base name
 	seed       int64
 	quick      bool
 	params     []param
 }
 
-// timingsHeading starts the Timings section; stripTimings removes it.
-const timingsHeading = "## Timings"
+// Section headings the runner writes.
+const (
+	metricsHeading      = "## Metrics"
+	timingsHeading      = "## Timings"
+	verificationHeading = "## Verification"
+)
 
-// markdown renders the report as report.md.
-func (r *Report) markdown(h header) []byte {
+// markdown renders the report as report.md. dir is the run's folder, where
+// the figures are (to link the other formats of a figure).
+func (r *Report) markdown(h header, dir string) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", h.title)
 	if h.summary != h.title {
 		fmt.Fprintf(&b, "%s\n\n", h.summary)
 	}
-	fmt.Fprintf(&b, "- experiment: `%s`\n- config: `%s`\n- seed: %d\n- quick: %s\n\n", h.experiment, h.config, h.seed, yesNo(h.quick))
+	fmt.Fprintf(&b, "- experiment: `%s` (theme %s)\n- config: `%s`\n- seed: %d\n- quick: %s\n\n",
+		h.experiment, h.theme, h.config, h.seed, yesNo(h.quick))
 	if len(h.params) > 0 {
-		b.WriteString("Parameters:\n\n| key | value |\n| --- | --- |\n")
-		for _, p := range h.params {
-			fmt.Fprintf(&b, "| %s | %s |\n", codeSpan(mdCell(p.key)), codeSpan(mdCell(formatValue(p.val))))
+		rows := make([][]string, len(h.params))
+		for i, p := range h.params {
+			rows[i] = []string{codeSpan(p.key), codeSpan(formatValue(p.val))}
 		}
-		b.WriteString("\n")
+		mdTableCollapsed(&b, fmt.Sprintf("Parameters (%d)", len(h.params)), []string{"key", "value"}, rows, 0)
 	}
 
-	for _, bl := range r.blocks {
-		switch bl.kind {
-		case headingBlock:
-			fmt.Fprintf(&b, "%s %s\n\n", strings.Repeat("#", bl.heading), bl.text)
-		case paraBlock:
-			fmt.Fprintf(&b, "%s\n\n", bl.text)
-		case codeBlock:
-			fence := "```"
-			for strings.Contains(bl.text, fence) {
-				fence += "`"
-			}
-			fmt.Fprintf(&b, "%s\n%s\n%s\n\n", fence, bl.text, fence)
-		case tableBlock:
-			mdTable(&b, bl.table.header, bl.table.rows)
-		case figureBlock:
-			if isImage(bl.file) {
-				fmt.Fprintf(&b, "![%s](%s)\n\n", mdCell(bl.text), url.PathEscape(bl.file))
-				if bl.text != "" {
-					fmt.Fprintf(&b, "*%s*\n\n", bl.text)
-				}
-			} else {
-				fmt.Fprintf(&b, "[%s](%s)", bl.file, url.PathEscape(bl.file))
-				if bl.text != "" {
-					fmt.Fprintf(&b, ": %s", bl.text)
-				}
-				b.WriteString("\n\n")
-			}
-		}
-	}
+	r.body(&b, dir)
 
 	if len(r.metrics) > 0 {
-		b.WriteString("## Metrics\n\n")
+		b.WriteString(metricsHeading + "\n\n")
 		rows := make([][]string, len(r.metrics))
 		for i, m := range r.metrics {
 			rows[i] = []string{m.name, numFull(m.value)}
 		}
-		mdTable(&b, []string{"metric", "value"}, rows)
+		mdTableCollapsed(&b, fmt.Sprintf("%d metrics", len(r.metrics)), []string{"metric", "value"}, rows, CollapseRows)
 	}
 
 	if len(r.timings) > 0 {
@@ -345,10 +356,10 @@ func (r *Report) markdown(h header) []byte {
 		for i, t := range r.timings {
 			rows[i] = []string{t.name, Num(t.seconds)}
 		}
-		mdTable(&b, []string{"timing", "seconds"}, rows)
+		mdTableCollapsed(&b, fmt.Sprintf("%d timings", len(r.timings)), []string{"timing", "seconds"}, rows, CollapseRows)
 	}
 
-	b.WriteString("## Verification\n\n")
+	b.WriteString(verificationHeading + "\n\n")
 	if len(r.checks) == 0 {
 		b.WriteString("No verification checks were recorded: nothing in this report has been verified.\n")
 		return b.Bytes()
@@ -362,11 +373,64 @@ func (r *Report) markdown(h header) []byte {
 	return b.Bytes()
 }
 
+// body writes the blocks the experiment added.
+func (r *Report) body(b *bytes.Buffer, dir string) {
+	nfig := 0
+	for _, bl := range r.blocks {
+		switch bl.kind {
+		case headingBlock:
+			fmt.Fprintf(b, "%s %s\n\n", strings.Repeat("#", bl.heading), bl.text)
+		case paraBlock:
+			fmt.Fprintf(b, "%s\n\n", bl.text)
+		case codeBlock:
+			fence := "```"
+			for strings.Contains(bl.text, fence) {
+				fence += "`"
+			}
+			fmt.Fprintf(b, "%s\n%s\n%s\n\n", fence, bl.text, fence)
+		case tableBlock:
+			mdTableCollapsed(b, fmt.Sprintf("Table of %d rows", len(bl.table.rows)), bl.table.header, bl.table.rows, CollapseRows)
+		case figureBlock:
+			nfig++
+			label := fmt.Sprintf("**Figure %d.**", nfig)
+			if isImage(bl.file) {
+				fmt.Fprintf(b, "![%s](%s)\n\n", mdAlt(bl.text), url.PathEscape(bl.file))
+				fmt.Fprintf(b, "%s %s%s\n\n", label, bl.text, otherFormats(dir, bl.file))
+			} else {
+				fmt.Fprintf(b, "%s [%s](%s): %s\n\n", label, bl.file, url.PathEscape(bl.file), bl.text)
+			}
+		}
+	}
+}
+
+// otherFormats links the files beside file with its base name and another
+// image extension, such as the SVG of a PNG figure: " (also as [SVG](x.svg))".
+func otherFormats(dir, file string) string {
+	if dir == "" {
+		return ""
+	}
+	base := strings.TrimSuffix(file, path.Ext(file))
+	var links []string
+	for _, ext := range imageExts {
+		other := base + ext
+		if other == file {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(dir, other)); err == nil && fi.Mode().IsRegular() {
+			links = append(links, fmt.Sprintf("[%s](%s)", strings.ToUpper(ext[1:]), url.PathEscape(other)))
+		}
+	}
+	if len(links) == 0 {
+		return ""
+	}
+	return " (also as " + strings.Join(links, ", ") + ")"
+}
+
 // checkRow is a check's row of the Verification table.
 func checkRow(c check) []string {
 	result := "PASS"
 	if !c.pass {
-		result = "FAIL"
+		result = "**FAIL**"
 	}
 	if c.bool {
 		return []string{c.name, c.detail, "—", result}
@@ -388,21 +452,21 @@ func verdict(checks []check) string {
 	return fmt.Sprintf("%d of %d checks FAILED.", n, len(checks))
 }
 
-// stripTimings removes the Timings section from a rendered report.md: what
-// remains is the same for two runs with the same config and seed. Compare
-// reports with it (the tests do).
-func stripTimings(md string) string {
-	i := strings.LastIndex(md, "\n"+timingsHeading+"\n")
-	if i < 0 {
-		return md
+// mdTableCollapsed writes a Markdown table, inside a <details> element with
+// the given summary when it has more than collapse rows (and collapse > 0),
+// or always when collapse is 0.
+func mdTableCollapsed(b *bytes.Buffer, summary string, header []string, rows [][]string, collapse int) {
+	if collapse > 0 && len(rows) <= collapse {
+		mdTable(b, header, rows)
+		return
 	}
-	rest := md[i+1+len(timingsHeading):]
-	j := strings.Index(rest, "\n## ")
-	if j < 0 {
-		return md[:i+1]
-	}
-	return md[:i+1] + rest[j+1:]
+	fmt.Fprintf(b, "<details><summary>%s</summary>\n\n", htmlEscaper.Replace(summary))
+	mdTable(b, header, rows)
+	b.WriteString("</details>\n\n")
 }
+
+// htmlEscaper escapes text for raw HTML in Markdown.
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // mdTable writes a Markdown table.
 func mdTable(b *bytes.Buffer, header []string, rows [][]string) {
@@ -426,6 +490,13 @@ func mdCell(s string) string {
 	return strings.ReplaceAll(oneLine(s), "|", `\|`)
 }
 
+// mdAlt makes a caption safe as an image's alternative text: Markdown
+// markup is dropped and brackets escaped.
+func mdAlt(s string) string {
+	s = strings.NewReplacer("`", "", "*", "", "[", `\[`, "]", `\]`).Replace(s)
+	return oneLine(s)
+}
+
 // codeSpan wraps s in backticks, unless it holds one.
 func codeSpan(s string) string {
 	if strings.Contains(s, "`") {
@@ -446,137 +517,19 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// imageExts are the extensions of files shown as images, in the order
+// other formats of a figure are linked.
+var imageExts = []string{".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp"}
+
 // isImage reports whether a figure file is shown as an image.
 func isImage(file string) bool {
-	switch strings.ToLower(path.Ext(file)) {
-	case ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp":
-		return true
+	ext := strings.ToLower(path.Ext(file))
+	for _, e := range imageExts {
+		if ext == e {
+			return true
+		}
 	}
 	return false
-}
-
-// fragmentHTML renders the report as an HTML fragment (a <section>) for the
-// index page. Links and image sources are relative to the output directory,
-// where index.html lives: "name/figure.png".
-func (r *Report) fragmentHTML(h header) []byte {
-	var b bytes.Buffer
-	esc := html.EscapeString
-	dir := url.PathEscape(h.name) + "/"
-	fmt.Fprintf(&b, "<section class=\"report\" id=\"%s\">\n", esc("exp-"+h.name))
-	fmt.Fprintf(&b, "<h2>%s <span class=\"status %s\">%s</span></h2>\n", esc(h.title), statusClass(r.status()), esc(r.status()))
-	if h.summary != h.title {
-		fmt.Fprintf(&b, "<p class=\"summary\">%s</p>\n", esc(h.summary))
-	}
-	fmt.Fprintf(&b, "<p class=\"meta\">experiment <code>%s</code> · config <code>%s</code> · seed %d · quick: %s · <a href=\"%sreport.md\">report.md</a> · <a href=\"%sresults.json\">results.json</a></p>\n",
-		esc(h.experiment), esc(h.config), h.seed, yesNo(h.quick), dir, dir)
-	if len(h.params) > 0 {
-		rows := make([][]string, len(h.params))
-		for i, p := range h.params {
-			rows[i] = []string{codeSpan(p.key), codeSpan(formatValue(p.val))}
-		}
-		htmlTable(&b, "params", []string{"parameter", "value"}, rows)
-	}
-
-	for _, bl := range r.blocks {
-		switch bl.kind {
-		case headingBlock:
-			fmt.Fprintf(&b, "<h%d>%s</h%d>\n", bl.heading+1, inlineHTML(bl.text), bl.heading+1)
-		case paraBlock:
-			fmt.Fprintf(&b, "<p>%s</p>\n", inlineHTML(bl.text))
-		case codeBlock:
-			fmt.Fprintf(&b, "<pre><code>%s</code></pre>\n", esc(bl.text))
-		case tableBlock:
-			htmlTable(&b, "", bl.table.header, bl.table.rows)
-		case figureBlock:
-			src := dir + url.PathEscape(bl.file)
-			if isImage(bl.file) {
-				fmt.Fprintf(&b, "<figure><img src=\"%s\" alt=\"%s\"><figcaption>%s</figcaption></figure>\n", esc(src), esc(bl.text), inlineHTML(bl.text))
-			} else {
-				fmt.Fprintf(&b, "<figure><a href=\"%s\">%s</a><figcaption>%s</figcaption></figure>\n", esc(src), esc(bl.file), inlineHTML(bl.text))
-			}
-		}
-	}
-
-	if len(r.metrics) > 0 {
-		b.WriteString("<h3>Metrics</h3>\n")
-		rows := make([][]string, len(r.metrics))
-		for i, m := range r.metrics {
-			rows[i] = []string{m.name, numFull(m.value)}
-		}
-		htmlTable(&b, "metrics", []string{"metric", "value"}, rows)
-	}
-	if len(r.timings) > 0 {
-		b.WriteString("<h3>Timings</h3>\n")
-		rows := make([][]string, len(r.timings))
-		for i, t := range r.timings {
-			rows[i] = []string{t.name, Num(t.seconds)}
-		}
-		htmlTable(&b, "timings", []string{"timing", "seconds"}, rows)
-	}
-	b.WriteString("<h3>Verification</h3>\n")
-	if len(r.checks) == 0 {
-		b.WriteString("<p class=\"verdict\">No verification checks were recorded: nothing in this report has been verified.</p>\n")
-	} else {
-		b.WriteString("<table class=\"checks\">\n<tr><th>check</th><th>value</th><th>tolerance</th><th>result</th></tr>\n")
-		for _, c := range r.checks {
-			row := checkRow(c)
-			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td class=\"%s\">%s</td></tr>\n",
-				esc(row[0]), esc(row[1]), esc(row[2]), statusClass(row[3]), row[3])
-		}
-		b.WriteString("</table>\n")
-		fmt.Fprintf(&b, "<p class=\"verdict\">%s</p>\n", esc(verdict(r.checks)))
-	}
-	b.WriteString("</section>\n")
-	return b.Bytes()
-}
-
-// htmlTable writes an HTML table whose cells may hold `code` spans.
-func htmlTable(b *bytes.Buffer, class string, header []string, rows [][]string) {
-	if class != "" {
-		fmt.Fprintf(b, "<table class=%q>\n<tr>", class)
-	} else {
-		b.WriteString("<table>\n<tr>")
-	}
-	for _, h := range header {
-		fmt.Fprintf(b, "<th>%s</th>", inlineHTML(h))
-	}
-	b.WriteString("</tr>\n")
-	for _, r := range rows {
-		b.WriteString("<tr>")
-		for _, c := range r {
-			fmt.Fprintf(b, "<td>%s</td>", inlineHTML(c))
-		}
-		b.WriteString("</tr>\n")
-	}
-	b.WriteString("</table>\n")
-}
-
-// inlineHTML escapes text and turns `code` spans into <code> elements.
-func inlineHTML(s string) string {
-	parts := strings.Split(s, "`")
-	if len(parts)%2 == 0 { // an unmatched backtick: show it as it is
-		return html.EscapeString(s)
-	}
-	var b strings.Builder
-	for i, p := range parts {
-		if i%2 == 1 {
-			b.WriteString("<code>" + html.EscapeString(p) + "</code>")
-		} else {
-			b.WriteString(html.EscapeString(p))
-		}
-	}
-	return b.String()
-}
-
-// statusClass is the CSS class of a status or check result.
-func statusClass(s string) string {
-	switch s {
-	case statusPass:
-		return "pass"
-	case statusFail:
-		return "fail"
-	}
-	return "none"
 }
 
 // results is the content of results.json: everything that must be the same
@@ -584,6 +537,7 @@ func statusClass(s string) string {
 type results struct {
 	Name       string         `json:"name"`
 	Experiment string         `json:"experiment"`
+	Theme      string         `json:"theme"`
 	Title      string         `json:"title"`
 	Summary    string         `json:"summary"`
 	Config     string         `json:"config"`
@@ -602,7 +556,7 @@ type resultMetric struct {
 
 type resultCheck struct {
 	Name      string     `json:"name"`
-	Kind      string     `json:"kind"` // "relerr" or "bool"
+	Kind      string     `json:"kind"` // "error" or "bool"
 	Value     *jsonFloat `json:"value,omitempty"`
 	Tolerance *jsonFloat `json:"tolerance,omitempty"`
 	Detail    string     `json:"detail,omitempty"`
@@ -625,7 +579,7 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 // resultsJSON renders results.json.
 func (r *Report) resultsJSON(h header) ([]byte, error) {
 	res := results{
-		Name: h.name, Experiment: h.experiment, Title: h.title, Summary: h.summary,
+		Name: h.name, Experiment: h.experiment, Theme: h.theme, Title: h.title, Summary: h.summary,
 		Config: h.config, Seed: h.seed, Quick: h.quick, Status: r.status(),
 		Params:  map[string]any{},
 		Metrics: []resultMetric{},
@@ -638,7 +592,7 @@ func (r *Report) resultsJSON(h header) ([]byte, error) {
 		res.Metrics = append(res.Metrics, resultMetric{Name: m.name, Value: jsonFloat(m.value)})
 	}
 	for _, c := range r.checks {
-		rc := resultCheck{Name: c.name, Kind: "relerr", Pass: c.pass}
+		rc := resultCheck{Name: c.name, Kind: "error", Pass: c.pass}
 		if c.bool {
 			rc.Kind, rc.Detail = "bool", c.detail
 		} else {
@@ -654,22 +608,24 @@ func (r *Report) resultsJSON(h header) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// jsonValue converts a configuration value for encoding/json: floats may be
-// non-finite, and durations read better as text.
+// jsonValue converts a configuration value for encoding/json: floats (Tol
+// included) may be non-finite, and durations read better as text.
 func jsonValue(v any) any {
-	switch x := v.(type) {
-	case float64:
-		return jsonFloat(x)
-	case float32:
-		return jsonFloat(x)
-	case []float64:
-		out := make([]jsonFloat, len(x))
-		for i, f := range x {
-			out[i] = jsonFloat(f)
-		}
-		return out
-	case fmt.Stringer:
+	if x, ok := v.(fmt.Stringer); ok {
 		return x.String()
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return jsonFloat(rv.Float())
+	case reflect.Slice, reflect.Array:
+		if k := rv.Type().Elem().Kind(); k == reflect.Float32 || k == reflect.Float64 {
+			out := make([]jsonFloat, rv.Len())
+			for i := range out {
+				out[i] = jsonFloat(rv.Index(i).Float())
+			}
+			return out
+		}
 	}
 	return v
 }

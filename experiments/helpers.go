@@ -1,7 +1,12 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
@@ -17,11 +22,11 @@ func relErr(a, b []float64) float64 { return adjoint.Compare(a, b).MaxRel }
 // least disturbed measurement on a shared machine. It stops with the
 // context's error when the run is cancelled, and with fn's error if it
 // fails.
-func bestTime(r *Run, minTime time.Duration, maxReps int, fn func() error) (float64, error) {
+func bestTime(ctx context.Context, minTime time.Duration, maxReps int, fn func() error) (float64, error) {
 	best := math.Inf(1)
 	start := time.Now()
 	for range max(maxReps, 1) {
-		if err := r.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
 		t0 := time.Now()
@@ -34,4 +39,35 @@ func bestTime(r *Run, minTime time.Duration, maxReps int, fn func() error) (floa
 		}
 	}
 	return best, nil
+}
+
+// yesNo returns "yes" or "no".
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// sortByX sorts the points (x_i, y_i) by x, in place.
+func sortByX(x, y []float64) {
+	idx := make([]int, len(x))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(x[a], x[b]) })
+	xs, ys := slices.Clone(x), slices.Clone(y)
+	for i, j := range idx {
+		x[i], y[i] = xs[j], ys[j]
+	}
+}
+
+// subscript writes a positive integer in Unicode subscript digits, for
+// names such as W1₂₃ and λ₂ in figures.
+func subscript(i int) string {
+	var b strings.Builder
+	for _, d := range strconv.Itoa(i) {
+		b.WriteRune('₀' + d - '0')
+	}
+	return b.String()
 }

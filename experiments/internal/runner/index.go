@@ -1,0 +1,196 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// indexEntry is one report folder listed by the index.
+type indexEntry struct {
+	Name       string `json:"name"`
+	Experiment string `json:"experiment"`
+	Theme      string `json:"theme"`
+	Title      string `json:"title"`
+	Summary    string `json:"summary"`
+	Status     string `json:"status"`
+	body       []byte // report.md rendered for the index page
+}
+
+// describe is the entry's title and summary line, as "title — summary".
+func (e indexEntry) describe() string {
+	if e.Summary == "" || e.Summary == e.Title {
+		return e.Title
+	}
+	return e.Title + " — " + e.Summary
+}
+
+// themeGroup is the entries of one theme.
+type themeGroup struct {
+	theme   string
+	entries []indexEntry
+}
+
+// writeIndex writes index.md and index.html into o, listing every report
+// folder there (a folder not starting with '.' that holds results.json),
+// whether this run or an earlier one wrote it, grouped by theme in the
+// order of Themes and by name within a theme. It returns the number of
+// reports listed.
+func (o *outDir) writeIndex() (int, error) {
+	dirs, err := os.ReadDir(o.path) // sorted by name
+	if err != nil {
+		return 0, err
+	}
+	byTheme := map[string][]indexEntry{}
+	n := 0
+	for _, d := range dirs {
+		if !d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			continue
+		}
+		folder := filepath.Join(o.path, d.Name())
+		data, err := os.ReadFile(filepath.Join(folder, "results.json"))
+		if err != nil {
+			continue // not a report folder
+		}
+		var e indexEntry
+		if err := json.Unmarshal(data, &e); err != nil {
+			e = indexEntry{Title: d.Name(), Summary: "(results.json is unreadable: " + err.Error() + ")", Status: "?"}
+		}
+		e.Name = d.Name()
+		if md, err := os.ReadFile(filepath.Join(folder, "report.md")); err == nil {
+			if e.body, err = renderHTML(md, url.PathEscape(e.Name)+"/", folder, 2); err != nil {
+				return 0, fmt.Errorf("rendering %s/report.md: %w", e.Name, err)
+			}
+		}
+		byTheme[e.Theme] = append(byTheme[e.Theme], e)
+		n++
+	}
+	var groups []themeGroup
+	for _, t := range Themes {
+		if es := byTheme[t]; len(es) > 0 {
+			groups = append(groups, themeGroup{t, es})
+			delete(byTheme, t)
+		}
+	}
+	var rest []string
+	for t := range byTheme {
+		rest = append(rest, t)
+	}
+	slices.Sort(rest) // themes this binary does not know, "" (reports from before themes) last
+	if len(rest) > 0 && rest[0] == "" {
+		rest = append(rest[1:], "")
+	}
+	for _, t := range rest {
+		groups = append(groups, themeGroup{t, byTheme[t]})
+	}
+
+	if err := o.writeFileAtomic("index.md", indexMarkdown(groups, n)); err != nil {
+		return 0, err
+	}
+	if err := o.writeFileAtomic("index.html", indexHTML(groups, n)); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// themeTitle is a theme's heading.
+func themeTitle(t string) string {
+	if t == "" {
+		return "Other"
+	}
+	return "Theme " + t
+}
+
+// countStatus says how many entries have each status, as "2 PASS, 1 FAIL".
+func countStatus(groups []themeGroup) string {
+	n := map[string]int{}
+	var order []string
+	for _, g := range groups {
+		for _, e := range g.entries {
+			if n[e.Status] == 0 {
+				order = append(order, e.Status)
+			}
+			n[e.Status]++
+		}
+	}
+	rank := func(s string) int {
+		if i := slices.Index([]string{statusPass, statusFail, statusNoChecks}, s); i >= 0 {
+			return i
+		}
+		return 3
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return rank(a) - rank(b) })
+	var parts []string
+	for _, s := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func indexMarkdown(groups []themeGroup, n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("# adjointkit experiments\n\n")
+	if n == 0 {
+		b.WriteString("No reports yet.\n")
+		return b.Bytes()
+	}
+	fmt.Fprintf(&b, "%s: %s. Each folder has `report.md` (and `report.html`), its figures and `results.json`.\n\n",
+		Count(n, "report", "reports"), countStatus(groups))
+	for _, g := range groups {
+		fmt.Fprintf(&b, "## %s\n\n", themeTitle(g.theme))
+		rows := make([][]string, len(g.entries))
+		for i, e := range g.entries {
+			rows[i] = []string{
+				fmt.Sprintf("[%s](%s/report.md)", e.Name, url.PathEscape(e.Name)),
+				e.Status, "`" + e.Experiment + "`", e.describe(),
+			}
+		}
+		mdTable(&b, []string{"report", "status", "experiment", "summary"}, rows)
+	}
+	return b.Bytes()
+}
+
+func indexHTML(groups []themeGroup, n int) []byte {
+	var b bytes.Buffer
+	esc := html.EscapeString
+	b.WriteString("<h1 id=\"top\">adjointkit experiments</h1>\n")
+	if n == 0 {
+		b.WriteString("<p>No reports yet.</p>\n")
+		return page("adjointkit experiments", b.Bytes())
+	}
+	fmt.Fprintf(&b, "<p>%s: %s. Each report below is also on a page of its own (report.html in its folder).</p>\n",
+		esc(Count(n, "report", "reports")), esc(countStatus(groups)))
+	b.WriteString("<h2>Contents</h2>\n")
+	for _, g := range groups {
+		fmt.Fprintf(&b, "<h3><a href=\"#%s\">%s</a></h3>\n", esc("theme-"+g.theme), esc(themeTitle(g.theme)))
+		b.WriteString("<table class=\"index\">\n<thead><tr><th>report</th><th>status</th><th>summary</th></tr></thead>\n<tbody>\n")
+		for _, e := range g.entries {
+			fmt.Fprintf(&b, "<tr><td><a href=\"#%s\">%s</a></td><td class=\"%s\">%s</td><td>%s</td></tr>\n",
+				esc("exp-"+e.Name), esc(e.Name), statusClass(e.Status), esc(e.Status), esc(e.describe()))
+		}
+		b.WriteString("</tbody>\n</table>\n")
+	}
+	for _, g := range groups {
+		fmt.Fprintf(&b, "<section class=\"theme\" id=\"%s\">\n<h2>%s</h2>\n", esc("theme-"+g.theme), esc(themeTitle(g.theme)))
+		for _, e := range g.entries {
+			dir := esc(url.PathEscape(e.Name))
+			fmt.Fprintf(&b, "<section class=\"report\" id=\"%s\">\n", esc("exp-"+e.Name))
+			fmt.Fprintf(&b, "<p class=\"meta\"><span class=\"%s\">%s</span> · <code>%s</code> · <a href=\"%s/report.html\">own page</a> · <a href=\"%s/report.md\">report.md</a> · <a href=\"%s/results.json\">results.json</a> · <a href=\"#top\">contents</a></p>\n",
+				statusClass(e.Status), esc(e.Status), esc(e.Name), dir, dir, dir)
+			if len(e.body) > 0 {
+				b.Write(e.body)
+			} else {
+				fmt.Fprintf(&b, "<p>No report.md in %s/.</p>\n", dir)
+			}
+			b.WriteString("</section>\n")
+		}
+		b.WriteString("</section>\n")
+	}
+	return page("adjointkit experiments", b.Bytes())
+}

@@ -11,10 +11,13 @@ import (
 
 // Axis describes one axis of a Line, Scatter or Bars figure.
 type Axis struct {
-	// Label is the axis label; empty means none.
+	// Label is the axis label, in markup (see the package
+	// documentation); empty means none. A linear axis whose tick labels
+	// are scaled by a power of ten gets "(×10^k)" appended.
 	Label string
 
-	// Log selects a base-10 logarithmic scale. Data that cannot be shown
+	// Log selects a base-10 logarithmic scale, ticked at every decade.
+	// Data that cannot be shown
 	// on it (zero, negative, NaN or infinite values) are dropped, each
 	// drop reported in a note. On a linear scale NaN and infinite values
 	// are dropped the same way.
@@ -40,17 +43,27 @@ func (e Extent) check(what string) {
 	}
 }
 
-// LegendPosition says where a figure's legend goes.
+// LegendPosition says where a figure's legend goes. The legend never
+// covers data: a corner is used only if no line, point or bar of the
+// figure passes under the legend there.
 type LegendPosition int
 
-// Legend positions. The zero value, TopRight, puts the legend inside the
-// data area at the top right.
+// Legend positions.
 const (
-	TopRight LegendPosition = iota
+	// Auto, the zero value, puts the legend in the first corner of the
+	// data area that the data leave free — top right, top left, bottom
+	// right, bottom left — and outside the data area if none is.
+	Auto LegendPosition = iota
+	// TopRight, TopLeft, BottomRight and BottomLeft ask for a corner of
+	// the data area. If data pass under the legend there, it goes
+	// where Auto puts it instead.
+	TopRight
 	TopLeft
 	BottomRight
 	BottomLeft
-	// Outside puts the legend to the right of the data area.
+	// Outside puts the legend beside the data area: to its right, or
+	// below the figure in columns when it would take more than a third
+	// of the figure's width.
 	Outside
 	// NoLegend hides the legend.
 	NoLegend
@@ -99,100 +112,6 @@ func fixLinearRange(a *plot.Axis, name string) string {
 	const lim = math.MaxFloat64 / 2
 	a.Min, a.Max = math.Max(a.Min, -lim), math.Min(a.Max, lim)
 	return fmt.Sprintf("%s: values beyond ±%s are outside the axis range", name, formatTick(lim))
-}
-
-// logTicks places major ticks at powers of ten (thinned out over wide
-// ranges) and minor ticks at their multiples. Unlike plot.LogTicks it
-// always labels at least two ticks inside the range, so narrow ranges
-// stay readable.
-type logTicks struct{}
-
-// maxLogLabels is the most labelled decades logTicks puts on an axis.
-const maxLogLabels = 8
-
-// Ticks implements plot.Ticker.
-func (logTicks) Ticks(min, max float64) []plot.Tick {
-	if !(min > 0) || !(max >= min) || math.IsInf(max, 0) {
-		return nil
-	}
-	lo := int(math.Floor(math.Log10(min)))
-	hi := int(math.Ceil(math.Log10(max)))
-	decades := hi - lo
-	step := (decades + maxLogLabels - 1) / maxLogLabels
-	if step < 1 {
-		step = 1
-	}
-	var ticks []plot.Tick
-	labelled := 0
-	for e := lo; e <= hi; e++ {
-		v := math.Pow10(e)
-		if v == 0 || math.IsInf(v, 0) {
-			continue // beyond float64; a zero tick would make plot panic
-		}
-		t := plot.Tick{Value: v}
-		if e%step == 0 {
-			t.Label = decadeLabel(e)
-			if v >= min && v <= max {
-				labelled++
-			}
-		}
-		ticks = append(ticks, t)
-		if decades <= 12 && e < hi {
-			for m := 2; m < 10; m++ {
-				ticks = append(ticks, plot.Tick{Value: float64(m) * v})
-			}
-		}
-	}
-	if labelled >= 2 {
-		return ticks
-	}
-	// Narrow range: label the 2s and 5s too, and if that still gives
-	// fewer than two labels, use linear ticks.
-	labelled = 0
-	for i := range ticks {
-		m := ticks[i].Value / math.Pow10(int(math.Floor(math.Log10(ticks[i].Value)+1e-9)))
-		if math.Abs(m-1) < 1e-9 || math.Abs(m-2) < 1e-9 || math.Abs(m-5) < 1e-9 {
-			ticks[i].Label = formatTick(ticks[i].Value)
-			if ticks[i].Value >= min && ticks[i].Value <= max {
-				labelled++
-			}
-		}
-	}
-	if labelled >= 2 {
-		return ticks
-	}
-	return linearTicks{}.Ticks(min, max)
-}
-
-// linearTicks is plot.DefaultTicks made safe: DefaultTicks panics on an
-// empty range and loops forever on an infinite one.
-type linearTicks struct{}
-
-// Ticks implements plot.Ticker.
-func (linearTicks) Ticks(min, max float64) []plot.Tick {
-	if !(min < max) || math.IsInf(max-min, 0) {
-		return nil
-	}
-	return plot.DefaultTicks{}.Ticks(min, max)
-}
-
-// decadeLabel labels the tick 10^e: plainly near 1 (0.001 to 1000), and
-// as 1e±N beyond, so that the labels of one log axis read alike.
-func decadeLabel(e int) string {
-	if e >= -3 && e <= 3 {
-		return formatTick(math.Pow10(e))
-	}
-	return fmt.Sprintf("1e%d", e)
-}
-
-// formatTick formats a tick value compactly. Twelve significant digits
-// hide the rounding of computed tick values (math.Pow10(-24) is not
-// exactly 1e-24 in binary) while keeping every digit a person would write.
-func formatTick(v float64) string {
-	if v == 0 {
-		return "0" // not "-0"
-	}
-	return strconv.FormatFloat(v, 'g', 12, 64)
 }
 
 // dropCounter tallies the values dropped from one data set and turns

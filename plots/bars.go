@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -16,7 +15,8 @@ import (
 // BarGroup is one named set of bars, one bar per category: for example
 // the error of one method on each of several problems.
 type BarGroup struct {
-	// Name labels the group in the legend and in notes. Unnamed groups
+	// Name labels the group in the legend (markup) and in notes.
+	// Unnamed groups
 	// get no legend entry and are called "group 1", "group 2", … in
 	// notes.
 	Name string
@@ -31,22 +31,24 @@ type BarGroup struct {
 // reported in a note. On a log Y axis bars rise from the bottom of the
 // axis, which is the power of ten below the smallest bar.
 type Bars struct {
-	// Title is printed above the figure; empty means none.
+	// Title is printed above the figure (markup); empty means none.
 	Title string
 
-	// XLabel labels the category axis; empty means none.
+	// XLabel labels the category axis (markup); empty means none.
 	XLabel string
 
 	// Y configures the value axis.
 	Y Axis
 
-	// Categories label the bar positions along the X axis. If nil, the
+	// Categories label the bar positions along the X axis (markup;
+	// labels too wide for their place are wrapped). If nil, the
 	// positions are labelled 0, 1, …. Every group must have one value
 	// per category (or, if Categories is nil, all groups the same
 	// number of values), or Save and Write panic.
 	Categories []string
 
-	// Groups are drawn in order; group i gets plotutil.Color(i).
+	// Groups are drawn in order, each in the next colour of the
+	// theme's palette.
 	Groups []BarGroup
 
 	// Legend places the legend of the named groups.
@@ -57,6 +59,16 @@ type Bars struct {
 const barFill = 0.8
 
 func (f Bars) layout(Format) (drawFunc, []string) {
+	fig, labels, notes := f.figure()
+	return func(c draw.Canvas) {
+		wrapLabels(fig.p, c, labels)
+		fig.draw(c)
+	}, notes
+}
+
+// figure builds the bar chart, returning its category labels for
+// wrapLabels.
+func (f Bars) figure() (legendFigure, []string, []string) {
 	n := len(f.Categories)
 	labels := f.Categories
 	if labels == nil && len(f.Groups) > 0 {
@@ -76,6 +88,7 @@ func (f Bars) layout(Format) (drawFunc, []string) {
 	p := newPlot(f.Title)
 	p.X.Label.Text = f.XLabel
 	setupAxis(&p.Y, f.Y)
+	p.Add(gridLines{noX: true})
 	ticks := make([]plot.Tick, n)
 	for i, l := range labels {
 		ticks[i] = plot.Tick{Value: float64(i), Label: l}
@@ -87,8 +100,11 @@ func (f Bars) layout(Format) (drawFunc, []string) {
 		p.X.Min, p.X.Max = -0.5, 0.5
 	}
 
-	leg := newLegend()
-	var notes []string
+	var (
+		entries []legendEntry
+		notes   []string
+		sets    []*barSet
+	)
 	w := barFill / float64(max(1, len(f.Groups)))
 	lo := math.Inf(1) // smallest bar, for the log axis
 	for gi, g := range f.Groups {
@@ -96,7 +112,7 @@ func (f Bars) layout(Format) (drawFunc, []string) {
 			values: make([]float64, n),
 			offset: (float64(gi) - float64(len(f.Groups)-1)/2) * w,
 			width:  w,
-			color:  plotutil.Color(gi),
+			color:  seriesColor(gi),
 			log:    f.Y.Log,
 		}
 		var d dropCounter
@@ -113,8 +129,9 @@ func (f Bars) layout(Format) (drawFunc, []string) {
 			notes = append(notes, note)
 		}
 		p.Add(bs)
+		sets = append(sets, bs)
 		if g.Name != "" {
-			leg.Add(g.Name, bs)
+			entries = append(entries, legendEntry{g.Name, []plot.Thumbnailer{bs}})
 		}
 	}
 	if f.Y.Log {
@@ -127,31 +144,67 @@ func (f Bars) layout(Format) (drawFunc, []string) {
 	} else if note := fixLinearRange(&p.Y, "y"); note != "" {
 		notes = append(notes, note)
 	}
+	scaleLinearAxis(&p.Y)
 
-	drawFig := withLegend(p, leg, f.Legend)
-	return func(c draw.Canvas) {
-		wrapLabels(p, c, labels)
-		drawFig(c)
-	}, notes
+	// The bars, for placing the legend clear of them.
+	var k ink
+	for _, bs := range sets {
+		base := 0.0
+		if bs.log {
+			base = p.Y.Min
+		}
+		for i, v := range bs.values {
+			if !math.IsNaN(v) {
+				x := float64(i) + bs.offset
+				k.rects = append(k.rects, dataRect{x - bs.width/2, x + bs.width/2, base, v})
+			}
+		}
+	}
+	return legendFigure{p: p, entries: entries, pos: f.Legend, ink: k}, labels, notes
 }
 
 // wrapLabels breaks category labels that are wider than their slot onto
-// several lines.
+// several lines. When there are too many categories for a label each,
+// only every 2nd, 5th, 10th, … is labelled.
 func wrapLabels(p *plot.Plot, c draw.Canvas, labels []string) {
-	if len(labels) == 0 {
+	n := len(labels)
+	if n == 0 {
 		return
 	}
-	dc := p.DataCanvas(c)
-	slot := 0.95 * (dc.Max.X - dc.Min.X) / vg.Length(len(labels))
 	sty := p.X.Tick.Label
-	ticks := make(plot.ConstantTicks, len(labels))
+	// Thin on the canvas width (the data area is a little narrower),
+	// so that thousands of labels are not all measured.
+	step := 1
+	minSlot := 2 * sty.Height("0")
+	if est := (c.Max.X - c.Min.X) / vg.Length(n); est < minSlot {
+		step = roundStep(float64(minSlot / est))
+	}
+	ticks := make(plot.ConstantTicks, n)
 	for i, l := range labels {
-		ticks[i] = plot.Tick{Value: float64(i), Label: l}
-		if sty.Width(l) > slot {
-			ticks[i].Label = strings.Join(wrapWords(sty, l, slot), "\n")
+		ticks[i] = plot.Tick{Value: float64(i)}
+		if i%step == 0 {
+			ticks[i].Label = l
 		}
 	}
 	p.X.Tick.Marker = ticks
+	dc := dataCanvas(c, p)
+	slot := 0.95 * (dc.Max.X - dc.Min.X) / vg.Length(n) * vg.Length(step)
+	for i := range ticks {
+		if l := ticks[i].Label; l != "" && sty.Width(l) > slot {
+			ticks[i].Label = strings.Join(wrapWords(sty, l, slot), "\n")
+		}
+	}
+}
+
+// roundStep returns the smallest of 1, 2, 5, 10, 20, … not below x.
+func roundStep(x float64) int {
+	for unit := 1; ; unit *= 10 {
+		for _, m := range [...]int{1, 2, 5} {
+			if float64(m*unit) >= x || unit > math.MaxInt32 {
+				return m * unit
+			}
+		}
+	}
 }
 
 // barSet draws one group of bars. NaN values are not drawn.
@@ -162,7 +215,7 @@ type barSet struct {
 	log           bool
 }
 
-var barOutline = draw.LineStyle{Color: color.Gray{Y: 0x30}, Width: vg.Points(0.5)}
+var barOutline = draw.LineStyle{Color: color.White, Width: vg.Points(0.5)}
 
 // Plot implements plot.Plotter.
 func (b *barSet) Plot(c draw.Canvas, p *plot.Plot) {

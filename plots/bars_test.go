@@ -3,6 +3,7 @@ package plots
 import (
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -83,5 +84,42 @@ func TestBarsLayout(t *testing.T) {
 		if !strings.Contains(text, c) {
 			t.Errorf("category %q missing", c)
 		}
+	}
+}
+
+// TestBarsThinLabels: with more categories than room for their labels,
+// every k-th category (k = 1, 2, 5, 10, …) is labelled, and the figure
+// is quick to draw.
+func TestBarsThinLabels(t *testing.T) {
+	vs := make([]float64, 1000)
+	for i := range vs {
+		vs[i] = float64(i % 7)
+	}
+	data, _ := render(t, Bars{Groups: []BarGroup{{Values: vs}}}, &Options{Format: SVG, WidthPx: 400, HeightPx: 300})
+	var got []int
+	for _, f := range strings.Fields(svgText(t, data)) {
+		if v, err := strconv.Atoi(f); err == nil {
+			got = append(got, v)
+		}
+	}
+	// The Y axis labels 0–6; the rest are category labels.
+	var cats []int
+	for _, v := range got {
+		if v > 6 {
+			cats = append(cats, v)
+		}
+	}
+	if len(cats) < 4 || len(cats) > 30 {
+		t.Fatalf("%d category labels beyond 6: %v", len(cats), cats)
+	}
+	step := cats[1] - cats[0]
+	for i, v := range cats {
+		if v%step != 0 || i > 0 && v-cats[i-1] != step {
+			t.Errorf("category labels %v are not every %d-th", cats, step)
+			break
+		}
+	}
+	if !slices.Contains([]int{10, 20, 50, 100, 200}, step) {
+		t.Errorf("labelled every %d-th category, want a round step", step)
 	}
 }

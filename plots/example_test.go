@@ -28,7 +28,8 @@ func pngSize(path string) string {
 
 // Gradient norms per layer on a log axis. Layer 3's gradient vanishes
 // and then turns NaN; those points cannot be drawn on a log axis, so
-// they are dropped and reported.
+// they are dropped and reported. The PNG is drawn at twice the
+// default 800 × 500 CSS-pixel size.
 func Example() {
 	dir, err := os.MkdirTemp("", "plots-example")
 	if err != nil {
@@ -39,7 +40,7 @@ func Example() {
 	fig := plots.Line{
 		Title: "gradient norm per layer",
 		X:     plots.Axis{Label: "step"},
-		Y:     plots.Axis{Label: "|∂L/∂θ|", Log: true},
+		Y:     plots.Axis{Label: "‖∂L/∂θ_l‖", Log: true}, // markup: θ with subscript l
 		Series: []plots.Series{
 			{Name: "layer 1", Y: []float64{1, 0.8, 0.7, 0.65, 0.6}},
 			{Name: "layer 2", Y: []float64{1e-1, 1e-2, 1e-3, 1e-4, 1e-5}},
@@ -57,7 +58,7 @@ func Example() {
 	fmt.Println(pngSize(path))
 	// Output:
 	// log y: dropped 3 non-positive/NaN points from series 'layer 3'
-	// 605x378
+	// 1600x1000
 }
 
 // A saliency map held as a flat row-major slice, saved at a size given in
@@ -94,7 +95,7 @@ func ExampleHeatMap() {
 	fmt.Println(pngSize(path))
 	// Output:
 	// [heat map: 1 cell is NaN, drawn in grey]
-	// 480x400
+	// 960x800
 }
 
 // Errors of several gradient methods per problem, on a log axis, written
@@ -145,5 +146,66 @@ func ExampleScatter() {
 	fmt.Println(cfg.Width, cfg.Height)
 	// Output:
 	// [log x: dropped 1 non-positive point from group 'central']
-	// 605 378
+	// 1600 1000
+}
+
+// Global error against step size on log-log axes, with a line of slope 4
+// drawn as a reference and the range of step sizes too large to be stable
+// shaded. Save writes the PNG and an SVG beside it; DisplaySize gives
+// the size, in CSS pixels, to show the PNG at in HTML.
+func ExampleLine() {
+	dir, err := os.MkdirTemp("", "plots-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	h := []float64{0.4, 0.2, 0.1, 0.05, 0.025}
+	euler, rk4 := make([]float64, len(h)), make([]float64, len(h))
+	for i, v := range h {
+		euler[i], rk4[i] = 0.5*v, 0.02*math.Pow(v, 4)
+	}
+	fig := plots.Line{
+		Title: "global error at T = 1",
+		X:     plots.Axis{Label: "step size h", Log: true},
+		Y:     plots.Axis{Label: "‖y_N − y(T)‖", Log: true},
+		Series: []plots.Series{
+			{Name: "Euler", X: h, Y: euler, Points: true},
+			{Name: "RK4", X: h, Y: rk4, Points: true},
+			// A guide, not data: near-black, outside the colour cycle.
+			{Name: "slope 4", X: []float64{0.4, 0.025}, Y: []float64{1e-3, 1e-3 / math.Pow(16, 4)}, Reference: true, Dash: plots.Dashed},
+		},
+		Spans: []plots.Span{{X: plots.Extent{Min: 0.3, Max: 0.4}, Label: "unstable for h > 0.3"}},
+		// Legend: the zero value, Auto, puts the legend in a corner the
+		// data leave free, or outside the plot.
+	}
+	path := filepath.Join(dir, "convergence.png")
+	if _, err := plots.Save(path, fig, &plots.Options{WidthPx: 640, HeightPx: 400}); err != nil {
+		log.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range entries {
+		fmt.Println(e.Name())
+	}
+	fmt.Println("PNG pixels:", pngSize(path))
+	w, hgt, err := plots.DisplaySize(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("<img src=\"convergence.png\" width=\"%d\" height=\"%d\">\n", w, hgt)
+	// Output:
+	// convergence.png
+	// convergence.svg
+	// PNG pixels: 1280x800
+	// <img src="convergence.png" width="640" height="400">
+}
+
+// Text taken verbatim, such as a configuration key, is escaped so that
+// its underscores are not read as subscripts.
+func ExampleEscape() {
+	fmt.Println(plots.Escape("max_iter"))
+	// Output: max\_iter
 }

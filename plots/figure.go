@@ -2,16 +2,19 @@ package plots
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -50,31 +53,46 @@ const (
 // ErrFormat is returned (wrapped) when an output format is not supported.
 var ErrFormat = errors.New("unsupported format")
 
-// Default figure size, used when Options leaves a dimension zero.
+// Default figure size, used when Options leaves a dimension zero: 800 ×
+// 500 CSS pixels, the width of a report's text column (see the package
+// documentation).
 const (
-	DefaultWidth  = 16 * vg.Centimeter
-	DefaultHeight = 10 * vg.Centimeter
+	DefaultWidth  = 800 * cssPixel
+	DefaultHeight = 500 * cssPixel
 )
 
+// DefaultDensity is the number of PNG pixels per CSS pixel, each way,
+// used when Options.Density and Options.DPI are zero: PNGs are drawn at
+// twice the resolution they are shown at, so that they stay sharp on
+// high-resolution screens and when zoomed.
+const DefaultDensity = 2
+
 // DefaultDPI is the resolution of PNG output, in dots per inch, used when
-// Options.DPI is zero.
-const DefaultDPI = vgimg.DefaultDPI
+// Options.Density and Options.DPI are zero: 96 dots per inch (one per CSS
+// pixel) times DefaultDensity.
+const DefaultDPI = 96 * DefaultDensity
 
 // Options controls how a figure is written. A nil *Options, and every
 // zero field, means the default.
 type Options struct {
 	// Width and Height give the size of the figure. Zero means
-	// DefaultWidth and DefaultHeight.
+	// DefaultWidth and DefaultHeight. Text keeps its size whatever the
+	// figure's, so a smaller figure has relatively larger text.
 	Width, Height vg.Length
 
-	// WidthPx and HeightPx, when positive, give the size in pixels
-	// instead and override Width and Height. Pixels are converted to
-	// lengths at DPI, so a PNG comes out exactly WidthPx × HeightPx.
+	// WidthPx and HeightPx, when positive, give the size in CSS pixels
+	// (1/96 inch) instead and override Width and Height: the size at
+	// which the figure is meant to be shown on a page at 100% zoom. The
+	// PNG has Density times as many pixels each way.
 	WidthPx, HeightPx int
 
-	// DPI is the resolution of PNG output in dots per inch. Zero means
-	// DefaultDPI. A PNG is Width/inch*DPI pixels wide, rounded to the
-	// nearest pixel.
+	// Density is the number of PNG pixels per CSS pixel, each way. Zero
+	// means DefaultDensity.
+	Density int
+
+	// DPI, when positive, gives the resolution of PNG output in dots per
+	// inch instead of Density (DPI = 96 × Density). A PNG is
+	// Width/inch × DPI pixels wide, rounded to the nearest pixel.
 	DPI int
 
 	// Format selects the output format. If empty, Save infers it from
@@ -82,17 +100,27 @@ type Options struct {
 	// gives PNG; anything else is an error) and Write uses PNG. An
 	// explicit Format wins over the extension.
 	Format Format
+
+	// NoSVG stops Save from writing an SVG beside a PNG.
+	NoSVG bool
 }
 
-// size returns the figure size and resolution that o asks for.
+// size returns the figure size and PNG resolution that o asks for.
 func (o *Options) size() (w, h vg.Length, dpi int, err error) {
 	var opt Options
 	if o != nil {
 		opt = *o
 	}
+	density := opt.Density
+	if density == 0 {
+		density = DefaultDensity
+	}
+	if density < 0 {
+		return 0, 0, 0, fmt.Errorf("negative density %d", density)
+	}
 	dpi = opt.DPI
 	if dpi == 0 {
-		dpi = DefaultDPI
+		dpi = 96 * density
 	}
 	if dpi < 0 {
 		return 0, 0, 0, fmt.Errorf("negative DPI %d", dpi)
@@ -105,10 +133,10 @@ func (o *Options) size() (w, h vg.Length, dpi int, err error) {
 		h = DefaultHeight
 	}
 	if opt.WidthPx > 0 {
-		w = vg.Length(opt.WidthPx) * vg.Inch / vg.Length(dpi)
+		w = vg.Length(opt.WidthPx) * cssPixel
 	}
 	if opt.HeightPx > 0 {
-		h = vg.Length(opt.HeightPx) * vg.Inch / vg.Length(dpi)
+		h = vg.Length(opt.HeightPx) * cssPixel
 	}
 	if w <= 0 || h <= 0 || opt.WidthPx < 0 || opt.HeightPx < 0 {
 		return 0, 0, 0, fmt.Errorf("invalid figure size %v x %v", w, h)
@@ -118,11 +146,19 @@ func (o *Options) size() (w, h vg.Length, dpi int, err error) {
 
 // Save renders fig and writes it to the file path, in the format chosen
 // by opt (see Options) or else by the file extension. A nil opt means
-// defaults: a 16cm x 10cm PNG at 96 dpi.
+// defaults: an 800 × 500 CSS-pixel figure, as a PNG of twice that many
+// pixels each way.
 //
-// The figure is rendered in memory and written to a temporary file in
-// the same directory that is then renamed to path, so a failed save
-// never leaves a partly written figure behind. The file has mode 0644.
+// Beside a PNG, Save also writes the same figure as an SVG: the path
+// with its extension replaced by ".svg" ("loss.png" gives "loss.svg"),
+// unless opt.NoSVG is set or the PNG's own path ends in ".svg".
+//
+// The figures are rendered in memory and written to temporary files in
+// the same directory that are then renamed into place, SVG first, so a
+// failed save never leaves a partly written figure behind, and a failure
+// to write the SVG leaves the PNG untouched too. (Only a crash between
+// the two renames could leave a new SVG beside an old PNG.) The files
+// have mode 0644.
 //
 // The returned notes say which data could not be drawn (for example
 // non-positive values on a log axis); they are also printed in a caption
@@ -132,7 +168,7 @@ func (o *Options) size() (w, h vg.Length, dpi int, err error) {
 func Save(path string, fig Figure, opt *Options) (notes []string, err error) {
 	format := PNG
 	if opt != nil && opt.Format != "" {
-		format = opt.Format
+		format = Format(strings.ToLower(string(opt.Format)))
 	} else {
 		switch ext := strings.ToLower(filepath.Ext(path)); ext {
 		case "", ".png":
@@ -153,7 +189,17 @@ func Save(path string, fig Figure, opt *Options) (notes []string, err error) {
 	if err != nil {
 		return notes, fmt.Errorf("plots: save %s: %w", path, unwrapWrite(err))
 	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+	files := []pendingFile{{path, buf.Bytes()}}
+	if format == PNG && !o.NoSVG && !strings.EqualFold(filepath.Ext(path), ".svg") {
+		var svg bytes.Buffer
+		o.Format = SVG
+		if _, err := Write(&svg, fig, &o); err != nil {
+			return notes, fmt.Errorf("plots: save %s: %w", path, unwrapWrite(err))
+		}
+		svgPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".svg"
+		files = []pendingFile{{svgPath, svg.Bytes()}, files[0]}
+	}
+	if err := writeFilesAtomic(files); err != nil {
 		return notes, fmt.Errorf("plots: save %s: %w", path, err)
 	}
 	return notes, nil
@@ -174,37 +220,78 @@ func unwrapWrite(err error) error {
 	return err
 }
 
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place.
-func writeFileAtomic(path string, data []byte) (err error) {
+// pendingFile is a file's path and the data it is to hold.
+type pendingFile struct {
+	path string
+	data []byte
+}
+
+// writeFilesAtomic writes each file to a temporary file next to it and,
+// once all are written, renames them into place in order. If any write
+// fails, or a target is a directory, no file is renamed; every temporary
+// file not renamed is removed.
+func writeFilesAtomic(files []pendingFile) error {
+	// A directory in the way is the one failure of a rename that is
+	// easily foreseen: check for it before renaming anything.
+	for _, f := range files {
+		if fi, err := os.Stat(f.path); err == nil && fi.IsDir() {
+			return fmt.Errorf("%s is a directory", f.path)
+		}
+	}
+	temps := make([]string, len(files))
+	defer func() {
+		for _, t := range temps {
+			if t != "" {
+				os.Remove(t)
+			}
+		}
+	}()
+	for i, f := range files {
+		tmp, err := writeTemp(f.path, f.data)
+		if err != nil {
+			return err
+		}
+		temps[i] = tmp
+	}
+	for i, f := range files {
+		if err := os.Rename(temps[i], f.path); err != nil {
+			return err
+		}
+		temps[i] = ""
+	}
+	return nil
+}
+
+// writeTemp writes data to a new temporary file in the directory of
+// path and returns its name.
+func writeTemp(path string, data []byte) (name string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return err
+		return "", err
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			os.Remove(f.Name())
 		}
 	}()
 	if _, err = f.Write(data); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Sync(); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Chmod(0o644); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Close(); err != nil {
-		return err
+		return "", err
 	}
-	return os.Rename(tmp, path)
+	return f.Name(), nil
 }
 
 // Write renders fig and writes it to w in opt.Format (PNG if opt or its
@@ -241,24 +328,76 @@ func Write(w io.Writer, fig Figure, opt *Options) (notes []string, err error) {
 
 	drawFig, notes := fig.layout(format)
 	c := draw.New(cw)
-	c.SetColor(color.White)
-	c.Fill(c.Rectangle.Path())
+	if format == SVG {
+		// (vgimg has filled a PNG's background.)
+		c.SetColor(color.White)
+		c.Fill(c.Rectangle.Path())
+	}
+	c = inset(c, figureMargin)
 	c = drawCaption(c, notes)
 	drawFig(c)
 
-	if _, err := cw.WriteTo(w); err != nil {
+	var buf bytes.Buffer
+	if _, err := cw.WriteTo(&buf); err != nil {
+		return notes, writeError{err}
+	}
+	data := buf.Bytes()
+	switch format {
+	case PNG:
+		data = withDensity(data, dpi)
+	case SVG:
+		data = svgFixes(data)
+	}
+	if _, err := w.Write(data); err != nil {
 		return notes, writeError{err}
 	}
 	return notes, nil
 }
 
-// Caption layout.
-const (
-	captionFontSize = 8
-	captionMaxLines = 6
-)
+// inset returns c less a margin on every side, or less a smaller one if
+// c is too small for it.
+func inset(c draw.Canvas, margin vg.Length) draw.Canvas {
+	size := c.Size()
+	margin = min(margin, size.X/8, size.Y/8)
+	return draw.Crop(c, margin, -margin, margin, -margin)
+}
 
-var captionColor = color.Gray{Y: 0x40}
+// withDensity returns PNG data with a pHYs chunk recording its
+// resolution, dpi dots per inch, after the IHDR chunk, so that viewers
+// that honour it (and DisplaySize) show the figure at its CSS size.
+func withDensity(data []byte, dpi int) []byte {
+	const ihdrEnd = 8 + 4 + 4 + 13 + 4 // signature and IHDR chunk
+	if len(data) < ihdrEnd {
+		return data
+	}
+	ppm := uint32(math.Round(float64(dpi) / 0.0254))
+	chunk := make([]byte, 4+4+9+4)
+	binary.BigEndian.PutUint32(chunk[0:], 9)
+	copy(chunk[4:], "pHYs")
+	binary.BigEndian.PutUint32(chunk[8:], ppm)
+	binary.BigEndian.PutUint32(chunk[12:], ppm)
+	chunk[16] = 1 // unit: metre
+	binary.BigEndian.PutUint32(chunk[17:], crc32.ChecksumIEEE(chunk[4:17]))
+	out := make([]byte, 0, len(data)+len(chunk))
+	out = append(out, data[:ihdrEnd]...)
+	out = append(out, chunk...)
+	return append(out, data[ihdrEnd:]...)
+}
+
+// svgFixes amends the SVG that gonum/plot writes: its text styles name
+// fonts metric-compatible with Liberation Sans for viewers that lack it,
+// and its images (heat map cells, colour bars) fill the rectangles they
+// are drawn into, as in a PNG, instead of keeping their aspect ratio,
+// and are scaled up without blurring the cells.
+func svgFixes(svg []byte) []byte {
+	svg = bytes.ReplaceAll(svg, []byte("font-family:Liberation Sans;"),
+		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	return bytes.ReplaceAll(svg, []byte("<image "),
+		[]byte(`<image preserveAspectRatio="none" style="image-rendering:pixelated" `))
+}
+
+// captionMaxLines is the most lines of notes a caption shows.
+const captionMaxLines = 6
 
 // drawCaption prints notes, word-wrapped, at the bottom of c and returns
 // the area left above them.
@@ -266,15 +405,10 @@ func drawCaption(c draw.Canvas, notes []string) draw.Canvas {
 	if len(notes) == 0 {
 		return c
 	}
-	sty := text.Style{
-		Color:   captionColor,
-		Font:    font.From(plot.DefaultFont, captionFontSize),
-		XAlign:  draw.XLeft,
-		YAlign:  draw.YBottom,
-		Handler: plot.DefaultTextHandler,
-	}
-	margin := vg.Points(4)
-	width := c.Max.X - c.Min.X - 2*margin
+	sty := textStyle(captionSize)
+	sty.Color = captionColor
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YBottom
+	width := c.Max.X - c.Min.X
 
 	var lines []string
 	for i, n := range notes {
@@ -286,12 +420,12 @@ func drawCaption(c draw.Canvas, notes []string) draw.Canvas {
 	}
 
 	lineHeight := sty.Rectangle("Mg").Size().Y
-	y := c.Min.Y + margin
+	y := c.Min.Y
 	for i := len(lines) - 1; i >= 0; i-- {
-		c.FillText(sty, vg.Point{X: c.Min.X + margin, Y: y}, lines[i])
+		c.FillText(sty, vg.Point{X: c.Min.X, Y: y}, lines[i])
 		y += lineHeight
 	}
-	c.Min.Y = y + margin
+	c.Min.Y = y + vg.Points(4)
 	return c
 }
 
@@ -325,4 +459,67 @@ func wrapWords(sty text.Style, s string, width vg.Length) []string {
 		lines = append(lines, cur)
 	}
 	return lines
+}
+
+// DisplaySize returns the size, in CSS pixels, at which the PNG or SVG
+// figure in the file at path is meant to be shown, for the width and
+// height of an HTML <img>: for a PNG its pixel size divided by its
+// density, read from its pHYs chunk (a PNG without one is taken to have
+// one pixel per CSS pixel); for an SVG its size in points times 4/3.
+func DisplaySize(path string) (width, height int, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("plots: display size: %w", err)
+	}
+	if w, h, ok := pngDisplaySize(data); ok {
+		return w, h, nil
+	}
+	if w, h, ok := svgDisplaySize(data); ok {
+		return w, h, nil
+	}
+	return 0, 0, fmt.Errorf("plots: display size of %s: %w (want a PNG or an SVG with its size in pt)", path, ErrFormat)
+}
+
+// pngDisplaySize reads the pixel size and the pHYs chunk of a PNG.
+func pngDisplaySize(data []byte) (w, h int, ok bool) {
+	const sig = "\x89PNG\r\n\x1a\n"
+	if len(data) < 8+8+13 || string(data[:8]) != sig || string(data[12:16]) != "IHDR" {
+		return 0, 0, false
+	}
+	w = int(binary.BigEndian.Uint32(data[16:]))
+	h = int(binary.BigEndian.Uint32(data[20:]))
+	for i := 8; i+8 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[i:]))
+		typ := string(data[i+4 : i+8])
+		if typ == "IDAT" || i+12+n > len(data) || n < 0 {
+			break
+		}
+		if typ == "pHYs" && n == 9 && data[i+16] == 1 {
+			ppm := float64(binary.BigEndian.Uint32(data[i+8:]))
+			ppmY := float64(binary.BigEndian.Uint32(data[i+12:]))
+			css := 96 / 0.0254 // CSS pixels per metre
+			if ppm > 0 && ppmY > 0 {
+				return int(math.Round(float64(w) * css / ppm)), int(math.Round(float64(h) * css / ppmY)), true
+			}
+		}
+		i += 12 + n
+	}
+	return w, h, true
+}
+
+// svgSize matches the size an SVG written by this package declares.
+var svgSize = regexp.MustCompile(`<svg width="([0-9.]+)pt" height="([0-9.]+)pt"`)
+
+// svgDisplaySize reads the size of an SVG written by this package.
+func svgDisplaySize(data []byte) (w, h int, ok bool) {
+	m := svgSize.FindSubmatch(data[:min(len(data), 1024)])
+	if m == nil {
+		return 0, 0, false
+	}
+	pw, err1 := strconv.ParseFloat(string(m[1]), 64)
+	ph, err2 := strconv.ParseFloat(string(m[2]), 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return int(math.Round(pw * 4 / 3)), int(math.Round(ph * 4 / 3)), true
 }

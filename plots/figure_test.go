@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,15 +121,15 @@ func svgText(t *testing.T, data []byte) string {
 	return strings.Join(strings.Fields(strings.Join(text, " ")), " ")
 }
 
-// Default size in pixels: 16cm x 10cm at 96 dpi.
-var defaultPx = image.Pt(605, 378)
+// Default size of a PNG in pixels: 800 x 500 CSS pixels at density 2.
+var defaultPx = image.Pt(1600, 1000)
 
 func TestSaveEachKind(t *testing.T) {
 	dir := t.TempDir()
 	for name, fig := range testFigures() {
 		for _, ext := range []string{".png", ".svg"} {
 			path := filepath.Join(dir, name+ext)
-			notes, err := Save(path, fig, nil)
+			notes, err := Save(path, fig, &Options{NoSVG: ext == ".png"})
 			if err != nil {
 				t.Errorf("%s: %v", path, err)
 				continue
@@ -170,12 +171,16 @@ func TestPNGSize(t *testing.T) {
 	}{
 		{"nil", nil, defaultPx},
 		{"zero", &Options{}, defaultPx},
-		{"lengths", &Options{Width: 10 * vg.Centimeter, Height: 5 * vg.Centimeter}, image.Pt(378, 189)},
-		{"inches", &Options{Width: 4 * vg.Inch, Height: 3 * vg.Inch}, image.Pt(384, 288)},
-		{"pixels", &Options{WidthPx: 800, HeightPx: 600}, image.Pt(800, 600)},
-		{"odd pixels", &Options{WidthPx: 333, HeightPx: 217, DPI: 72}, image.Pt(333, 217)},
-		{"mixed", &Options{WidthPx: 500, Height: 1 * vg.Inch}, image.Pt(500, 96)},
-		{"dpi", &Options{DPI: 300}, image.Pt(1890, 1181)},
+		// 10cm = 377.95 CSS px, 755.9 PNG pixels at density 2.
+		{"lengths", &Options{Width: 10 * vg.Centimeter, Height: 5 * vg.Centimeter}, image.Pt(756, 378)},
+		{"inches", &Options{Width: 4 * vg.Inch, Height: 3 * vg.Inch}, image.Pt(768, 576)},
+		{"pixels", &Options{WidthPx: 800, HeightPx: 600}, image.Pt(1600, 1200)},
+		{"density 1", &Options{WidthPx: 333, HeightPx: 217, Density: 1}, image.Pt(333, 217)},
+		{"density 3", &Options{WidthPx: 333, HeightPx: 217, Density: 3}, image.Pt(999, 651)},
+		// DPI wins over density: 333 CSS px = 3.47 in, 250 dots at 72 dpi.
+		{"odd pixels at 72 dpi", &Options{WidthPx: 333, HeightPx: 217, DPI: 72, Density: 2}, image.Pt(250, 163)},
+		{"mixed", &Options{WidthPx: 500, Height: 1 * vg.Inch}, image.Pt(1000, 192)},
+		{"dpi", &Options{DPI: 300}, image.Pt(2500, 1563)},
 	} {
 		data, _ := render(t, fig, tc.opt)
 		if got := pngSize(t, data); got != tc.want {
@@ -257,7 +262,7 @@ func TestSaveErrors(t *testing.T) {
 	}
 
 	// Bad sizes.
-	for _, opt := range []*Options{{Width: -1}, {HeightPx: -3}, {DPI: -96}} {
+	for _, opt := range []*Options{{Width: -1}, {HeightPx: -3}, {DPI: -96}, {Density: -2}} {
 		if _, err := Write(io.Discard, fig, opt); err == nil {
 			t.Errorf("Write(%+v): no error", *opt)
 		}
@@ -294,7 +299,7 @@ func TestSaveErrors(t *testing.T) {
 
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if name := e.Name(); name != "taken.png" && name != "good.png" {
+		if name := e.Name(); name != "taken.png" && name != "good.png" && name != "good.svg" {
 			t.Errorf("unexpected file %q left behind", name)
 		}
 	}
@@ -407,7 +412,7 @@ func TestTinyFigures(t *testing.T) {
 	for name, fig := range testFigures() {
 		for _, format := range []Format{PNG, SVG} {
 			for _, px := range []image.Point{{1, 1}, {20, 15}, {60, 40}, {120, 90}, {3000, 20}, {20, 2000}} {
-				opt := &Options{Format: format, WidthPx: px.X, HeightPx: px.Y}
+				opt := &Options{Format: format, WidthPx: px.X, HeightPx: px.Y, Density: 1}
 				data, _ := render(t, fig, opt)
 				if format == PNG {
 					if got := pngSize(t, data); got != px {
@@ -421,21 +426,125 @@ func TestTinyFigures(t *testing.T) {
 	}
 }
 
-func TestFormatTickHidesRounding(t *testing.T) {
-	for _, c := range []struct {
-		v    float64
-		want string
-	}{{math.Pow10(-24), "1e-24"}, {1e-30 * 1.0000000000000002, "1e-30"}, {0.1 + 0.2, "0.3"}, {250, "250"}, {-0.0, "0"}} {
-		if got := formatTick(c.v); got != c.want {
-			t.Errorf("formatTick(%v) = %q, want %q", c.v, got, c.want)
+// TestSaveWritesSVGBeside checks that Save writes an SVG beside a PNG,
+// that both show the same figure, and that NoSVG and SVG paths write one
+// file.
+func TestSaveWritesSVGBeside(t *testing.T) {
+	dir := t.TempDir()
+	fig := testFigures()["line"]
+	for _, tc := range []struct {
+		file  string
+		opt   *Options
+		files []string
+	}{
+		{"a.png", nil, []string{"a.png", "a.svg"}},
+		{"b", nil, []string{"b", "b.svg"}},
+		{"c.png", &Options{NoSVG: true}, []string{"c.png"}},
+		{"d.svg", nil, []string{"d.svg"}},
+		{"e.svg", &Options{Format: PNG}, []string{"e.svg"}},
+	} {
+		sub := filepath.Join(dir, strings.TrimSuffix(tc.file, filepath.Ext(tc.file)))
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
 		}
+		if _, err := Save(filepath.Join(sub, tc.file), fig, tc.opt); err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		entries, _ := os.ReadDir(sub)
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+		if !slices.Equal(got, tc.files) {
+			t.Errorf("%s: wrote %q, want %q", tc.file, got, tc.files)
+		}
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "a", "a.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := svgText(t, svg)
+	for _, want := range []string{"loss", "epoch", "train", "test"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("a.svg lacks the text %q: %q", want, text)
+		}
+	}
+	// Viewers without Liberation Sans get a metric-compatible font.
+	if !bytes.Contains(svg, []byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")) {
+		t.Errorf("a.svg names no fallback fonts")
+	}
+	if bytes.Contains(svg, []byte("font-family:Liberation Sans;")) {
+		t.Errorf("a.svg still names Liberation Sans alone")
 	}
 }
 
-func TestDecadeLabels(t *testing.T) {
-	for e, want := range map[int]string{-5: "1e-5", -3: "0.001", 0: "1", 3: "1000", 4: "1e4", 16: "1e16"} {
-		if got := decadeLabel(e); got != want {
-			t.Errorf("decadeLabel(%d) = %q, want %q", e, got, want)
+// TestSVGFailureLeavesPNG makes the SVG beside a PNG impossible to write
+// and checks that the PNG is then neither written nor changed.
+func TestSVGFailureLeavesPNG(t *testing.T) {
+	dir := t.TempDir()
+	fig := testFigures()["bars"]
+	png := filepath.Join(dir, "fig.png")
+	if err := os.Mkdir(filepath.Join(dir, "fig.svg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Save(png, fig, nil); err == nil || !strings.Contains(err.Error(), "fig.svg") {
+		t.Errorf("SVG path taken by a directory: error %v, want one naming fig.svg", err)
+	}
+	if _, err := os.Stat(png); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("PNG written although its SVG failed: %v", err)
+	}
+
+	// An existing PNG is left as it was.
+	old := []byte("old figure")
+	if err := os.WriteFile(png, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Save(png, fig, nil); err == nil {
+		t.Error("second save: no error")
+	}
+	if got, _ := os.ReadFile(png); !bytes.Equal(got, old) {
+		t.Error("failed save changed the existing PNG")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("directory holds %d entries, want fig.png and fig.svg only (no temporary files)", len(entries))
+	}
+}
+
+func TestDisplaySize(t *testing.T) {
+	dir := t.TempDir()
+	fig := testFigures()["scatter"]
+	for _, tc := range []struct {
+		opt        *Options
+		w, h       int // CSS pixels
+		pngW, pngH int
+	}{
+		{nil, 800, 500, 1600, 1000},
+		{&Options{WidthPx: 640, HeightPx: 400}, 640, 400, 1280, 800},
+		{&Options{WidthPx: 640, HeightPx: 400, Density: 3}, 640, 400, 1920, 1200},
+		{&Options{WidthPx: 333, HeightPx: 217, Density: 1}, 333, 217, 333, 217},
+	} {
+		path := filepath.Join(dir, "f.png")
+		if _, err := Save(path, fig, tc.opt); err != nil {
+			t.Fatal(err)
 		}
+		data, _ := os.ReadFile(path)
+		if got := pngSize(t, data); got != image.Pt(tc.pngW, tc.pngH) {
+			t.Errorf("%+v: PNG %v, want %dx%d", tc.opt, got, tc.pngW, tc.pngH)
+		}
+		for _, f := range []string{"f.png", "f.svg"} {
+			w, h, err := DisplaySize(filepath.Join(dir, f))
+			if err != nil || w != tc.w || h != tc.h {
+				t.Errorf("%+v: DisplaySize(%s) = %d, %d, %v; want %d, %d", tc.opt, f, w, h, err, tc.w, tc.h)
+			}
+		}
+	}
+	if _, _, err := DisplaySize(filepath.Join(dir, "missing.png")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: error %v", err)
+	}
+	other := filepath.Join(dir, "x.txt")
+	os.WriteFile(other, []byte("not a figure"), 0o644)
+	if _, _, err := DisplaySize(other); !errors.Is(err, ErrFormat) {
+		t.Errorf("text file: error %v, want ErrFormat", err)
 	}
 }

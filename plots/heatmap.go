@@ -5,11 +5,13 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -29,11 +31,11 @@ import (
 // 128×128 cells are drawn as one rectangle per cell (plotter.HeatMap) and
 // bigger ones as an embedded image.
 type HeatMap struct {
-	// Title is printed above the figure; empty means none.
+	// Title is printed above the figure (markup); empty means none.
 	Title string
 
 	// XLabel and YLabel label the axes; ColorLabel labels the colour
-	// bar. Empty means none.
+	// bar, to its right. All are markup; empty means none.
 	XLabel, YLabel, ColorLabel string
 
 	// Z holds the values in row-major order: Z[r*Cols+c] is the cell in
@@ -75,8 +77,6 @@ type HeatMap struct {
 // Heat map styling.
 var (
 	defaultNaNColor = color.Gray{Y: 0x80}
-	colorBarWidth   = vg.Points(12)
-	colorBarGap     = vg.Points(10)
 )
 
 const (
@@ -116,6 +116,7 @@ func (f HeatMap) layout(format Format) (drawFunc, []string) {
 	}
 	p.X.Min, p.X.Max = xe.Min, xe.Max
 	p.X.Tick.Marker = xt
+	scaleLinearAxis(&p.X)
 	if f.OriginLower {
 		p.Y.Min, p.Y.Max = ye.Min, ye.Max
 		p.Y.Tick.Marker = yt
@@ -124,9 +125,10 @@ func (f HeatMap) layout(format Format) (drawFunc, []string) {
 		p.Y.Min, p.Y.Max = -ye.Max, -ye.Min
 		p.Y.Tick.Marker = negatedTicks{yt}
 	}
+	scaleLinearAxis(&p.Y)
 
 	if f.Rows == 0 || f.Cols == 0 {
-		return p.Draw, []string{fmt.Sprintf("heat map: grid is empty (%d x %d)", f.Rows, f.Cols)}
+		return func(c draw.Canvas) { drawPlot(c, p) }, []string{fmt.Sprintf("heat map: grid is empty (%d x %d)", f.Rows, f.Cols)}
 	}
 
 	// Colour range.
@@ -201,50 +203,120 @@ func (f HeatMap) layout(format Format) (drawFunc, []string) {
 		p.Add(plotter.NewImage(img, p.X.Min, p.Y.Min, p.X.Max, p.Y.Max))
 	}
 
-	cb := newPlot("")
-	cb.HideX()
-	cb.X.Padding, cb.Y.Padding = 0, 0
-	cb.Y.Label.Text = f.ColorLabel
-	cb.Add(&plotter.ColorBar{ColorMap: scale, Vertical: true, Colors: paletteSize})
-
-	return func(c draw.Canvas) { drawWithColorBar(c, p, cb) }, notes
+	bar := newColorBar(scale, lo, hi, f.ColorLabel)
+	return func(c draw.Canvas) { drawWithColorBar(c, p, bar) }, notes
 }
 
-// drawWithColorBar draws p with the colour bar plot cb to its right, the
-// bar spanning the height of p's data area.
-func drawWithColorBar(c draw.Canvas, p, cb *plot.Plot) {
+// colorBar is a heat map's colour scale, drawn beside the grid with its
+// ticks, tick labels and label on its right.
+type colorBar struct {
+	scale  safeMap
+	lo, hi float64
+	ticks  linearTicks
+	label  string // markup, ending in the ticks' ×10^k if they have one
+}
+
+// newColorBar returns the colour bar of scale over [lo, hi].
+func newColorBar(scale safeMap, lo, hi float64, label string) colorBar {
+	b := colorBar{scale: scale, lo: lo, hi: hi, label: label}
+	if exp, ok := linearExponent(lo, hi); ok {
+		b.ticks.exp = exp
+		factor := "×10^{" + strconv.Itoa(exp) + "}"
+		if b.label == "" {
+			b.label = factor
+		} else {
+			b.label += " (" + factor + ")"
+		}
+	}
+	return b
+}
+
+// Colour bar layout.
+var (
+	colorBarWidth  = vg.Points(12)
+	colorBarGap    = vg.Points(12) // between the grid and the bar
+	tickLabelGap   = vg.Points(3)  // between a tick and its label
+	colorLabelGap  = vg.Points(6)  // between the tick labels and the label
+	colorBarBorder = draw.LineStyle{Color: axisColor, Width: axisWidth}
+)
+
+// styles returns the styles of the bar's tick labels and label.
+func (b colorBar) styles() (tick, label text.Style) {
+	tick = textStyle(tickSize)
+	tick.XAlign, tick.YAlign = draw.XLeft, draw.YCenter
+	label = textStyle(labelSize)
+	label.Rotation = math.Pi / 2
+	label.XAlign, label.YAlign = draw.XCenter, draw.YTop
+	return tick, label
+}
+
+// width returns the width of the bar with its ticks and labels.
+func (b colorBar) width() vg.Length {
+	tick, label := b.styles()
+	var labels vg.Length
+	for _, t := range b.ticks.Ticks(b.lo, b.hi) {
+		labels = max(labels, tick.Width(t.Label))
+	}
+	w := colorBarWidth + tickLength + tickLabelGap + labels
+	if b.label != "" {
+		w += colorLabelGap + label.Height(b.label)
+	}
+	return w
+}
+
+// draw draws the bar's colours into the rectangle r, and its ticks and
+// labels to the right of r.
+func (b colorBar) draw(c draw.Canvas, r vg.Rectangle) {
+	const n = paletteSize
+	img := image.NewRGBA(image.Rect(0, 0, 1, n))
+	for i := range n {
+		col, _ := b.scale.At(b.lo + (b.hi-b.lo)*float64(i)/float64(n-1))
+		img.Set(0, n-1-i, col) // image rows count from the top
+	}
+	c.DrawImage(r, img)
+	c.StrokeLines(colorBarBorder, append(rectPoints(r), r.Min))
+
+	tick, label := b.styles()
+	right := r.Max.X
+	h := r.Max.Y - r.Min.Y
+	for _, t := range b.ticks.Ticks(b.lo, b.hi) {
+		if t.Label == "" {
+			continue // minor ticks would crowd the short bar
+		}
+		y := r.Min.Y + vg.Length((t.Value-b.lo)/(b.hi-b.lo))*h
+		c.StrokeLine2(colorBarBorder, r.Max.X, y, r.Max.X+tickLength, y)
+		x := r.Max.X + tickLength + tickLabelGap
+		c.FillText(tick, vg.Point{X: x, Y: y}, t.Label)
+		right = max(right, x+tick.Width(t.Label))
+	}
+	if b.label != "" {
+		c.FillText(label, vg.Point{X: right + colorLabelGap, Y: (r.Min.Y + r.Max.Y) / 2}, b.label)
+	}
+}
+
+// drawWithColorBar draws p with the colour bar to its right, the bar
+// spanning the height of p's data area.
+func drawWithColorBar(c draw.Canvas, p *plot.Plot, bar colorBar) {
+	tick, _ := bar.styles()
 	if p.Title.Text == "" {
 		// Room for the top half of the colour bar's top tick label.
-		c.Max.Y -= cb.Y.Tick.Label.Height("0") / 2
+		c.Max.Y -= tick.Height("0") / 2
 	}
-	// Width of the colour bar's axis: its tick labels and label.
-	dc := cb.DataCanvas(c)
-	axisWidth := dc.Min.X - c.Min.X
-	barArea := c
-	barArea.Min.X = c.Max.X - colorBarGap/2 - colorBarWidth - axisWidth
-	barArea.Max.X = c.Max.X - colorBarGap/2
-
 	main := c
-	main.Max.X = barArea.Min.X - colorBarGap
-	p.Draw(main)
-
-	// Align the bar with the data area (its tick labels need a little
-	// room above and below, which DataCanvas accounts for).
-	target := p.DataCanvas(main)
-	aligned := barArea
-	for range 2 {
-		got := cb.DataCanvas(aligned)
-		aligned.Min.Y += target.Min.Y - got.Min.Y
-		aligned.Max.Y += target.Max.Y - got.Max.Y
+	main.Max.X -= colorBarGap + bar.width()
+	if main.Max.X-main.Min.X < (c.Max.X-c.Min.X)/3 {
+		// Too narrow for a bar: the grid alone.
+		drawPlot(c, p)
+		return
 	}
-	// In a figure too small for it, the alignment goes astray: then keep
-	// the bar unaligned, or leave it out rather than let plot panic.
-	for _, a := range []draw.Canvas{aligned, barArea} {
-		if a.Min.Y >= c.Min.Y-1 && a.Max.Y <= c.Max.Y+1 &&
-			sensible(a.Rectangle) && sensible(cb.DataCanvas(a).Rectangle) {
-			cb.Draw(a)
-			return
-		}
+	drawPlot(main, p)
+	dc := dataCanvas(main, p)
+	r := vg.Rectangle{
+		Min: vg.Point{X: main.Max.X + colorBarGap, Y: dc.Min.Y},
+		Max: vg.Point{X: main.Max.X + colorBarGap + colorBarWidth, Y: dc.Max.Y},
+	}
+	if sensible(r) {
+		bar.draw(c, r)
 	}
 }
 

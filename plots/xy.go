@@ -2,11 +2,10 @@ package plots
 
 import (
 	"fmt"
-	"image/color"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -14,9 +13,10 @@ import (
 // Series is one named sequence of (x, y) points: a line of a Line figure
 // or a point group of a Scatter figure.
 type Series struct {
-	// Name labels the series in the legend and in notes. Unnamed series
-	// get no legend entry and are called "series 1", "series 2", … in
-	// notes ("group 1", … in a Scatter).
+	// Name labels the series in the legend and in notes; it is markup
+	// (see the package documentation). Unnamed series get no legend
+	// entry and are called "series 1", "series 2", … in notes ("group
+	// 1", … in a Scatter).
 	Name string
 
 	// X and Y hold the coordinates. If X is nil, Y is plotted against
@@ -35,6 +35,61 @@ type Series struct {
 	// or class samples beside a decision boundary, in one figure. Scatter
 	// figures ignore it.
 	NoLine bool
+
+	// Reference draws the series as a guide rather than as data: a true
+	// function, a line of slope 2, y = x, a unit circle. It is drawn in
+	// near-black with a thinner line, solid unless Dash says otherwise
+	// (glyphs as small dots), and takes no place in the colour cycle, so
+	// the data series keep their colours.
+	Reference bool
+
+	// Color picks the series' colour by its 1-based place in the
+	// theme's palette of ten (cycling), so that related series can share
+	// one. Zero means automatic: the n-th series that is not a Reference
+	// gets colour n. Reference series ignore it.
+	Color int
+
+	// Dash picks the line's dash pattern. The zero value, AutoDash,
+	// gives the n-th series that is not a Reference the n-th pattern
+	// (solid first), and Reference series a solid line.
+	Dash Dash
+}
+
+// Dash is the dash pattern of a line.
+type Dash int
+
+// Dash patterns.
+const (
+	// AutoDash, the zero value, picks a pattern by the series' place
+	// (see Series.Dash).
+	AutoDash Dash = iota
+	Solid
+	Dashed
+	Dotted
+	DashDot
+)
+
+// dashPatterns holds the patterns, in points, that AutoDash cycles
+// through; the first four are Solid, Dashed, Dotted and DashDot.
+var dashPatterns = [...][]vg.Length{
+	nil,
+	{vg.Points(6), vg.Points(3)},
+	{vg.Points(1.5), vg.Points(2.5)},
+	{vg.Points(6), vg.Points(2.5), vg.Points(1.5), vg.Points(2.5)},
+	{vg.Points(11), vg.Points(3)},
+	{vg.Points(11), vg.Points(3), vg.Points(1.5), vg.Points(3), vg.Points(1.5), vg.Points(3)},
+	{vg.Points(3), vg.Points(3)},
+}
+
+// Span shades an interval of a Line figure's X axis behind the data: an
+// assimilation window, a warm-up phase, the range of training data.
+type Span struct {
+	// X is the interval. It must be finite with Min < Max, or Save and
+	// Write panic.
+	X Extent
+
+	// Label names the span in the legend (markup); empty means no entry.
+	Label string
 }
 
 // Line is a figure of one or more series drawn as lines, each in its own
@@ -43,17 +98,20 @@ type Series struct {
 // non-positive on a log axis) are dropped and the line is broken there;
 // each drop is reported in a note.
 type Line struct {
-	// Title is printed above the figure; empty means none.
+	// Title is printed above the figure (markup); empty means none.
 	Title string
 
 	// X and Y configure the axes.
 	X, Y Axis
 
-	// Series are drawn in order; series i gets plotutil.Color(i),
-	// plotutil.Dashes(i) and, if it has Points, plotutil.Shape(i).
+	// Series are drawn in order, with colours, dashes and glyph shapes
+	// as their fields say.
 	Series []Series
 
-	// Legend places the legend of the named series.
+	// Spans are shaded behind the series.
+	Spans []Span
+
+	// Legend places the legend of the named series and spans.
 	Legend LegendPosition
 }
 
@@ -62,14 +120,15 @@ type Line struct {
 // (NaN, infinite, or non-positive on a log axis) are dropped, each drop
 // reported in a note.
 type Scatter struct {
-	// Title is printed above the figure; empty means none.
+	// Title is printed above the figure (markup); empty means none.
 	Title string
 
 	// X and Y configure the axes.
 	X, Y Axis
 
-	// Groups are drawn in order; group i gets plotutil.Color(i) and
-	// plotutil.Shape(i). Their Points fields are ignored.
+	// Groups are drawn in order; group n that is not a Reference gets
+	// the n-th colour and glyph shape unless its Color says otherwise.
+	// Their Points, NoLine and Dash fields are ignored.
 	Groups []Series
 
 	// Legend places the legend of the named groups.
@@ -77,22 +136,50 @@ type Scatter struct {
 }
 
 func (f Line) layout(Format) (drawFunc, []string) {
-	return xyLayout(f.Title, f.X, f.Y, f.Legend, f.Series, true)
+	fig, notes := xyFigure(f.Title, f.X, f.Y, f.Legend, f.Series, f.Spans, true)
+	return fig.draw, notes
 }
 
 func (f Scatter) layout(Format) (drawFunc, []string) {
-	return xyLayout(f.Title, f.X, f.Y, f.Legend, f.Groups, false)
+	fig, notes := xyFigure(f.Title, f.X, f.Y, f.Legend, f.Groups, nil, false)
+	return fig.draw, notes
 }
 
-// Styles shared by the figures.
-var (
-	lineWidth   = vg.Points(1.25)
-	glyphRadius = vg.Points(2.5)
-	legendFont  = vg.Points(10)
-)
+// seriesStyle is how one series is drawn.
+type seriesStyle struct {
+	line  draw.LineStyle
+	glyph draw.GlyphStyle
+}
 
-// xyLayout builds a Line (lines true) or Scatter figure.
-func xyLayout(title string, xa, ya Axis, pos LegendPosition, series []Series, lines bool) (drawFunc, []string) {
+// style returns the style of s, whose automatic place (among series
+// that are not references) is auto.
+func (s Series) style(auto int) seriesStyle {
+	if s.Reference {
+		var dashes []vg.Length
+		if s.Dash > AutoDash {
+			dashes = dashPatterns[int(s.Dash-Solid)%len(dashPatterns)]
+		}
+		return seriesStyle{
+			line:  draw.LineStyle{Color: referenceColor, Width: referenceWidth, Dashes: dashes},
+			glyph: draw.GlyphStyle{Color: referenceColor, Radius: glyphRadius / 2, Shape: draw.CircleGlyph{}},
+		}
+	}
+	col := seriesColor(auto)
+	if s.Color > 0 {
+		col = seriesColor(s.Color - 1)
+	}
+	dashes := dashPatterns[auto%len(dashPatterns)]
+	if s.Dash > AutoDash {
+		dashes = dashPatterns[int(s.Dash-Solid)%len(dashPatterns)]
+	}
+	return seriesStyle{
+		line:  draw.LineStyle{Color: col, Width: lineWidth, Dashes: dashes},
+		glyph: draw.GlyphStyle{Color: col, Radius: glyphRadius, Shape: glyphShape(auto)},
+	}
+}
+
+// xyFigure builds a Line (lines true) or Scatter figure.
+func xyFigure(title string, xa, ya Axis, pos LegendPosition, series []Series, spans []Span, lines bool) (legendFigure, []string) {
 	kind := "series"
 	if !lines {
 		kind = "group"
@@ -100,9 +187,28 @@ func xyLayout(title string, xa, ya Axis, pos LegendPosition, series []Series, li
 	p := newPlot(title)
 	setupAxis(&p.X, xa)
 	setupAxis(&p.Y, ya)
+	p.Add(gridLines{})
 
-	leg := newLegend()
-	var notes []string
+	var (
+		notes   []string
+		entries []legendEntry
+		k       ink
+	)
+	for i, sp := range spans {
+		sp.X.check(fmt.Sprintf("span %d X", i+1))
+		if xa.Log && !(sp.X.Min > 0) {
+			notes = append(notes, fmt.Sprintf("log x: dropped %s, which reaches x <= 0", seriesName("span", sp.Label, i)))
+			continue
+		}
+		sh := shade{sp.X}
+		p.Add(sh)
+		k.shades = append(k.shades, sp.X)
+		if sp.Label != "" {
+			entries = append(entries, legendEntry{sp.Label, []plot.Thumbnailer{sh}})
+		}
+	}
+
+	auto := 0
 	for i, s := range series {
 		what := seriesName(kind, s.Name, i)
 		if s.X != nil && len(s.X) != len(s.Y) {
@@ -112,30 +218,32 @@ func xyLayout(title string, xa, ya Axis, pos LegendPosition, series []Series, li
 		if note != "" {
 			notes = append(notes, note)
 		}
-
-		col := plotutil.Color(i)
-		glyph := draw.GlyphStyle{Color: col, Radius: glyphRadius, Shape: plotutil.Shape(i)}
+		sty := s.style(auto)
+		if !s.Reference {
+			auto++
+		}
 		var thumbs []plot.Thumbnailer
 		if lines && !s.NoLine {
-			sty := draw.LineStyle{Color: col, Width: lineWidth, Dashes: plotutil.Dashes(i)}
 			for _, r := range runs {
-				p.Add(&plotter.Line{XYs: r, LineStyle: sty})
+				p.Add(&plotter.Line{XYs: r, LineStyle: sty.line})
 				if len(r) == 1 && !s.Points {
 					// A lone point between dropped ones has no line
 					// segment; mark it so that it is not lost.
-					dot := draw.GlyphStyle{Color: col, Radius: lineWidth, Shape: draw.CircleGlyph{}}
+					dot := draw.GlyphStyle{Color: sty.line.Color, Radius: sty.line.Width, Shape: draw.CircleGlyph{}}
 					p.Add(&plotter.Scatter{XYs: r, GlyphStyle: dot})
 				}
 			}
-			thumbs = append(thumbs, &plotter.Line{LineStyle: sty})
+			k.lines = append(k.lines, runs...)
+			thumbs = append(thumbs, &plotter.Line{LineStyle: sty.line})
 		}
 		if !lines || s.Points || s.NoLine {
-			sc := &plotter.Scatter{XYs: all, GlyphStyle: glyph}
+			sc := &plotter.Scatter{XYs: all, GlyphStyle: sty.glyph}
 			p.Add(sc)
+			k.points = append(k.points, all)
 			thumbs = append(thumbs, sc)
 		}
 		if s.Name != "" {
-			leg.Add(s.Name, thumbs...)
+			entries = append(entries, legendEntry{s.Name, thumbs})
 		}
 	}
 	if xa.Log {
@@ -148,7 +256,9 @@ func xyLayout(title string, xa, ya Axis, pos LegendPosition, series []Series, li
 	} else if note := fixLinearRange(&p.Y, "y"); note != "" {
 		notes = append(notes, note)
 	}
-	return withLegend(p, leg, pos), notes
+	scaleLinearAxis(&p.X)
+	scaleLinearAxis(&p.Y)
+	return legendFigure{p: p, entries: entries, pos: pos, ink: k}, notes
 }
 
 // clean returns the drawable points of s, split into runs at dropped
@@ -184,105 +294,27 @@ func (s Series) clean(xlog, ylog bool, what string) (runs []plotter.XYs, all plo
 	return runs, all, d.note(xlog, ylog, "point", what, n)
 }
 
-// newPlot returns a plot with the package's default styling.
-func newPlot(title string) *plot.Plot {
-	p := plot.New()
-	p.X.Tick.Marker = linearTicks{}
-	p.Y.Tick.Marker = linearTicks{}
-	p.Title.Text = title
-	p.Title.Padding = vg.Points(6)
-	return p
-}
+// shade draws a Span: a translucent band across the data area.
+type shade struct{ x Extent }
 
-// newLegend returns an empty legend with the package's default styling.
-func newLegend() plot.Legend {
-	l := plot.NewLegend()
-	l.TextStyle.Font.Size = legendFont
-	return l
-}
-
-// withLegend returns the function drawing p with leg at pos.
-func withLegend(p *plot.Plot, leg plot.Legend, pos LegendPosition) drawFunc {
-	switch pos {
-	case NoLegend:
-		return p.Draw
-	case Outside:
-		return func(c draw.Canvas) { drawOutsideLegend(c, p, leg) }
-	}
-	return func(c draw.Canvas) {
-		p.Draw(c)
-		drawInsideLegend(p.DataCanvas(c), leg, pos)
-	}
-}
-
-// Legend box styling.
-var (
-	legendInset   = vg.Points(5)
-	legendPadding = vg.Points(3)
-	legendFill    = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xd8}
-	legendBorder  = draw.LineStyle{Color: color.Gray{Y: 0xb0}, Width: vg.Points(0.5)}
-)
-
-// drawInsideLegend draws leg on a translucent box in a corner of the data
-// area dc.
-func drawInsideLegend(dc draw.Canvas, leg plot.Legend, pos LegendPosition) {
-	size := leg.Rectangle(dc).Size()
-	if size.X == 0 {
+// Plot implements plot.Plotter.
+func (s shade) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	x0 := clamp(trX(s.x.Min), c.Min.X, c.Max.X)
+	x1 := clamp(trX(s.x.Max), c.Min.X, c.Max.X)
+	if !(x1 > x0) {
 		return
 	}
-	descent := leg.TextStyle.FontExtents().Descent
-	w := size.X + 2*legendPadding
-	h := size.Y + 2*legendPadding + descent
-	var box vg.Rectangle
-	switch pos {
-	case TopLeft, BottomLeft:
-		box.Min.X = dc.Min.X + legendInset
-		box.Max.X = box.Min.X + w
-		leg.Left = true
-	default:
-		box.Max.X = dc.Max.X - legendInset
-		box.Min.X = box.Max.X - w
-	}
-	switch pos {
-	case BottomLeft, BottomRight:
-		box.Min.Y = dc.Min.Y + legendInset
-		box.Max.Y = box.Min.Y + h
-	default:
-		box.Max.Y = dc.Max.Y - legendInset
-		box.Min.Y = box.Max.Y - h
-	}
-	dc.FillPolygon(legendFill, rectPoints(box))
-	dc.StrokeLines(legendBorder, append(rectPoints(box), box.Min))
-
-	area := dc
-	area.Rectangle = vg.Rectangle{
-		Min: vg.Point{X: box.Min.X + legendPadding, Y: box.Min.Y + legendPadding},
-		Max: vg.Point{X: box.Max.X - legendPadding, Y: box.Max.Y - legendPadding},
-	}
-	leg.Top = true
-	leg.Draw(area)
+	c.FillPolygon(spanColor, rectPoints(vg.Rectangle{Min: vg.Point{X: x0, Y: c.Min.Y}, Max: vg.Point{X: x1, Y: c.Max.Y}}))
 }
 
-// rectPoints returns the corners of r, anticlockwise from r.Min.
-func rectPoints(r vg.Rectangle) []vg.Point {
-	return []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}}
+// DataRange implements plot.DataRanger: the span widens the X range to
+// include it and leaves the Y range alone.
+func (s shade) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return s.x.Min, s.x.Max, math.Inf(1), math.Inf(-1)
 }
 
-// drawOutsideLegend draws p with leg in a column to its right.
-func drawOutsideLegend(c draw.Canvas, p *plot.Plot, leg plot.Legend) {
-	w := leg.Rectangle(c).Size().X
-	if w == 0 {
-		p.Draw(c)
-		return
-	}
-	gap := vg.Points(8)
-	area := draw.Crop(c, 0, -(w + 2*gap), 0, 0)
-	p.Draw(area)
-	dc := p.DataCanvas(area)
-	la := c
-	la.Min.X = area.Max.X + gap
-	la.Max.X = c.Max.X - gap
-	la.Min.Y, la.Max.Y = dc.Min.Y, dc.Max.Y
-	leg.Left, leg.Top = true, true
-	leg.Draw(la)
+// Thumbnail implements plot.Thumbnailer.
+func (s shade) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(spanColor, rectPoints(c.Rectangle))
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 )
 
 var (
@@ -206,37 +207,6 @@ func TestExtremeValues(t *testing.T) {
 	}
 }
 
-func TestLogTicks(t *testing.T) {
-	for _, r := range [][2]float64{
-		{1, 10}, {2, 5}, {2, 3}, {0.003, 0.02}, {1e-12, 1}, {1e-300, 1e300},
-		{5e-324, 1e308}, {7, 7.0000001}, {0.5, 2000},
-	} {
-		ticks := logTicks{}.Ticks(r[0], r[1])
-		inside := 0
-		labels := 0
-		for _, tk := range ticks {
-			if tk.Label == "" {
-				continue
-			}
-			labels++
-			if tk.Value >= r[0] && tk.Value <= r[1] {
-				inside++
-			}
-		}
-		if inside < 2 {
-			t.Errorf("%v: %d labelled ticks inside the range, want at least 2: %v", r, inside, ticks)
-		}
-		if labels > 12 {
-			t.Errorf("%v: %d labels, want at most 12", r, labels)
-		}
-	}
-	for _, r := range [][2]float64{{0, 1}, {-1, 1}, {2, 1}, {1, inf}, {nan, 1}} {
-		if ticks := (logTicks{}).Ticks(r[0], r[1]); ticks != nil {
-			t.Errorf("%v: got ticks %v, want none", r, ticks)
-		}
-	}
-}
-
 // TestNoLineDrawsOnlyPoints: a NoLine series of a Line figure is drawn
 // exactly as the same points in a Scatter figure, and differently from a
 // series with lines.
@@ -257,5 +227,32 @@ func TestNoLineDrawsOnlyPoints(t *testing.T) {
 	}
 	if bytes.Equal(noLine, withLine) {
 		t.Error("a NoLine series is drawn with its line")
+	}
+}
+
+// TestNoBlankBandAbovePlot: a log Y axis ending between decades with a
+// long label (vanishing_exploding's figures) left a blank band between
+// the title and the plot; the data area must start right under the
+// title.
+func TestNoBlankBandAbovePlot(t *testing.T) {
+	var series []Series
+	for _, g := range []float64{0.5, 1, 3} {
+		s := Series{Name: "g = " + formatTick(g)}
+		for l := 1; l <= 20; l++ {
+			s.X = append(s.X, float64(l))
+			s.Y = append(s.Y, 0.3*math.Pow(g, float64(20-l)))
+		}
+		series = append(series, s)
+	}
+	const title = "tanh, depth 20: gradient norm per layer at initialisation"
+	for _, ylabel := range []string{"", "‖dL/dW_l‖ (weight and bias)"} {
+		fig, _ := xyFigure(title, Axis{Label: "layer l"}, Axis{Label: ylabel, Log: true}, Auto, series, nil, true)
+		c := figureCanvas()
+		dc := dataCanvas(c, fig.p)
+		top := c.Max.Y - fig.p.Title.TextStyle.Rectangle(title).Size().Y - titlePadding
+		// Room for half a tick label above the top tick at most.
+		if gap := top - dc.Max.Y; gap > vg.Points(tickSize) {
+			t.Errorf("Y label %q: %.1f pt between the title and the plot", ylabel, gap.Points())
+		}
 	}
 }

@@ -81,6 +81,27 @@ func SetTraining(l Layer, training bool) {
 	}
 }
 
+// Buffered is implemented by layers that keep state which belongs to the
+// model but is not trained by gradients, such as BatchNorm's running
+// averages, and by the containers that hold such layers. The buffers are
+// returned as Params whose Var is a constant (adjoint.Const) over the
+// layer's own tensor, named like parameters, so Save, Load and the
+// PyTorch mapping treat them alike.
+type Buffered interface {
+	// Buffers returns the layer's buffers in a fixed order.
+	Buffers() []Param
+}
+
+// Buffers returns the buffers of l (see Buffered), or nil if it has none.
+// Save and Load store a model's complete state when given
+// append(m.Params(), nn.Buffers(m)...).
+func Buffers(l Layer) []Param {
+	if b, ok := l.(Buffered); ok {
+		return b.Buffers()
+	}
+	return nil
+}
+
 // Vars returns the leaves of l's parameters in the order of l.Params(): the
 // argument that makes Apply compute what Forward computes.
 func Vars(l Layer) []*adjoint.Var { return ParamVars(l.Params()) }

@@ -285,7 +285,7 @@ func TestRuntimeShapeErrors(t *testing.T) {
 	mustPanic(t, func() { conv.Forward(adjoint.Const(adjoint.New(1, 2, 5))) }, "nn: Conv2D(2→3", "want [channels height width]")
 	rnn := NewRNN(rng, 2, 3, nil)
 	mustPanic(t, func() { rnn.Run(Vars(rnn), adjoint.Const(adjoint.New(2, 4, 2)), adjoint.Const(adjoint.New(3, 3))) },
-		"nn: RNN(2→3, tanh)", "initial state shape [3 3], want [2 3]")
+		"nn: RNN(2→3, tanh)", "initial state H shape [3 3], want [1 2 3]")
 	mustPanic(t, func() { NewLayerNorm(4, 0).Forward(adjoint.Const(adjoint.New(2, 3))) }, "nn: LayerNorm(4)")
 	mustPanic(t, func() { NewResidual(NewLinear(rng, 3, 2, nil)).Forward(adjoint.Const(adjoint.New(2, 3))) }, "nn: Residual")
 }

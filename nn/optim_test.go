@@ -76,7 +76,7 @@ func TestAdam(t *testing.T) {
 	// Decoupled weight decay shrinks parameters with zero gradient.
 	w := adjoint.Vector(2)
 	d := NewAdam(0.1)
-	d.WeightDecay = 0.5
+	d.DecoupledDecay = 0.5
 	d.Step([]*adjoint.Tensor{w}, []*adjoint.Tensor{adjoint.Vector(0)})
 	if w.Data[0] != 2-0.1*0.5*2 {
 		t.Errorf("weight decay: %v, want 1.9", w.Data[0])

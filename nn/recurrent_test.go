@@ -50,9 +50,9 @@ func TestBPTTAgainstFiniteDifferences(t *testing.T) {
 	rng := newRNG(21)
 	const B, T, in, H = 2, 9, 3, 4
 	r := NewRNN(rng, in, H, &RNNSettings{RecurrentInit: Orthogonal(1.2)})
-	copy(r.b.Value().Data, randTensor(rng, H).Data)
+	copy(r.Params()[2].Value().Data, randTensor(rng, H).Data)
 	xt := randTensor(rng, B, T, in)
-	wx, wh, b := r.wx.Value().Data, r.wh.Value().Data, r.b.Value().Data
+	wx, wh, b := r.Params()[0].Value().Data, r.Params()[1].Value().Data, r.Params()[2].Value().Data
 
 	hs := r.Run(Vars(r), adjoint.Const(xt), nil)
 	loss := adjoint.Mean(adjoint.Square(hs[T-1]))

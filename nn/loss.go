@@ -345,6 +345,7 @@ type ClassLossSettings struct {
 //
 // It panics if a label other than an ignored one is outside [0, classes).
 func CrossEntropy(logits *adjoint.Var, labels []int, s *ClassLossSettings) *adjoint.Var {
+	classShape("CrossEntropy", logits)
 	return classLoss("CrossEntropy", adjoint.LogSoftmax(logits, 1), labels, s, true)
 }
 

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -503,5 +504,192 @@ func TestTorchModel(t *testing.T) {
 	t.Logf("deviation from PyTorch: eval %.2g, train %.2g, running statistics %.2g", eval, train, stats)
 	if eval > torchTol || train > torchTol || stats > torchTol {
 		t.Errorf("deviation from PyTorch: eval %.3g, train %.3g, running statistics %.3g", eval, train, stats)
+	}
+}
+
+// snapshot returns copies of every parameter and buffer of m.
+func snapshot(m Layer) [][]float64 {
+	var out [][]float64
+	for _, p := range append(m.Params(), Buffers(m)...) {
+		out = append(out, slices.Clone(p.Value().Data))
+	}
+	return out
+}
+
+// Every defect of a file or of its fit to the model is an error that names
+// the tensor, and the model is left exactly as it was.
+func TestLoadTorchErrors(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("testdata", "torch", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, meta, err := safetensors.Decode(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["format"] != "pt" {
+		t.Errorf("metadata %v", meta)
+	}
+	encode := func(ts []safetensors.Tensor) []byte {
+		var b strings.Builder
+		if err := safetensors.Encode(&b, ts, nil); err != nil {
+			t.Fatal(err)
+		}
+		return []byte(b.String())
+	}
+	edit := func(f func(ts []safetensors.Tensor) []safetensors.Tensor) []byte {
+		cp := make([]safetensors.Tensor, len(ts))
+		for i, x := range ts {
+			cp[i] = x
+			cp[i].Value = x.Value.Clone()
+		}
+		return encode(f(cp))
+	}
+	find := func(ts []safetensors.Tensor, name string) int {
+		for i, x := range ts {
+			if x.Name == name {
+				return i
+			}
+		}
+		t.Fatalf("no tensor %s", name)
+		return -1
+	}
+	header := binaryHeaderLen(good)
+	cases := []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"truncated", good[:len(good)-100], []string{"beyond", "truncated"}},
+		{"header overflow", append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, good[8:]...), []string{"header length"}},
+		{"header cut", good[:8+header/2], []string{"only"}},
+		{"wrong shape", edit(func(ts []safetensors.Tensor) []safetensors.Tensor {
+			i := find(ts, "mlp.0.weight")
+			ts[i].Value = adjoint.New(10, 8)
+			return ts
+		}), []string{`"mlp.0.weight"`, "[10 8]", "[8 10]", "Linear(10→8)"}},
+		{"wrong dtype", edit(func(ts []safetensors.Tensor) []safetensors.Tensor {
+			ts[find(ts, "bn.num_batches_tracked")].DType = safetensors.F64
+			return ts
+		}), []string{`"bn.num_batches_tracked"`, "integer"}},
+		{"integer weights", edit(func(ts []safetensors.Tensor) []safetensors.Tensor {
+			i := find(ts, "bn.weight")
+			ts[i].DType = safetensors.I64
+			for j := range ts[i].Value.Data {
+				ts[i].Value.Data[j] = 1
+			}
+			return ts
+		}), []string{`"bn.weight"`, "floating-point"}},
+		{"missing", edit(func(ts []safetensors.Tensor) []safetensors.Tensor {
+			return slices.Delete(ts, find(ts, "lstm.bias_hh_l1_reverse"), find(ts, "lstm.bias_hh_l1_reverse")+1)
+		}), []string{"1 tensors of the model are missing", `"lstm.bias_hh_l1_reverse"`}},
+		{"unexpected", edit(func(ts []safetensors.Tensor) []safetensors.Tensor {
+			return append(ts, safetensors.Tensor{Name: "head.weight", Value: adjoint.New(2, 2)})
+		}), []string{"do not belong to the model", `"head.weight"`}},
+	}
+	for _, c := range cases {
+		m, set := torchModel()
+		before := snapshot(m)
+		path := filepath.Join(dir, c.name+".safetensors")
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := LoadTorch(path, m, set)
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		for _, w := range append(c.want, path) {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %s", c.name, err, w)
+			}
+		}
+		if format := errors.Is(err, safetensors.ErrFormat); format == errors.Is(err, ErrMismatch) {
+			t.Errorf("%s: error %v wraps ErrFormat %v, ErrMismatch %v; want exactly one", c.name, err, format, !format)
+		}
+		after := snapshot(m)
+		for i := range before {
+			if !slices.Equal(before[i], after[i]) {
+				t.Errorf("%s: the failed load changed the model", c.name)
+				break
+			}
+		}
+	}
+	// A layer without a PyTorch counterpart is an error, not a silent gap.
+	custom := NewSequential([]int{2}, paramLayer{newParam("w", adjoint.New(2))})
+	if _, err := TorchStateDict(custom, nil); err == nil || !strings.Contains(err.Error(), "no PyTorch mapping") {
+		t.Errorf("custom layer: %v", err)
+	}
+	if _, err := TorchStateDict(custom, &TorchSettings{Rename: func(string) string { return "same" }}); err == nil {
+		t.Error("no error for a rename that merges keys")
+	}
+}
+
+func binaryHeaderLen(b []byte) int {
+	return int(b[0]) | int(b[1])<<8 | int(b[2])<<16
+}
+
+// paramLayer is a layer with a parameter that the PyTorch mapping does not
+// know.
+type paramLayer struct{ p Param }
+
+func (l paramLayer) Params() []Param                                     { return []Param{l.p} }
+func (l paramLayer) OutShape(in []int) ([]int, error)                    { return in, nil }
+func (l paramLayer) Apply(_ []*adjoint.Var, x *adjoint.Var) *adjoint.Var { return x }
+
+// SaveTorch writes a file that LoadTorch reads back into another model,
+// which then computes the same outputs; F32 rounds each value to float32.
+func TestSaveTorchRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	a, set := torchModel()
+	SetTraining(a, false)
+	x := adjoint.Const(randTensor(newRNG(61), 3, 4, 3))
+	for _, dt := range []safetensors.DType{safetensors.F64, safetensors.F32} {
+		path := filepath.Join(dir, string(dt)+".safetensors")
+		s := *set
+		s.DType, s.Metadata = dt, map[string]string{"format": "pt"}
+		if err := SaveTorch(path, a, &s); err != nil {
+			t.Fatal(err)
+		}
+		b := NewSequential([]int{-1, 3},
+			NewLSTM(newRNG(62), 3, 5, &RNNSettings{Layers: 2, Bidirectional: true}), NewLastStep(),
+			NewBatchNorm1D(10, nil), NewLinear(newRNG(63), 10, 8, nil), Tanh(), NewLinear(newRNG(64), 8, 2, nil))
+		if err := LoadTorch(path, b, set); err != nil {
+			t.Fatal(err)
+		}
+		SetTraining(b, false)
+		ya, yb := Predict(a, x).Value(), Predict(b, x).Value()
+		d := normRel(yb, ya)
+		switch {
+		case dt == safetensors.F64 && d != 0:
+			t.Errorf("F64 round trip changed the outputs by %g", d)
+		case dt == safetensors.F32 && (d == 0 || d > 1e-6):
+			t.Errorf("F32 round trip changed the outputs by %g, want about float32 rounding", d)
+		}
+	}
+}
+
+// TorchDefault draws weights and biases from U(−1/√fanIn, 1/√fanIn), the
+// distribution of torch.nn.Linear's reset_parameters.
+func TestTorchDefaultInit(t *testing.T) {
+	l := NewLinear(newRNG(65), 400, 300, TorchDefault())
+	bound := 1 / math.Sqrt(400)
+	for i, p := range l.Params() {
+		d := p.Value().Data
+		lo, hi := slices.Min(d), slices.Max(d)
+		m, v := meanVar(d)
+		// U(−b, b): variance b²/3; min and max near ±b.
+		n := float64(len(d))
+		if lo < -bound || hi > bound || hi < bound*(1-20/n) || lo > -bound*(1-20/n) ||
+			math.Abs(m) > 4*bound/math.Sqrt(3*n) || math.Abs(v/(bound*bound/3)-1) > 8/math.Sqrt(n) {
+			t.Errorf("%s: range [%g, %g], mean %g, variance %g; want U(−%g, %g)", p.Name, lo, hi, m, v, bound, bound)
+		}
+		if i == 1 && slices.Equal(d, make([]float64, len(d))) {
+			t.Error("bias is zero")
+		}
+	}
+	if b := NewLinear(newRNG(65), 4, 3, nil).Params()[1].Value().Data; !slices.Equal(b, []float64{0, 0, 0}) {
+		t.Errorf("default bias %v, want zeros", b)
 	}
 }

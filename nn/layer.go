@@ -60,7 +60,7 @@ type Container interface {
 }
 
 // TrainingModer is implemented by layers that behave differently in
-// training and in evaluation, such as Dropout.
+// training and in evaluation, such as Dropout and BatchNorm.
 type TrainingModer interface {
 	// SetTraining switches the layer to training (true) or evaluation
 	// (false) behaviour.
@@ -113,7 +113,8 @@ func Forward(l Layer, x *adjoint.Var) *adjoint.Var { return l.Apply(Vars(l), x) 
 // Predict applies l with its own parameters taken as constants, so that no
 // graph is recorded: the cheap way to evaluate a trained model (accuracy,
 // decision boundaries) when no gradient is wanted. It does not switch
-// Dropout off; use SetTraining for that.
+// Dropout off or BatchNorm to its running averages; use SetTraining for
+// that.
 func Predict(l Layer, x *adjoint.Var) *adjoint.Var {
 	vs := Vars(l)
 	for i, v := range vs {

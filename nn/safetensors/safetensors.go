@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -167,10 +168,10 @@ func Decode(data []byte) ([]Tensor, map[string]string, error) {
 	// The tensors must tile the buffer: sorted by offset, each starts where
 	// the previous one ended.
 	slices.SortStableFunc(ents, func(a, b located) int {
-		if c := cmpU64(a.begin, b.begin); c != 0 {
+		if c := cmp.Compare(a.begin, b.begin); c != 0 {
 			return c
 		}
-		return cmpU64(a.end, b.end)
+		return cmp.Compare(a.end, b.end)
 	})
 	var pos uint64
 	for i, l := range ents {
@@ -199,16 +200,6 @@ func Decode(data []byte) ([]Tensor, map[string]string, error) {
 		ts[i] = Tensor{Name: l.name, DType: l.e.DType, Value: t}
 	}
 	return ts, meta, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // splitObject returns the keys of the JSON object h, in order, and each

@@ -155,7 +155,7 @@ func TestRecurrenceOnEngine(t *testing.T) {
 		if l.Params()[0].Name != "w_x" {
 			layers = three.Layers
 		}
-		top := (layers - 1) * B * H // the top layer's h block of the state
+		top := (layers - 1) * B * H    // the top layer's h block of the state
 		for _, p := range l.Params() { // non-zero biases
 			for i := range p.Value().Data {
 				p.Value().Data[i] += 0.1 * rng.NormFloat64()

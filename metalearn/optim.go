@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/nn"
 )
 
 // Schedule says how Hyper.LR is indexed.
@@ -49,8 +50,9 @@ type Hyper struct {
 	// Momentum is a one-element value: SGD's momentum μ, or Adam's β₁.
 	// Nil means no momentum for SGD and Adam.Beta1 for Adam.
 	Momentum *adjoint.Var
-	// WeightDecay is a one-element value: SGD's L2 coefficient (added to
-	// the gradient) or Adam's decoupled decay rate. Nil means none.
+	// WeightDecay is a one-element value: SGD's coupled L2 coefficient
+	// (added to the gradient, like nn.SGD.WeightDecay) or Adam's decoupled
+	// decay rate (AdamW's, like nn.Adam.DecoupledDecay). Nil means none.
 	WeightDecay *adjoint.Var
 }
 
@@ -200,20 +202,31 @@ func (SGD) Update(k int, h Hyper, params, grads, state []*adjoint.Var) (next, ne
 }
 
 // Adam is the differentiable adaptive-moment update of Kingma and Ba with
-// bias correction and decoupled weight decay (AdamW):
+// bias correction and AdamW's decoupled weight decay:
 //
 //	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  t = k+1
 //	θ ← θ − η·(m/(1−β₁ᵗ)) / √(v/(1−β₂ᵗ) + ε²) − η·λ·θ
 //
-// The denominator √(v̂ + ε²) replaces the usual √v̂ + ε (they differ by less
-// than ε) so that the update stays smooth, with finite derivatives of every
-// order, where a gradient component is exactly zero. β₁ is Hyper.Momentum
-// when set (and is then differentiable), λ is Hyper.WeightDecay.
+// It is the rule of nn.Adam (with nn.Adam.DecoupledDecay = λ) written with
+// differentiable operations, with one deliberate difference: the
+// denominator is √(v̂ + ε²) instead of nn.Adam's (and PyTorch's) √v̂ + ε.
+// Both are ε at v̂ = 0 and they differ by less than ε elsewhere, so the
+// steps agree to a relative 1e-8 for gradients far above ε; but √v̂ has an
+// infinite derivative at v̂ = 0, so a gradient component that is exactly
+// zero (a dead ReLU, an unused input) would make the meta-gradient through
+// nn.Adam's form infinite or NaN, while √(v̂ + ε²) is smooth there, with
+// finite derivatives of every order. The test
+// TestAdamMatchesNNAdam checks the two against each other.
+//
+// β₁ is Hyper.Momentum when set (and is then differentiable), λ is
+// Hyper.WeightDecay. There is no coupled L2 term: add it to the inner loss
+// if wanted.
 type Adam struct {
-	// Beta1 and Beta2 are the moment decay rates; zero means 0.9 and
-	// 0.999. Beta1 is used only when Hyper.Momentum is nil.
+	// Beta1 and Beta2 are the moment decay rates; zero means nn.AdamBeta1
+	// and nn.AdamBeta2 (0.9 and 0.999). Beta1 is used only when
+	// Hyper.Momentum is nil.
 	Beta1, Beta2 float64
-	// Eps is ε; zero means 1e-8.
+	// Eps is ε; zero means nn.AdamEps (1e-8).
 	Eps float64
 }
 
@@ -224,13 +237,13 @@ func (Adam) Slots(Hyper) int { return 2 }
 func (a Adam) Update(k int, h Hyper, params, grads, state []*adjoint.Var) (next, nextState []*adjoint.Var) {
 	b1, b2, eps := a.Beta1, a.Beta2, a.Eps
 	if b1 == 0 {
-		b1 = 0.9
+		b1 = nn.AdamBeta1
 	}
 	if b2 == 0 {
-		b2 = 0.999
+		b2 = nn.AdamBeta2
 	}
 	if eps == 0 {
-		eps = 1e-8
+		eps = nn.AdamEps
 	}
 	t := float64(k + 1)
 	var beta1, corr1 *adjoint.Var

@@ -6,9 +6,13 @@
 //
 // A Layer maps a batch (the batch size is always the leading dimension) to
 // a batch. The package provides Linear, Conv2D (NCHW, stride, padding),
-// MaxPool2D, AvgPool2D, Flatten, the activations ReLU, Tanh, Sigmoid, GELU,
-// Softplus and Identity, LayerNorm, Dropout, the recurrent RNN, GRU and
-// LSTM with LastStep, and the containers Sequential and Residual:
+// MaxPool2D, AvgPool2D, Flatten, Embedding, the activations ReLU, Tanh,
+// Sigmoid, GELU, Softplus and Identity, the normalisations LayerNorm (over
+// any trailing dimensions), GroupNorm and BatchNorm1D/BatchNorm2D (batch
+// statistics and running averages in training, the averages in
+// evaluation), Dropout, the recurrent RNN, GRU and LSTM (stacked,
+// bidirectional, from an initial State to a final one) with LastStep, and
+// the containers Sequential and Residual:
 //
 //	rng := rand.New(rand.NewPCG(1, 2))
 //	model := nn.NewSequential([]int{784},
@@ -58,13 +62,43 @@
 // Initialisers (GlorotUniform, GlorotNormal, HeUniform, HeNormal,
 // Orthogonal, Normal) take a scale factor and draw from a *rand.Rand passed
 // explicitly: the package keeps no global random state, so a seed fixes a
-// run.
+// run. The default is GlorotUniform(1) with zero biases; TorchDefault()
+// draws weights and biases as PyTorch's Linear and convolutions do.
 //
-// Layers are immutable once built (apart from Dropout's training switch
-// and random stream), so a model may be applied from several goroutines at
-// once, except for Dropout in training mode. Optimisers and Trainers hold
-// state and are not safe for concurrent use.
+// # Losses, optimisers and schedules
+//
+// MSE, BCEWithLogits and SoftmaxCrossEntropy are the basic losses; Huber,
+// SmoothL1, NLL, CrossEntropy (class weights, ignored labels, label
+// smoothing, per-position labels), CrossEntropySoft, BCE on probabilities
+// and KLDiv follow torch.nn.functional exactly, including the reductions
+// (a Reduction: mean, sum, none, batchmean) and their denominators. The
+// optimisers are SGD (momentum, Nesterov, L2 decay) and Adam, whose two
+// weight decays are named apart: L2 (coupled, PyTorch's Adam) and
+// DecoupledDecay (AdamW, NewAdamW). Scheduled drives either through a
+// Schedule (StepDecay, ExponentialDecay, WarmupCosine, OneCycle);
+// ClipGlobalNorm and Trainer.ClipNorm clip by the global norm.
+//
+// # Coming from PyTorch
+//
+// LoadTorch reads a PyTorch state_dict saved as safetensors (package
+// nn/safetensors reads and writes the format) into a model built from the
+// corresponding layers, converting layouts: Linear's weight is [in, out]
+// here and [out, in] there, the recurrent weights likewise, and PyTorch's
+// two RNN/LSTM biases are one here. SaveTorch writes the other way, so
+// that model.load_state_dict in PyTorch accepts the file. Keys default to
+// those of nested torch.nn.Sequential containers and can be renamed
+// (TorchSettings.Rename). Every tensor is checked (present, expected,
+// shape, dtype) before any is written, so a failed load leaves the model
+// unchanged. The tests reproduce PyTorch 1.13's outputs, gradients,
+// optimiser trajectories and learning rates to about 1e-15.
+//
+// Layers are immutable once built (apart from the training switch of
+// Dropout and BatchNorm, Dropout's random stream and BatchNorm's running
+// averages), so a model may be applied from several goroutines at once,
+// except for Dropout and BatchNorm in training mode. Optimisers and
+// Trainers hold state and are not safe for concurrent use.
 //
 // Save and Load store parameters in a small documented binary format
-// (atomic writes; mismatched names or shapes are returned errors).
+// (atomic writes; mismatched names or shapes are returned errors); pass
+// append(m.Params(), nn.Buffers(m)...) to include running statistics.
 package nn

@@ -10,7 +10,7 @@ import (
 	"github.com/adjointkit/adjointkit/adjoint"
 )
 
-// Init fills a weight tensor w with random values drawn from rng.
+// Init draws the initial weights of a layer.
 //
 // fanIn is the number of inputs that feed each output unit and fanOut the
 // number of outputs each input unit feeds: a Linear layer from in to out
@@ -18,47 +18,100 @@ import (
 // o output channels and a kh×kw kernel has fanIn = c·kh·kw and
 // fanOut = o·kh·kw.
 //
-// Every initialiser takes a scale factor (a gain) that multiplies the
-// values it would otherwise draw: scale 1 gives the textbook variance, and
-// experiments on vanishing and exploding gradients vary it.
-type Init func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int)
+// Every initialiser of this package takes a scale factor (a gain) that
+// multiplies the values it would otherwise draw: scale 1 gives the
+// textbook variance, and experiments on vanishing and exploding gradients
+// vary it. An Init that also implements BiasInit draws the biases too;
+// layers start their biases at zero otherwise.
+type Init interface {
+	// Weights fills w with values drawn from rng.
+	Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int)
+}
+
+// BiasInit is implemented by initialisers that also draw a layer's biases,
+// such as TorchDefault.
+type BiasInit interface {
+	// Bias fills the bias b of a layer with the given fans.
+	Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, fanOut int)
+}
+
+// InitFunc adapts a function to the Init interface: the way to write a
+// custom initialiser.
+type InitFunc func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int)
+
+// Weights calls f.
+func (f InitFunc) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
+	f(rng, w, fanIn, fanOut)
+}
+
+var (
+	_ Init     = InitFunc(nil)
+	_ Init     = torchDefault{}
+	_ BiasInit = torchDefault{}
+)
+
+// TorchDefault is PyTorch's default initialisation of Linear and
+// convolution layers (torch.nn.Linear.reset_parameters): weights from
+// Kaiming-uniform with a = √5, that is U(−b, b) with
+//
+//	b = gain·√(3/fanIn),  gain = √(2/(1+a²)) = √(1/3),  so b = 1/√fanIn,
+//
+// and biases from U(−1/√fanIn, 1/√fanIn). It is not this package's default
+// (GlorotUniform(1) with zero biases), which keeps existing results
+// reproducible; pass it by name to get PyTorch's distribution. The random
+// stream is this package's, so the values differ from PyTorch's even for
+// the same seed: to reproduce a PyTorch model exactly, load its weights
+// (LoadTorch).
+func TorchDefault() Init { return torchDefault{} }
+
+type torchDefault struct{}
+
+// Weights draws U(−1/√fanIn, 1/√fanIn).
+func (torchDefault) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
+	fill(rng, w, uniform, 1/math.Sqrt(float64(fanIn)))
+}
+
+// Bias draws U(−1/√fanIn, 1/√fanIn).
+func (torchDefault) Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, _ int) {
+	fill(rng, b, uniform, 1/math.Sqrt(float64(fanIn)))
+}
 
 // GlorotUniform (Xavier uniform) draws from U(−a, a) with
 // a = scale·√(6/(fanIn+fanOut)), which keeps the variance of activations
 // and of gradients roughly constant through linear and tanh layers.
 func GlorotUniform(scale float64) Init {
-	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
+	return InitFunc(func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
 		fill(rng, w, uniform, scale*math.Sqrt(6/float64(fanIn+fanOut)))
-	}
+	})
 }
 
 // GlorotNormal (Xavier normal) draws from N(0, σ²) with
 // σ = scale·√(2/(fanIn+fanOut)).
 func GlorotNormal(scale float64) Init {
-	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
+	return InitFunc(func(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
 		fill(rng, w, normal, scale*math.Sqrt(2/float64(fanIn+fanOut)))
-	}
+	})
 }
 
 // HeUniform (Kaiming uniform) draws from U(−a, a) with
 // a = scale·√(6/fanIn), the variance that keeps activations steady through
 // ReLU layers.
 func HeUniform(scale float64) Init {
-	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
+	return InitFunc(func(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
 		fill(rng, w, uniform, scale*math.Sqrt(6/float64(fanIn)))
-	}
+	})
 }
 
 // HeNormal (Kaiming normal) draws from N(0, σ²) with σ = scale·√(2/fanIn).
 func HeNormal(scale float64) Init {
-	return func(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
+	return InitFunc(func(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
 		fill(rng, w, normal, scale*math.Sqrt(2/float64(fanIn)))
-	}
+	})
 }
 
 // Normal draws from N(0, std²) whatever the fans.
 func Normal(std float64) Init {
-	return func(rng *rand.Rand, w *adjoint.Tensor, _, _ int) { fill(rng, w, normal, std) }
+	return InitFunc(func(rng *rand.Rand, w *adjoint.Tensor, _, _ int) { fill(rng, w, normal, std) })
 }
 
 // Orthogonal sets w to scale times a random (semi-)orthogonal matrix. The
@@ -70,7 +123,7 @@ func Normal(std float64) Init {
 // decomposition of a Gaussian matrix, with the signs fixed so that the
 // distribution is uniform (Haar) over orthogonal matrices.
 func Orthogonal(scale float64) Init {
-	return func(rng *rand.Rand, w *adjoint.Tensor, _, _ int) {
+	return InitFunc(func(rng *rand.Rand, w *adjoint.Tensor, _, _ int) {
 		if len(w.Shape) < 2 {
 			panic(fmt.Sprintf("nn: Orthogonal needs a matrix, got shape %v", w.Shape))
 		}
@@ -104,7 +157,7 @@ func Orthogonal(scale float64) Init {
 				}
 			}
 		}
-	}
+	})
 }
 
 const (
@@ -135,6 +188,17 @@ func initWeight(who string, rng *rand.Rand, init Init, fanIn, fanOut int, shape 
 		init = GlorotUniform(1)
 	}
 	w := adjoint.New(shape...)
-	init(rng, w, fanIn, fanOut)
+	init.Weights(rng, w, fanIn, fanOut)
 	return w
+}
+
+// initBias allocates a bias of the given shape, drawn by init when it
+// implements BiasInit and zero otherwise. Call it after initWeight, so that
+// the weights are drawn first from rng, as PyTorch does.
+func initBias(rng *rand.Rand, init Init, fanIn, fanOut int, shape ...int) *adjoint.Tensor {
+	b := adjoint.New(shape...)
+	if bi, ok := init.(BiasInit); ok {
+		bi.Bias(rng, b, fanIn, fanOut)
+	}
+	return b
 }

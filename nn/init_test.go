@@ -29,7 +29,7 @@ func TestInitialiserStatistics(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w := adjoint.New(fi, fo)
-			c.init(newRNG(41), w, fi, fo)
+			c.init.Weights(newRNG(41), w, fi, fo)
 			mean, std := stat.MeanStdDev(w.Data, nil)
 			// 60000 draws: the sample standard deviation is within 1% with
 			// overwhelming probability.
@@ -43,7 +43,7 @@ func TestInitialiserStatistics(t *testing.T) {
 				}
 			}
 			again := adjoint.New(fi, fo)
-			c.init(newRNG(41), again, fi, fo)
+			c.init.Weights(newRNG(41), again, fi, fo)
 			if !slices.Equal(w.Data, again.Data) {
 				t.Error("the same seed gave different values")
 			}
@@ -54,7 +54,7 @@ func TestInitialiserStatistics(t *testing.T) {
 func TestOrthogonal(t *testing.T) {
 	for _, shape := range [][]int{{6, 6}, {8, 3}, {3, 8}, {4, 2, 3, 3}} {
 		w := adjoint.New(shape...)
-		Orthogonal(1.5)(newRNG(42), w, 0, 0)
+		Orthogonal(1.5).Weights(newRNG(42), w, 0, 0)
 		rows := shape[0]
 		cols := w.Size() / rows
 		m := mat.NewDense(rows, cols, w.Data)
@@ -77,8 +77,8 @@ func TestOrthogonal(t *testing.T) {
 			}
 		}
 	}
-	mustPanic(t, func() { Orthogonal(1)(newRNG(1), adjoint.New(4), 4, 4) }, "nn: Orthogonal")
-	mustPanic(t, func() { GlorotUniform(1)(nil, adjoint.New(4), 4, 4) }, "nn:", "rand.Rand")
+	mustPanic(t, func() { Orthogonal(1).Weights(newRNG(1), adjoint.New(4), 4, 4) }, "nn: Orthogonal")
+	mustPanic(t, func() { GlorotUniform(1).Weights(nil, adjoint.New(4), 4, 4) }, "nn:", "rand.Rand")
 }
 
 // Layers draw their weights with the requested initialiser and fans.
@@ -89,14 +89,14 @@ func TestLayerInitFans(t *testing.T) {
 		t.Errorf("conv weight std %g, want about %g", std, want)
 	}
 	r := NewRNN(newRNG(44), 4, 5, nil)
-	m := mat.NewDense(5, 5, r.wh.Value().Data)
+	m := mat.NewDense(5, 5, r.Params()[1].Value().Data)
 	var g mat.Dense
 	g.Mul(m.T(), m)
 	if !mat.EqualApprox(&g, identity(5), 1e-12) {
 		t.Error("RNN recurrent weights are not orthogonal by default")
 	}
 	lstm := NewLSTM(newRNG(45), 2, 3, nil)
-	if b := lstm.b.Value().Data; !slices.Equal(b, []float64{0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0}) {
+	if b := lstm.Params()[2].Value().Data; !slices.Equal(b, []float64{0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0}) {
 		t.Errorf("LSTM bias %v", b)
 	}
 }

@@ -60,7 +60,7 @@ type Container interface {
 }
 
 // TrainingModer is implemented by layers that behave differently in
-// training and in evaluation, such as Dropout.
+// training and in evaluation, such as Dropout and BatchNorm.
 type TrainingModer interface {
 	// SetTraining switches the layer to training (true) or evaluation
 	// (false) behaviour.
@@ -81,6 +81,27 @@ func SetTraining(l Layer, training bool) {
 	}
 }
 
+// Buffered is implemented by layers that keep state which belongs to the
+// model but is not trained by gradients, such as BatchNorm's running
+// averages, and by the containers that hold such layers. The buffers are
+// returned as Params whose Var is a constant (adjoint.Const) over the
+// layer's own tensor, named like parameters, so Save, Load and the
+// PyTorch mapping treat them alike.
+type Buffered interface {
+	// Buffers returns the layer's buffers in a fixed order.
+	Buffers() []Param
+}
+
+// Buffers returns the buffers of l (see Buffered), or nil if it has none.
+// Save and Load store a model's complete state when given
+// append(m.Params(), nn.Buffers(m)...).
+func Buffers(l Layer) []Param {
+	if b, ok := l.(Buffered); ok {
+		return b.Buffers()
+	}
+	return nil
+}
+
 // Vars returns the leaves of l's parameters in the order of l.Params(): the
 // argument that makes Apply compute what Forward computes.
 func Vars(l Layer) []*adjoint.Var { return ParamVars(l.Params()) }
@@ -92,7 +113,8 @@ func Forward(l Layer, x *adjoint.Var) *adjoint.Var { return l.Apply(Vars(l), x) 
 // Predict applies l with its own parameters taken as constants, so that no
 // graph is recorded: the cheap way to evaluate a trained model (accuracy,
 // decision boundaries) when no gradient is wanted. It does not switch
-// Dropout off; use SetTraining for that.
+// Dropout off or BatchNorm to its running averages; use SetTraining for
+// that.
 func Predict(l Layer, x *adjoint.Var) *adjoint.Var {
 	vs := Vars(l)
 	for i, v := range vs {

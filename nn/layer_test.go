@@ -49,6 +49,18 @@ func TestLayerGradients(t *testing.T) {
 		{"rnn_last_step", NewSequential([]int{-1, 2}, NewRNN(rng, 2, 3, nil), NewLastStep()), false, []int{2, 3, 2}},
 		{"gru", NewGRU(rng, 2, 3, nil), false, []int{2, 3, 2}},
 		{"lstm", NewLSTM(rng, 2, 2, nil), false, []int{2, 3, 2}},
+		{"layernorm_over_2d", NewLayerNormOver([]int{2, 3}, nil), false, []int{2, 2, 3}},
+		{"layernorm_noaffine", NewLayerNormOver([]int{3}, &NormSettings{NoAffine: true}), false, []int{2, 2, 3}},
+		{"groupnorm", NewGroupNorm(2, 4, nil), false, []int{2, 4, 3}},
+		{"groupnorm_image", NewGroupNorm(2, 2, &NormSettings{Eps: 1e-3}), false, []int{2, 2, 2, 2}},
+		{"batchnorm1d_train", NewBatchNorm1D(3, nil), false, []int{4, 3}},
+		{"batchnorm1d_train_3d", NewBatchNorm1D(2, nil), false, []int{3, 2, 4}},
+		{"batchnorm2d_train", NewBatchNorm2D(2, &BatchNormSettings{NoAffine: true}), false, []int{2, 2, 2, 3}},
+		{"batchnorm2d_eval", evalMode(NewBatchNorm2D(2, nil)), false, []int{2, 2, 2, 3}},
+		{"batchnorm_mlp", NewSequential([]int{3}, NewLinear(rng, 3, 4, nil), NewBatchNorm1D(4, nil), Tanh()), false, []int{5, 3}},
+		{"rnn_2layers", NewRNN(rng, 2, 2, &RNNSettings{Layers: 2}), false, []int{2, 3, 2}},
+		{"gru_bidir", NewGRU(rng, 2, 2, &RNNSettings{Bidirectional: true}), false, []int{2, 3, 2}},
+		{"lstm_2layers_bidir", NewLSTM(rng, 1, 2, &RNNSettings{Layers: 2, Bidirectional: true}), false, []int{1, 3, 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -285,7 +297,7 @@ func TestRuntimeShapeErrors(t *testing.T) {
 	mustPanic(t, func() { conv.Forward(adjoint.Const(adjoint.New(1, 2, 5))) }, "nn: Conv2D(2→3", "want [channels height width]")
 	rnn := NewRNN(rng, 2, 3, nil)
 	mustPanic(t, func() { rnn.Run(Vars(rnn), adjoint.Const(adjoint.New(2, 4, 2)), adjoint.Const(adjoint.New(3, 3))) },
-		"nn: RNN(2→3, tanh)", "initial state shape [3 3], want [2 3]")
+		"nn: RNN(2→3, tanh)", "initial state H shape [3 3], want [1 2 3]")
 	mustPanic(t, func() { NewLayerNorm(4, 0).Forward(adjoint.Const(adjoint.New(2, 3))) }, "nn: LayerNorm(4)")
 	mustPanic(t, func() { NewResidual(NewLinear(rng, 3, 2, nil)).Forward(adjoint.Const(adjoint.New(2, 3))) }, "nn: Residual")
 }

@@ -20,14 +20,17 @@ type Linear struct {
 
 var _ Layer = (*Linear)(nil)
 
-// NewLinear returns a Linear layer with weights drawn by init from rng (nil
-// init means GlorotUniform(1)) and zero bias.
+// NewLinear returns a Linear layer with weights drawn by init from rng,
+// with fanIn = in and fanOut = out. A nil init means GlorotUniform(1) and a
+// zero bias, the documented default; TorchDefault() gives PyTorch's
+// (Kaiming-uniform with a = √5, and biases from U(−1/√in, 1/√in)).
 func NewLinear(rng *rand.Rand, in, out int, init Init) *Linear {
 	if in <= 0 || out <= 0 {
 		panic(fmt.Sprintf("nn: NewLinear: sizes %d→%d must be positive", in, out))
 	}
 	w := initWeight("NewLinear", rng, init, in, out, in, out)
-	return &Linear{in: in, out: out, w: newParam("weight", w), b: newParam("bias", adjoint.New(out))}
+	b := initBias(rng, init, in, out, out)
+	return &Linear{in: in, out: out, w: newParam("weight", w), b: newParam("bias", b)}
 }
 
 // String describes the layer, as in "Linear(784→256)".

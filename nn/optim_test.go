@@ -76,7 +76,7 @@ func TestAdam(t *testing.T) {
 	// Decoupled weight decay shrinks parameters with zero gradient.
 	w := adjoint.Vector(2)
 	d := NewAdam(0.1)
-	d.WeightDecay = 0.5
+	d.DecoupledDecay = 0.5
 	d.Step([]*adjoint.Tensor{w}, []*adjoint.Tensor{adjoint.Vector(0)})
 	if w.Data[0] != 2-0.1*0.5*2 {
 		t.Errorf("weight decay: %v, want 1.9", w.Data[0])
@@ -100,4 +100,71 @@ func TestClipGlobalNorm(t *testing.T) {
 		t.Errorf("GlobalNorm overflowed: %v", n)
 	}
 	mustPanic(t, func() { ClipGlobalNorm(nil, 0) }, "nn: ClipGlobalNorm")
+}
+
+// Scheduled sets the rate of each step from its schedule, for SGD and
+// Adam alike, also inside a Trainer.
+func TestScheduled(t *testing.T) {
+	sch := StepDecay{Base: 1, Every: 2, Gamma: 0.5}
+	sgd := &SGD{}
+	s := &Scheduled{Optimizer: sgd, Schedule: sch}
+	p := adjoint.Vector(0)
+	for k, want := range []float64{-1, -2, -2.5, -3, -3.25} {
+		s.Step([]*adjoint.Tensor{p}, []*adjoint.Tensor{adjoint.Vector(1)})
+		if p.Data[0] != want {
+			t.Errorf("step %d: θ = %v, want %v", k, p.Data[0], want)
+		}
+	}
+	if s.Steps() != 5 || sgd.LR != 0.25 {
+		t.Errorf("steps %d, lr %v", s.Steps(), sgd.LR)
+	}
+	adam := NewAdam(123)
+	m := smallModel(3, 4)
+	x := adjoint.Const(randTensor(newRNG(71), 8, 3))
+	y := adjoint.Const(randTensor(newRNG(72), 8, 2))
+	tr := &Trainer{Model: m, Optimizer: &Scheduled{Optimizer: adam, Schedule: OneCycle{Max: 0.1, Total: 10}}}
+	if _, err := tr.Run(10, func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
+		return MSE(m.Apply(ps, x), y), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := (OneCycle{Max: 0.1, Total: 10}).LR(9); adam.LR != want || want > 1e-5 {
+		t.Errorf("Adam's rate after the cycle %v, want %v (the final rate)", adam.LR, want)
+	}
+	// Closed forms at a few points, and the bounds.
+	wc := WarmupCosine{Base: 1, Min: 0.1, Warmup: 4, Total: 12}
+	for k, want := range map[int]float64{0: 0, 2: 0.5, 4: 1, 8: 0.55, 12: 0.1, 100: 0.1} {
+		if got := wc.LR(k); math.Abs(got-want) > 1e-15 {
+			t.Errorf("WarmupCosine.LR(%d) = %v, want %v", k, got, want)
+		}
+	}
+	oc := OneCycle{Max: 1, Total: 100}
+	if math.Abs(oc.LR(0)-0.04) > 1e-16 || oc.LR(29) != 1 || math.Abs(oc.LR(99)-4e-6) > 1e-18 || oc.LR(500) != oc.LR(99) {
+		t.Errorf("OneCycle: %v %v %v %v", oc.LR(0), oc.LR(29), oc.LR(99), oc.LR(500))
+	}
+	mustPanic(t, func() { StepDecay{Base: 1}.LR(3) }, "nn: StepDecay")
+	mustPanic(t, func() { WarmupCosine{Base: 1, Warmup: 5, Total: 5}.LR(0) }, "nn: WarmupCosine")
+	mustPanic(t, func() { OneCycle{Max: 1, Total: 1}.LR(0) }, "nn: OneCycle")
+	mustPanic(t, func() { (&Scheduled{Optimizer: sgd}).Step(nil, nil) }, "nn: Scheduled")
+}
+
+// Adam's two weight decays: the coupled L2 term is rescaled by the
+// adaptive denominator, the decoupled one is not.
+func TestAdamDecays(t *testing.T) {
+	// With a zero gradient, the first step of L2 decay moves θ by about
+	// LR (the normalised step of the penalty's gradient), while AdamW
+	// shrinks it by LR·decay·θ.
+	l2 := NewAdam(0.1)
+	l2.L2 = 0.5
+	p := adjoint.Vector(2)
+	l2.Step([]*adjoint.Tensor{p}, []*adjoint.Tensor{adjoint.Vector(0)})
+	if want := 2 - 0.1*1/(1+1e-8); !near(p.Data[0], want) { // g = L2·θ = 1, m̂/√v̂ = 1
+		t.Errorf("L2: %v, want %v", p.Data[0], want)
+	}
+	w := NewAdamW(0.1, 0.5)
+	q := adjoint.Vector(2)
+	w.Step([]*adjoint.Tensor{q}, []*adjoint.Tensor{adjoint.Vector(0)})
+	if want := 2 * (1 - 0.1*0.5); q.Data[0] != want {
+		t.Errorf("AdamW: %v, want %v", q.Data[0], want)
+	}
 }

@@ -3,19 +3,26 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/adjointkit/adjointkit/adjoint"
 )
 
 // Recurrent is implemented by the recurrent layers (RNN, GRU, LSTM). They
 // take batches of sequences [batch, T, in] and, as Layers, return the
-// hidden state of every step, [batch, T, hidden].
+// output of the top layer at every step, [batch, T, hidden], or
+// [batch, T, 2·hidden] when bidirectional (the forward direction's state
+// followed by the reverse one's, as in PyTorch with batch_first=True).
 //
-// Run exposes the hidden states h_1 … h_T as separate values. They are
+// Run exposes the outputs of every step as separate values. They are
 // intermediate values of the graph, so the gradient of a loss with respect
 // to each (the backpropagation-through-time signal dL/dh_t whose norm shows
 // vanishing and exploding gradients) is one adjoint.Backward away; return
 // them from an Objective and the Trainer records those norms every step.
+// RunState and ApplyState also take an initial State (h₀, and c₀ for an
+// LSTM) and return the final one (h_T, c_T), PyTorch's (h_0, c_0) and
+// (h_n, c_n): differentiable like everything else, so a sequence can be
+// processed in chunks, or an encoder's final state start a decoder.
 //
 // Cost: each step slices its input x_t out of x. When x is data (a
 // constant) that is free in the reverse pass; when x is itself a tracked
@@ -25,20 +32,40 @@ import (
 type Recurrent interface {
 	Layer
 	// Run unrolls the recurrence over the sequences x [batch, T, in] from
-	// the initial state h0 [batch, hidden] (nil means zeros) with the
-	// parameter values ps, and returns the hidden states of steps 1 … T,
-	// each [batch, hidden].
+	// the initial hidden state h0 (nil means zeros; an LSTM's cell state
+	// starts at zero) with the parameter values ps, and returns the
+	// outputs of steps 1 … T, each [batch, hidden] ([batch, 2·hidden]
+	// when bidirectional). h0 is [layers·directions, batch, hidden] as in
+	// State, or [batch, hidden] for a single unidirectional layer.
 	Run(ps []*adjoint.Var, x, h0 *adjoint.Var) []*adjoint.Var
+	// RunState is Run from the initial state s0, returning the final
+	// state too.
+	RunState(ps []*adjoint.Var, x *adjoint.Var, s0 State) ([]*adjoint.Var, State)
+	// ApplyState is Apply from the initial state s0: it returns the
+	// outputs [batch, T, features] and the final state.
+	ApplyState(ps []*adjoint.Var, x *adjoint.Var, s0 State) (*adjoint.Var, State)
 	// Recurrence returns the layer's recurrence over the sequences x
 	// [batch, T, in] as a step of the adjoint-state engine
 	// (adjoint.Recurrence), with the Layout that packs the parameters, in
-	// the order of Params, into the engine's flat θ. State k is h_k
-	// flattened ([batch·hidden]; for LSTM, h_k followed by the cell state
-	// c_k). The engine stores or recomputes states by its checkpointing
-	// policy, so long sequences fit in bounded memory, and reports
-	// λ_k = dL/dx_k through RecurrenceSettings.OnAdjoint; its gradients are
-	// first-order. The step runs the same operations as Run.
+	// the order of Params, into the engine's flat θ. State k is the
+	// hidden states after step k of every stacked layer, in order, each
+	// [batch·hidden], flattened; for an LSTM they are followed by the cell
+	// states in the same order. The engine stores or recomputes states by
+	// its checkpointing policy, so long sequences fit in bounded memory,
+	// and reports λ_k = dL/dx_k through RecurrenceSettings.OnAdjoint; its
+	// gradients are first-order. The step runs the same operations as
+	// Run. It panics for a bidirectional layer, whose reverse direction is
+	// not a forward recurrence.
 	Recurrence(x *adjoint.Tensor) (adjoint.TracedStep, adjoint.Layout)
+}
+
+// State is the state of a recurrent layer for every stacked layer and
+// direction, in PyTorch's layout: H and C are [layers·directions, batch,
+// hidden], entry l·directions + d holding layer l's direction d (d = 1 the
+// reverse one). C is the LSTM's cell state and must be nil for RNN and
+// GRU. A nil field stands for zeros in an initial state.
+type State struct {
+	H, C *adjoint.Var
 }
 
 // RNNSettings configures the recurrent layers. A nil *RNNSettings means the
@@ -55,6 +82,13 @@ type RNNSettings struct {
 	// nil means Orthogonal(1), which starts the recurrence with spectral
 	// radius one.
 	RecurrentInit Init
+	// Layers is the number of stacked layers; zero means 1. Layer l > 0
+	// reads the outputs of layer l − 1 (both directions, when
+	// bidirectional).
+	Layers int
+	// Bidirectional gives every layer a second direction that runs from
+	// the last step to the first, with parameters of its own.
+	Bidirectional bool
 }
 
 func rnnSettings(who string, s *RNNSettings, allowAct bool) RNNSettings {
@@ -74,31 +108,100 @@ func rnnSettings(who string, s *RNNSettings, allowAct bool) RNNSettings {
 	if set.RecurrentInit == nil {
 		set.RecurrentInit = Orthogonal(1)
 	}
+	if set.Layers < 0 {
+		panic(fmt.Sprintf("nn: %s: %d layers", who, set.Layers))
+	}
+	if set.Layers == 0 {
+		set.Layers = 1
+	}
 	return set
 }
 
-// recurrent holds what the three recurrent layers share.
+// recurrent holds what the three recurrent layers share: the sizes and the
+// parameters of every cell (a layer and direction), cell k = l·dirs + d
+// owning params[k·perCell : (k+1)·perCell], in the order w_x, w_h, biases.
 type recurrent struct {
 	in, hidden, gates int
-	wx, wh            Param
+	layers, dirs      int
+	perCell           int
+	params            []Param
 }
 
-func newRecurrent(who string, rng *rand.Rand, in, hidden, gates int, set RNNSettings) recurrent {
+// newRecurrent draws the weights of every cell and adds the biases that
+// bias returns (unprefixed, fresh for each cell). A single unidirectional
+// layer names its parameters "w_x", "w_h", …; stacked or bidirectional
+// ones prefix them with "l<layer>." or "l<layer>_reverse.", so that the
+// Trainer's per-layer statistics tell the cells apart.
+func newRecurrent(who string, rng *rand.Rand, in, hidden, gates int, set RNNSettings, bias func() []Param) recurrent {
 	if in <= 0 || hidden <= 0 {
 		panic(fmt.Sprintf("nn: %s: sizes %d→%d must be positive", who, in, hidden))
 	}
-	wx := initWeight(who, rng, set.InputInit, in, hidden, in, gates*hidden)
-	// The recurrent matrix is drawn one gate block at a time, so that an
-	// orthogonal init makes each gate's hidden×hidden block orthogonal.
-	wh := adjoint.New(hidden, gates*hidden)
-	block := adjoint.New(hidden, hidden)
-	for g := range gates {
-		set.RecurrentInit(rng, block, hidden, hidden)
-		for i := range hidden {
-			copy(wh.Data[i*gates*hidden+g*hidden:], block.Data[i*hidden:(i+1)*hidden])
+	r := recurrent{in: in, hidden: hidden, gates: gates, layers: set.Layers, dirs: 1}
+	if set.Bidirectional {
+		r.dirs = 2
+	}
+	single := r.layers == 1 && r.dirs == 1
+	for l := range r.layers {
+		for d := range r.dirs {
+			prefix := ""
+			if !single {
+				prefix = fmt.Sprintf("l%d.", l)
+				if d == 1 {
+					prefix = fmt.Sprintf("l%d_reverse.", l)
+				}
+			}
+			cin := r.cellIn(l)
+			wx := initWeight(who, rng, set.InputInit, cin, hidden, cin, gates*hidden)
+			// The recurrent matrix is drawn one gate block at a time, so
+			// that an orthogonal init makes each gate's hidden×hidden block
+			// orthogonal.
+			wh := adjoint.New(hidden, gates*hidden)
+			block := adjoint.New(hidden, hidden)
+			for g := range gates {
+				set.RecurrentInit.Weights(rng, block, hidden, hidden)
+				for i := range hidden {
+					copy(wh.Data[i*gates*hidden+g*hidden:], block.Data[i*hidden:(i+1)*hidden])
+				}
+			}
+			ps := append([]Param{newParam("w_x", wx), newParam("w_h", wh)}, bias()...)
+			for _, p := range ps {
+				p.Name = prefix + p.Name
+				r.params = append(r.params, p)
+			}
+			r.perCell = len(ps)
 		}
 	}
-	return recurrent{in: in, hidden: hidden, gates: gates, wx: newParam("w_x", wx), wh: newParam("w_h", wh)}
+	return r
+}
+
+// cellIn returns the number of input features of stacked layer l.
+func (r *recurrent) cellIn(l int) int {
+	if l == 0 {
+		return r.in
+	}
+	return r.dirs * r.hidden
+}
+
+// cell returns the parameter values of cell k among all of ps.
+func (r *recurrent) cell(ps []*adjoint.Var, k int) []*adjoint.Var {
+	return ps[k*r.perCell : (k+1)*r.perCell : (k+1)*r.perCell]
+}
+
+// describe returns the layer's description, as in "LSTM(8→64)" or
+// "GRU(8→64, 2 layers, bidirectional)"; extra (the RNN's activation)
+// comes right after the sizes.
+func (r *recurrent) describe(kind, extra string) string {
+	s := fmt.Sprintf("%s(%d→%d", kind, r.in, r.hidden)
+	if extra != "" {
+		s += ", " + extra
+	}
+	if r.layers > 1 {
+		s += fmt.Sprintf(", %d layers", r.layers)
+	}
+	if r.dirs == 2 {
+		s += ", bidirectional"
+	}
+	return s + ")"
 }
 
 func (r *recurrent) outShape(in []int) ([]int, error) {
@@ -111,7 +214,7 @@ func (r *recurrent) outShape(in []int) ([]int, error) {
 	if in[0] == 0 {
 		return nil, fmt.Errorf("sequences of length 0")
 	}
-	return []int{in[0], r.hidden}, nil
+	return []int{in[0], r.dirs * r.hidden}, nil
 }
 
 // steps splits x [batch, T, in] into T values [batch, in].
@@ -135,6 +238,124 @@ func stack(hs []*adjoint.Var) *adjoint.Var {
 		parts[t] = adjoint.Reshape(h, h.Shape()[0], 1, h.Shape()[1])
 	}
 	return adjoint.Concat(1, parts...)
+}
+
+// stepFunc is one step of a cell: the next hidden and cell states from
+// the cell's parameter values, the input and the current states (nil for
+// zeros; c is nil throughout for RNN and GRU).
+type stepFunc func(ps []*adjoint.Var, xt, h, c *adjoint.Var) (*adjoint.Var, *adjoint.Var)
+
+// initial returns cell k's part [batch, hidden] of an initial state v
+// ([cells, batch, hidden], or [batch, hidden] for a single cell), nil
+// when v is nil. It panics if v has the wrong shape.
+func (r *recurrent) initial(l Layer, what string, v *adjoint.Var, batch, k int) *adjoint.Var {
+	if v == nil {
+		return nil
+	}
+	cells := r.layers * r.dirs
+	s := v.Shape()
+	switch {
+	case len(s) == 2 && cells == 1 && s[0] == batch && s[1] == r.hidden:
+		return v
+	case len(s) == 3 && s[0] == cells && s[1] == batch && s[2] == r.hidden:
+		return adjoint.Reshape(adjoint.Slice(v, 0, k, k+1), batch, r.hidden)
+	}
+	panic(fmt.Sprintf("nn: %s: initial state %s shape %v, want [%d %d %d] (layers·directions, batch, hidden)", layerName(l), what, s, cells, batch, r.hidden))
+}
+
+// unroll runs every layer and direction of the recurrence over x from s0
+// and returns the top layer's outputs at every step and the final state.
+func (r *recurrent) unroll(l Layer, ps []*adjoint.Var, x *adjoint.Var, s0 State, lstm bool, step stepFunc) ([]*adjoint.Var, State) {
+	checkParams(l, ps, r.params...)
+	if s0.C != nil && !lstm {
+		panic(fmt.Sprintf("nn: %s: an initial cell state applies to LSTM only", layerName(l)))
+	}
+	xs := r.steps(l, x, nil)
+	batch, T := x.Shape()[0], len(xs)
+	cells := r.layers * r.dirs
+	finalH := make([]*adjoint.Var, cells)
+	finalC := make([]*adjoint.Var, cells)
+	for layer := range r.layers {
+		outs := make([][]*adjoint.Var, r.dirs)
+		for d := range r.dirs {
+			k := layer*r.dirs + d
+			h := r.initial(l, "H", s0.H, batch, k)
+			c := r.initial(l, "C", s0.C, batch, k)
+			cps := r.cell(ps, k)
+			outs[d] = make([]*adjoint.Var, T)
+			for i := range T {
+				t := i
+				if d == 1 {
+					t = T - 1 - i
+				}
+				h, c = step(cps, xs[t], h, c)
+				outs[d][t] = h
+			}
+			finalH[k], finalC[k] = h, c
+		}
+		if r.dirs == 1 {
+			xs = outs[0]
+			continue
+		}
+		xs = make([]*adjoint.Var, T)
+		for t := range xs {
+			xs[t] = adjoint.Concat(1, outs[0][t], outs[1][t])
+		}
+	}
+	final := State{H: stackCells(finalH)}
+	if lstm {
+		final.C = stackCells(finalC)
+	}
+	return xs, final
+}
+
+// stackCells joins the per-cell states [batch, hidden] into
+// [cells, batch, hidden].
+func stackCells(vs []*adjoint.Var) *adjoint.Var {
+	parts := make([]*adjoint.Var, len(vs))
+	for k, v := range vs {
+		parts[k] = adjoint.Reshape(v, append([]int{1}, v.Shape()...)...)
+	}
+	return adjoint.Concat(0, parts...)
+}
+
+// recurrence returns the engine step of a unidirectional stack whose cells
+// advance by step; for an LSTM the flat state holds every layer's h and
+// then every layer's c.
+func (r *recurrent) recurrence(l Layer, x *adjoint.Tensor, lstm bool, step stepFunc) (adjoint.TracedStep, adjoint.Layout) {
+	if r.dirs != 1 {
+		panic(fmt.Sprintf("nn: %s: Recurrence needs a unidirectional layer", layerName(l)))
+	}
+	return r.engineStep(l, x, func(ps []*adjoint.Var, xt, state *adjoint.Var) *adjoint.Var {
+		rows := state.Shape()[0] / r.layers // batch rows of one layer
+		if lstm {
+			rows /= 2
+		}
+		block := func(i int) *adjoint.Var {
+			if r.layers == 1 && !lstm {
+				return state
+			}
+			return adjoint.Slice(state, 0, i*rows, (i+1)*rows)
+		}
+		hs := make([]*adjoint.Var, r.layers)
+		cs := make([]*adjoint.Var, r.layers)
+		in := xt
+		for layer := range r.layers {
+			var c *adjoint.Var
+			if lstm {
+				c = block(r.layers + layer)
+			}
+			hs[layer], cs[layer] = step(r.cell(ps, layer), in, block(layer), c)
+			in = hs[layer]
+		}
+		if lstm {
+			hs = append(hs, cs...)
+		}
+		if len(hs) == 1 {
+			return hs[0]
+		}
+		return adjoint.Concat(0, hs...)
+	})
 }
 
 // engineStep builds the adjoint.TracedStep of a recurrent layer whose
@@ -161,13 +382,17 @@ func gate(v *adjoint.Var, g, h int) *adjoint.Var { return adjoint.Slice(v, -1, g
 //	h_t = φ(x_t·W_x + h_{t−1}·W_h + b),
 //
 // with φ = tanh by default. With φ the identity it is the linear recurrence
-// whose gradients dL/dh_t shrink or grow like ρ(W_h)^(T−t).
+// whose gradients dL/dh_t shrink or grow like ρ(W_h)^(T−t). It can be
+// stacked and bidirectional (RNNSettings).
 //
-// Parameters: "w_x" [in hidden], "w_h" [hidden hidden], "bias" [hidden].
+// Parameters, for a single unidirectional layer: "w_x" [in hidden],
+// "w_h" [hidden hidden], "bias" [hidden] (zeros); stacked and
+// bidirectional layers have these for every layer and direction, prefixed
+// "l0.", "l0_reverse.", "l1.", … (layer l > 0 has w_x [directions·hidden
+// hidden]). PyTorch's two biases b_ih + b_hh are one here.
 type RNN struct {
 	recurrent
 	act *Activation
-	b   Param
 }
 
 var _ Recurrent = (*RNN)(nil)
@@ -176,50 +401,55 @@ var _ Recurrent = (*RNN)(nil)
 // weights from rng; the bias starts at zero.
 func NewRNN(rng *rand.Rand, in, hidden int, s *RNNSettings) *RNN {
 	set := rnnSettings("NewRNN", s, true)
-	return &RNN{recurrent: newRecurrent("NewRNN", rng, in, hidden, 1, set), act: set.Activation,
-		b: newParam("bias", adjoint.New(hidden))}
+	bias := func() []Param { return []Param{newParam("bias", adjoint.New(hidden))} }
+	return &RNN{recurrent: newRecurrent("NewRNN", rng, in, hidden, 1, set, bias), act: set.Activation}
 }
 
 // String describes the layer, as in "RNN(8→64, tanh)".
-func (r *RNN) String() string { return fmt.Sprintf("RNN(%d→%d, %s)", r.in, r.hidden, r.act) }
+func (r *RNN) String() string { return r.describe("RNN", r.act.String()) }
 
-// Params returns W_x, W_h and the bias.
-func (r *RNN) Params() []Param { return []Param{r.wx, r.wh, r.b} }
+// Params returns W_x, W_h and the bias of every layer and direction.
+func (r *RNN) Params() []Param { return slices.Clone(r.params) }
 
-// OutShape maps [T, in] to [T, hidden].
+// OutShape maps [T, in] to [T, hidden] ([T, 2·hidden] if bidirectional).
 func (r *RNN) OutShape(in []int) ([]int, error) { return r.outShape(in) }
 
-// Run returns the hidden states of every step.
+// Run returns the outputs of every step; see Recurrent.
 func (r *RNN) Run(ps []*adjoint.Var, x, h0 *adjoint.Var) []*adjoint.Var {
-	checkParams(r, ps, r.wx, r.wh, r.b)
-	xs := r.steps(r, x, h0)
-	h := h0
-	hs := make([]*adjoint.Var, len(xs))
-	for t, xt := range xs {
-		h = r.cell(ps, xt, h)
-		hs[t] = h
-	}
+	hs, _ := r.RunState(ps, x, State{H: h0})
 	return hs
 }
 
-// cell is one step; a nil h stands for zeros.
-func (r *RNN) cell(ps []*adjoint.Var, xt, h *adjoint.Var) *adjoint.Var {
+// RunState returns the outputs of every step and the final state.
+func (r *RNN) RunState(ps []*adjoint.Var, x *adjoint.Var, s0 State) ([]*adjoint.Var, State) {
+	return r.unroll(r, ps, x, s0, false, r.step)
+}
+
+// step is one step of a cell; a nil h stands for zeros.
+func (r *RNN) step(ps []*adjoint.Var, xt, h, _ *adjoint.Var) (*adjoint.Var, *adjoint.Var) {
 	pre := adjoint.MatMulAdd(xt, ps[0], ps[2])
 	if h != nil {
 		pre = adjoint.MatMulAdd(h, ps[1], pre)
 	}
-	return r.act.f(pre)
+	return r.act.f(pre), nil
 }
 
 // Recurrence returns the RNN as a step of the adjoint-state engine; see
 // Recurrent.
 func (r *RNN) Recurrence(x *adjoint.Tensor) (adjoint.TracedStep, adjoint.Layout) {
-	return r.engineStep(r, x, r.cell)
+	return r.recurrence(r, x, false, r.step)
 }
 
-// Apply returns the hidden states of every step as [batch, T, hidden],
+// Apply returns the outputs of every step as [batch, T, features],
 // starting from zeros.
 func (r *RNN) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var { return stack(r.Run(ps, x, nil)) }
+
+// ApplyState returns the outputs of every step, from s0, and the final
+// state.
+func (r *RNN) ApplyState(ps []*adjoint.Var, x *adjoint.Var, s0 State) (*adjoint.Var, State) {
+	hs, s := r.RunState(ps, x, s0)
+	return stack(hs), s
+}
 
 // Forward applies the layer with its own parameters.
 func (r *RNN) Forward(x *adjoint.Var) *adjoint.Var { return r.Apply(Vars(r), x) }
@@ -231,13 +461,14 @@ func (r *RNN) Forward(x *adjoint.Var) *adjoint.Var { return r.Apply(Vars(r), x) 
 //	n = tanh(x·W_xn + b_xn + r ⊙ (h·W_hn + b_hn))  candidate
 //	h' = (1 − z) ⊙ n + z ⊙ h
 //
-// The three gates are stored side by side in the order r, z, n.
+// The three gates are stored side by side in the order r, z, n. It can be
+// stacked and bidirectional (RNNSettings).
 //
-// Parameters: "w_x" [in 3·hidden], "w_h" [hidden 3·hidden],
-// "b_x" [3·hidden], "b_h" [3·hidden].
+// Parameters, for a single unidirectional layer: "w_x" [in 3·hidden],
+// "w_h" [hidden 3·hidden], "b_x" [3·hidden], "b_h" [3·hidden] (zeros);
+// stacked and bidirectional layers are named as for RNN.
 type GRU struct {
 	recurrent
-	bx, bh Param
 }
 
 var _ Recurrent = (*GRU)(nil)
@@ -246,34 +477,34 @@ var _ Recurrent = (*GRU)(nil)
 // weights from rng; the biases start at zero.
 func NewGRU(rng *rand.Rand, in, hidden int, s *RNNSettings) *GRU {
 	set := rnnSettings("NewGRU", s, false)
-	return &GRU{recurrent: newRecurrent("NewGRU", rng, in, hidden, 3, set),
-		bx: newParam("b_x", adjoint.New(3*hidden)), bh: newParam("b_h", adjoint.New(3*hidden))}
+	bias := func() []Param {
+		return []Param{newParam("b_x", adjoint.New(3*hidden)), newParam("b_h", adjoint.New(3*hidden))}
+	}
+	return &GRU{recurrent: newRecurrent("NewGRU", rng, in, hidden, 3, set, bias)}
 }
 
 // String describes the layer, as in "GRU(8→64)".
-func (g *GRU) String() string { return fmt.Sprintf("GRU(%d→%d)", g.in, g.hidden) }
+func (g *GRU) String() string { return g.describe("GRU", "") }
 
-// Params returns W_x, W_h, b_x and b_h.
-func (g *GRU) Params() []Param { return []Param{g.wx, g.wh, g.bx, g.bh} }
+// Params returns W_x, W_h, b_x and b_h of every layer and direction.
+func (g *GRU) Params() []Param { return slices.Clone(g.params) }
 
-// OutShape maps [T, in] to [T, hidden].
+// OutShape maps [T, in] to [T, hidden] ([T, 2·hidden] if bidirectional).
 func (g *GRU) OutShape(in []int) ([]int, error) { return g.outShape(in) }
 
-// Run returns the hidden states of every step.
+// Run returns the outputs of every step; see Recurrent.
 func (g *GRU) Run(ps []*adjoint.Var, x, h0 *adjoint.Var) []*adjoint.Var {
-	checkParams(g, ps, g.wx, g.wh, g.bx, g.bh)
-	xs := g.steps(g, x, h0)
-	h := h0
-	hs := make([]*adjoint.Var, len(xs))
-	for t, xt := range xs {
-		h = g.cell(ps, xt, h)
-		hs[t] = h
-	}
+	hs, _ := g.RunState(ps, x, State{H: h0})
 	return hs
 }
 
-// cell is one step; a nil h stands for zeros.
-func (g *GRU) cell(ps []*adjoint.Var, xt, h *adjoint.Var) *adjoint.Var {
+// RunState returns the outputs of every step and the final state.
+func (g *GRU) RunState(ps []*adjoint.Var, x *adjoint.Var, s0 State) ([]*adjoint.Var, State) {
+	return g.unroll(g, ps, x, s0, false, g.step)
+}
+
+// step is one step of a cell; a nil h stands for zeros.
+func (g *GRU) step(ps []*adjoint.Var, xt, h, _ *adjoint.Var) (*adjoint.Var, *adjoint.Var) {
 	H := g.hidden
 	gx := adjoint.MatMulAdd(xt, ps[0], ps[2])
 	gh := ps[3]
@@ -284,20 +515,27 @@ func (g *GRU) cell(ps []*adjoint.Var, xt, h *adjoint.Var) *adjoint.Var {
 	z := adjoint.Sigmoid(adjoint.Add(gate(gx, 1, H), gate(gh, 1, H)))
 	n := adjoint.Tanh(adjoint.Add(gate(gx, 2, H), adjoint.Mul(r, gate(gh, 2, H))))
 	if h == nil {
-		return adjoint.Sub(n, adjoint.Mul(z, n)) // h0 = 0
+		return adjoint.Sub(n, adjoint.Mul(z, n)), nil // h0 = 0
 	}
-	return adjoint.Add(n, adjoint.Mul(z, adjoint.Sub(h, n)))
+	return adjoint.Add(n, adjoint.Mul(z, adjoint.Sub(h, n))), nil
 }
 
 // Recurrence returns the GRU as a step of the adjoint-state engine; see
 // Recurrent.
 func (g *GRU) Recurrence(x *adjoint.Tensor) (adjoint.TracedStep, adjoint.Layout) {
-	return g.engineStep(g, x, g.cell)
+	return g.recurrence(g, x, false, g.step)
 }
 
-// Apply returns the hidden states of every step as [batch, T, hidden],
+// Apply returns the outputs of every step as [batch, T, features],
 // starting from zeros.
 func (g *GRU) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var { return stack(g.Run(ps, x, nil)) }
+
+// ApplyState returns the outputs of every step, from s0, and the final
+// state.
+func (g *GRU) ApplyState(ps []*adjoint.Var, x *adjoint.Var, s0 State) (*adjoint.Var, State) {
+	hs, s := g.RunState(ps, x, s0)
+	return stack(hs), s
+}
 
 // Forward applies the layer with its own parameters.
 func (g *GRU) Forward(x *adjoint.Var) *adjoint.Var { return g.Apply(Vars(g), x) }
@@ -308,17 +546,19 @@ func (g *GRU) Forward(x *adjoint.Var) *adjoint.Var { return g.Apply(Vars(g), x) 
 //	c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
 //	h' = σ(o) ⊙ tanh(c')
 //
-// with the four gates stored side by side in the order i, f, g, o. The
-// forget-gate bias starts at 1 (the others at 0), the usual choice that
-// lets the cell remember from the start. Run and Apply start from zero
-// hidden and cell states unless Run is given h0 (the cell state then still
-// starts at zero).
+// with the four gates stored side by side in the order i, f, g, o (as in
+// PyTorch). The forget-gate bias starts at 1 (the others at 0), the usual
+// choice that lets the cell remember from the start. Run and Apply start
+// from zero hidden and cell states unless Run is given h0 (the cell state
+// then still starts at zero); RunState and ApplyState take both. It can be
+// stacked and bidirectional (RNNSettings).
 //
-// Parameters: "w_x" [in 4·hidden], "w_h" [hidden 4·hidden], "bias"
-// [4·hidden].
+// Parameters, for a single unidirectional layer: "w_x" [in 4·hidden],
+// "w_h" [hidden 4·hidden], "bias" [4·hidden]; stacked and bidirectional
+// layers are named as for RNN. PyTorch's two biases b_ih + b_hh are one
+// here.
 type LSTM struct {
 	recurrent
-	b Param
 }
 
 var _ Recurrent = (*LSTM)(nil)
@@ -327,39 +567,40 @@ var _ Recurrent = (*LSTM)(nil)
 // weights from rng.
 func NewLSTM(rng *rand.Rand, in, hidden int, s *RNNSettings) *LSTM {
 	set := rnnSettings("NewLSTM", s, false)
-	b := adjoint.New(4 * hidden)
-	for i := hidden; i < 2*hidden; i++ {
-		b.Data[i] = 1
+	bias := func() []Param {
+		b := adjoint.New(4 * hidden)
+		for i := hidden; i < 2*hidden; i++ {
+			b.Data[i] = 1
+		}
+		return []Param{newParam("bias", b)}
 	}
-	return &LSTM{recurrent: newRecurrent("NewLSTM", rng, in, hidden, 4, set), b: newParam("bias", b)}
+	return &LSTM{recurrent: newRecurrent("NewLSTM", rng, in, hidden, 4, set, bias)}
 }
 
 // String describes the layer, as in "LSTM(8→64)".
-func (l *LSTM) String() string { return fmt.Sprintf("LSTM(%d→%d)", l.in, l.hidden) }
+func (l *LSTM) String() string { return l.describe("LSTM", "") }
 
-// Params returns W_x, W_h and the bias.
-func (l *LSTM) Params() []Param { return []Param{l.wx, l.wh, l.b} }
+// Params returns W_x, W_h and the bias of every layer and direction.
+func (l *LSTM) Params() []Param { return slices.Clone(l.params) }
 
-// OutShape maps [T, in] to [T, hidden].
+// OutShape maps [T, in] to [T, hidden] ([T, 2·hidden] if bidirectional).
 func (l *LSTM) OutShape(in []int) ([]int, error) { return l.outShape(in) }
 
-// Run returns the hidden states of every step.
+// Run returns the outputs of every step; see Recurrent.
 func (l *LSTM) Run(ps []*adjoint.Var, x, h0 *adjoint.Var) []*adjoint.Var {
-	checkParams(l, ps, l.wx, l.wh, l.b)
-	xs := l.steps(l, x, h0)
-	h := h0
-	var c *adjoint.Var
-	hs := make([]*adjoint.Var, len(xs))
-	for t, xt := range xs {
-		h, c = l.cell(ps, xt, h, c)
-		hs[t] = h
-	}
+	hs, _ := l.RunState(ps, x, State{H: h0})
 	return hs
 }
 
-// cell is one step from hidden state h and cell state c; nil stands for
-// zeros.
-func (l *LSTM) cell(ps []*adjoint.Var, xt, h, c *adjoint.Var) (*adjoint.Var, *adjoint.Var) {
+// RunState returns the outputs of every step and the final state, hidden
+// and cell.
+func (l *LSTM) RunState(ps []*adjoint.Var, x *adjoint.Var, s0 State) ([]*adjoint.Var, State) {
+	return l.unroll(l, ps, x, s0, true, l.step)
+}
+
+// step is one step of a cell from hidden state h and cell state c; nil
+// stands for zeros.
+func (l *LSTM) step(ps []*adjoint.Var, xt, h, c *adjoint.Var) (*adjoint.Var, *adjoint.Var) {
 	H := l.hidden
 	pre := adjoint.MatMulAdd(xt, ps[0], ps[2])
 	if h != nil {
@@ -375,19 +616,22 @@ func (l *LSTM) cell(ps []*adjoint.Var, xt, h, c *adjoint.Var) (*adjoint.Var, *ad
 }
 
 // Recurrence returns the LSTM as a step of the adjoint-state engine; see
-// Recurrent. Its state is [h; c]: the batch's hidden states followed by its
-// cell states, 2·batch·hidden numbers.
+// Recurrent. Its state is [h; c]: every layer's hidden states followed by
+// every layer's cell states, 2·layers·batch·hidden numbers.
 func (l *LSTM) Recurrence(x *adjoint.Tensor) (adjoint.TracedStep, adjoint.Layout) {
-	return l.engineStep(l, x, func(ps []*adjoint.Var, xt, state *adjoint.Var) *adjoint.Var {
-		n := state.Shape()[0] / 2
-		h, c := l.cell(ps, xt, adjoint.Slice(state, 0, 0, n), adjoint.Slice(state, 0, n, 2*n))
-		return adjoint.Concat(0, h, c)
-	})
+	return l.recurrence(l, x, true, l.step)
 }
 
-// Apply returns the hidden states of every step as [batch, T, hidden],
+// Apply returns the outputs of every step as [batch, T, features],
 // starting from zeros.
 func (l *LSTM) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var { return stack(l.Run(ps, x, nil)) }
+
+// ApplyState returns the outputs of every step, from s0, and the final
+// state.
+func (l *LSTM) ApplyState(ps []*adjoint.Var, x *adjoint.Var, s0 State) (*adjoint.Var, State) {
+	hs, s := l.RunState(ps, x, s0)
+	return stack(hs), s
+}
 
 // Forward applies the layer with its own parameters.
 func (l *LSTM) Forward(x *adjoint.Var) *adjoint.Var { return l.Apply(Vars(l), x) }

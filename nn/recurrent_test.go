@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -50,9 +51,9 @@ func TestBPTTAgainstFiniteDifferences(t *testing.T) {
 	rng := newRNG(21)
 	const B, T, in, H = 2, 9, 3, 4
 	r := NewRNN(rng, in, H, &RNNSettings{RecurrentInit: Orthogonal(1.2)})
-	copy(r.b.Value().Data, randTensor(rng, H).Data)
+	copy(r.Params()[2].Value().Data, randTensor(rng, H).Data)
 	xt := randTensor(rng, B, T, in)
-	wx, wh, b := r.wx.Value().Data, r.wh.Value().Data, r.b.Value().Data
+	wx, wh, b := r.Params()[0].Value().Data, r.Params()[1].Value().Data, r.Params()[2].Value().Data
 
 	hs := r.Run(Vars(r), adjoint.Const(xt), nil)
 	loss := adjoint.Mean(adjoint.Square(hs[T-1]))
@@ -140,13 +141,21 @@ func TestRecurrentInitialStateGradients(t *testing.T) {
 
 // The layers' Recurrence steps driven by the adjoint-state engine give the
 // gradients of the traced unrolling (to rounding), under any checkpointing
-// policy, and the engine's adjoints λ_t are the traced dL/dh_t.
+// policy, and the engine's adjoints λ_t are the traced dL/dh_t (of the top
+// layer, for stacked layers).
 func TestRecurrenceOnEngine(t *testing.T) {
 	rng := newRNG(24)
 	const B, T, in, H = 3, 11, 2, 4
 	xt := randTensor(rng, B, T, in)
 	x := adjoint.Const(xt)
-	for _, l := range []Recurrent{NewRNN(rng, in, H, nil), NewGRU(rng, in, H, nil), NewLSTM(rng, in, H, nil)} {
+	three := &RNNSettings{Layers: 3}
+	for _, l := range []Recurrent{NewRNN(rng, in, H, nil), NewGRU(rng, in, H, nil), NewLSTM(rng, in, H, nil),
+		NewRNN(rng, in, H, three), NewGRU(rng, in, H, three), NewLSTM(rng, in, H, three)} {
+		layers := 1
+		if l.Params()[0].Name != "w_x" {
+			layers = three.Layers
+		}
+		top := (layers - 1) * B * H    // the top layer's h block of the state
 		for _, p := range l.Params() { // non-zero biases
 			for i := range p.Value().Data {
 				p.Value().Data[i] += 0.1 * rng.NormFloat64()
@@ -158,19 +167,19 @@ func TestRecurrenceOnEngine(t *testing.T) {
 
 		step, lay := l.Recurrence(xt)
 		theta := lay.Pack(nil, ParamValues(l.Params())...)
-		state := B * H
+		state := layers * B * H
 		if _, ok := l.(*LSTM); ok {
 			state *= 2
 		}
 		terminal := adjoint.TracedLoss{Terminal: func(s, _ *adjoint.Var) *adjoint.Var {
-			return adjoint.Mean(adjoint.Square(adjoint.Slice(s, 0, 0, B*H)))
+			return adjoint.Mean(adjoint.Square(adjoint.Slice(s, 0, top, top+B*H)))
 		}}.AsLoss()
 		for _, policy := range []adjoint.Policy{adjoint.StoreAll(), adjoint.Binomial(3)} {
 			thetabar := make([]float64, len(theta))
 			lambda := make([]float64, T+1)
 			res, err := adjoint.Recurrence(nil, thetabar, step, terminal, make([]float64, state), theta, T, policy,
 				&adjoint.RecurrenceSettings{OnAdjoint: func(k int, lam []float64) {
-					lambda[k] = adjoint.FromData(lam[:B*H:B*H], B*H).Norm()
+					lambda[k] = adjoint.FromData(lam[top:top+B*H:top+B*H], B*H).Norm()
 				}})
 			if err != nil {
 				t.Fatalf("%v: %v", l, err)
@@ -191,5 +200,77 @@ func TestRecurrenceOnEngine(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Stacked and bidirectional layers from an initial state (h₀, and c₀ for
+// the LSTM) to the outputs and the final state, checked to second order
+// with respect to the input, the initial state and every parameter.
+func TestRecurrentStateGradients(t *testing.T) {
+	rng := newRNG(25)
+	set := &RNNSettings{Layers: 2, Bidirectional: true}
+	const B, T, in, H = 2, 3, 1, 2
+	for _, l := range []Recurrent{NewRNN(rng, in, H, set), NewGRU(rng, in, H, set), NewLSTM(rng, in, H, set)} {
+		_, lstm := l.(*LSTM)
+		xs := []*adjoint.Tensor{randTensor(rng, B, T, in), randTensor(rng, 4, B, H)}
+		if lstm {
+			xs = append(xs, randTensor(rng, 4, B, H))
+		}
+		np := len(xs)
+		for _, p := range l.Params() {
+			xs = append(xs, randTensor(rng, p.Value().Shape...))
+		}
+		f := func(v ...*adjoint.Var) *adjoint.Var {
+			s0 := State{H: v[1]}
+			if lstm {
+				s0.C = v[2]
+			}
+			y, s := l.ApplyState(v[np:], v[0], s0)
+			out := []*adjoint.Var{adjoint.Reshape(y, -1), adjoint.Reshape(s.H, -1)}
+			if lstm {
+				out = append(out, adjoint.Reshape(s.C, -1))
+			}
+			return adjoint.Concat(0, out...)
+		}
+		r := adjoint.Check(f, xs, nil)
+		if err := r.Err(fdTol, adTol); err != nil || !r.SecondOrder {
+			t.Errorf("%v: %v (second order %v)", l, err, r.SecondOrder)
+		}
+	}
+}
+
+// The final state is the last step's output of the forward direction and
+// the first step's output of the reverse one (PyTorch's h_n), and Run's
+// rank-2 h₀ for a single layer is State{H: h₀}.
+func TestRecurrentFinalState(t *testing.T) {
+	rng := newRNG(26)
+	const B, T, H = 2, 4, 3
+	x := adjoint.Const(randTensor(rng, B, T, 2))
+	l := NewGRU(rng, 2, H, &RNNSettings{Bidirectional: true})
+	hs, s := l.RunState(Vars(l), x, State{})
+	if got := s.H.Shape(); !slices.Equal(got, []int{2, B, H}) {
+		t.Fatalf("final state shape %v", got)
+	}
+	last, first := hs[T-1].Value(), hs[0].Value()
+	for n := range B {
+		for j := range H {
+			if s.H.Value().At(0, n, j) != last.At(n, j) || s.H.Value().At(1, n, j) != first.At(n, H+j) {
+				t.Fatalf("final state (%d, %d) is not the last forward / first reverse output", n, j)
+			}
+		}
+	}
+	single := NewLSTM(rng, 2, H, nil)
+	h0 := randTensor(rng, B, H)
+	a := single.Run(Vars(single), x, adjoint.Const(h0))
+	b, _ := single.RunState(Vars(single), x, State{H: adjoint.Const(h0.Reshaped(1, B, H))})
+	if !slices.Equal(a[T-1].Value().Data, b[T-1].Value().Data) {
+		t.Error("Run with h0 [batch hidden] differs from RunState with [1 batch hidden]")
+	}
+	mustPanic(t, func() { l.Recurrence(x.Value()) }, "nn: GRU(2→3, bidirectional)", "unidirectional")
+	mustPanic(t, func() { l.RunState(Vars(l), x, State{H: adjoint.Const(adjoint.New(1, B, H))}) },
+		"initial state H shape [1 2 3], want [2 2 3]")
+	mustPanic(t, func() { l.RunState(Vars(l), x, State{C: adjoint.Const(adjoint.New(2, B, H))}) }, "LSTM only")
+	if got := l.Params()[4].Name; got != "l0_reverse.w_x" {
+		t.Errorf("parameter 4 is %q, want l0_reverse.w_x", got)
 	}
 }

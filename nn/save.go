@@ -48,27 +48,36 @@ const (
 //	crc      uint32   CRC-32 (IEEE) of every byte before it
 //
 // The values are stored bit for bit, so a round trip is exact.
-func Save(path string, ps []Param) (err error) {
+func Save(path string, ps []Param) error {
 	var buf bytes.Buffer
 	if err := WriteParams(&buf, ps); err != nil {
 		return fmt.Errorf("nn: save %s: %w", path, err)
 	}
+	if err := writeAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("nn: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeAtomic writes data to a temporary file in path's directory, syncs
+// it and renames it over path, so path holds either its old contents or
+// the complete new ones.
+func writeAtomic(path string, data []byte) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp*")
 	if err != nil {
-		return fmt.Errorf("nn: save %s: %w", path, err)
+		return err
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(f.Name())
-			err = fmt.Errorf("nn: save %s: %w", path, err)
 		}
 	}()
-	if _, err = f.Write(buf.Bytes()); err != nil {
+	if _, err = f.Write(data); err != nil {
 		return err
 	}
 	if err = f.Chmod(0o644); err != nil {

@@ -14,16 +14,18 @@ import (
 // those without parameters), so a model's names are stable and
 // deterministic: "layer0.weight", "layer0.bias", "layer2.weight", …
 type Sequential struct {
-	in     []int
-	out    []int
-	layers []Layer
-	params []Param // all parameters, named; layers are immutable, so computed once
-	counts []int   // number of parameters of each layer
+	in      []int
+	out     []int
+	layers  []Layer
+	params  []Param // all parameters, named; layers are immutable, so computed once
+	buffers []Param // all buffers, named likewise
+	counts  []int   // number of parameters of each layer
 }
 
 var (
 	_ Layer     = (*Sequential)(nil)
 	_ Container = (*Sequential)(nil)
+	_ Buffered  = (*Sequential)(nil)
 )
 
 // NewSequential chains layers that take samples of shape in (without the
@@ -44,6 +46,9 @@ func NewSequential(in []int, layers ...Layer) *Sequential {
 		ps := l.Params()
 		for _, p := range ps {
 			s.params = append(s.params, Param{Name: fmt.Sprintf("layer%d.%s", i, p.Name), Var: p.Var})
+		}
+		for _, p := range Buffers(l) {
+			s.buffers = append(s.buffers, Param{Name: fmt.Sprintf("layer%d.%s", i, p.Name), Var: p.Var})
 		}
 		s.counts = append(s.counts, len(ps))
 	}
@@ -80,6 +85,10 @@ func (s *Sequential) InShape() []int { return slices.Clone(s.in) }
 // Params returns the parameters of every layer, in order, with prefixed
 // names.
 func (s *Sequential) Params() []Param { return slices.Clone(s.params) }
+
+// Buffers returns the buffers of every layer, in order, with names
+// prefixed as for Params.
+func (s *Sequential) Buffers() []Param { return slices.Clone(s.buffers) }
 
 // Split cuts parameter values ps, in the order of Params, into one slice
 // per layer: parts[i] is the argument for layer i's Apply. It lets an
@@ -158,6 +167,7 @@ type Residual struct {
 var (
 	_ Layer     = (*Residual)(nil)
 	_ Container = (*Residual)(nil)
+	_ Buffered  = (*Residual)(nil)
 )
 
 // NewResidual returns the residual connection around block.
@@ -176,6 +186,9 @@ func (r *Residual) Children() []Layer { return []Layer{r.block} }
 
 // Params returns the block's parameters.
 func (r *Residual) Params() []Param { return r.block.Params() }
+
+// Buffers returns the block's buffers.
+func (r *Residual) Buffers() []Param { return Buffers(r.block) }
 
 // OutShape returns in, after checking that the block maps in to itself.
 func (r *Residual) OutShape(in []int) ([]int, error) {

@@ -37,11 +37,10 @@ func flat(ts []*adjoint.Tensor) []float64 {
 // smallProblem is a 2-6-1 tanh regression with training and validation
 // sets: smooth, so finite differences of the whole inner loop are accurate.
 type smallProblem struct {
-	model         *nn.Sequential
-	params        []*adjoint.Tensor
-	inner         metalearn.Objective
-	outer         func(ps []*adjoint.Var) *adjoint.Var
-	xtr, ytr, xva *adjoint.Var
+	model  *nn.Sequential
+	params []*adjoint.Tensor
+	inner  metalearn.Objective
+	outer  func(ps []*adjoint.Var) *adjoint.Var
 }
 
 func newSmallProblem(seed uint64) *smallProblem {

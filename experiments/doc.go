@@ -216,7 +216,7 @@
 // all three steps: adjoint_state, chaos_adjoint, checkpointing,
 // conv_symmetry, hypergradient_lr, imaml, logistic,
 // lorenz96_4dvar, lotka_volterra_fit, maml_sinusoid, ode_convergence,
-// ode_sensitivity_scaling, pendulum_fit, pooling_routing,
+// ode_sensitivity_scaling, pendulum_fit,
 // projectile_control, residual, rnn_spectral_radius,
 // spring_chain_identification, steady_design, train_mlp, unroll_length and
 // vanishing_exploding. Each is converted by splitting its Run into the three

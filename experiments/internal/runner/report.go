@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -218,6 +219,10 @@ func (r *Report) Text() string {
 	r.body(&b, "")
 	return b.String()
 }
+
+// TimingNotes returns the paragraphs added with TimingNote, for tests of
+// the Report step.
+func (r *Report) TimingNotes() []string { return slices.Clone(r.notes) }
 
 // CollapseRows is the number of rows above which a table is collapsed.
 const CollapseRows = 12

@@ -266,7 +266,7 @@ func runResidual(r *runner.LegacyRun, c residualConfig) error {
 		})
 	}
 	start := time.Now()
-	if err := nnExpParallel(jobs); err != nil {
+	if err := parallel(jobs); err != nil {
 		return err
 	}
 	trainT := time.Since(start).Seconds()
@@ -335,7 +335,7 @@ func runResidual(r *runner.LegacyRun, c residualConfig) error {
 			return err
 		})
 	}
-	if err := nnExpParallel(jobs); err != nil {
+	if err := parallel(jobs); err != nil {
 		return err
 	}
 

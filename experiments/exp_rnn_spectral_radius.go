@@ -355,7 +355,7 @@ func runRNNSpec(r *runner.LegacyRun, c rnnSpecConfig) error {
 		}, &plots.Options{WidthPx: 620, HeightPx: 460})
 		return err
 	})
-	if err := nnExpParallel(jobs); err != nil {
+	if err := parallel(jobs); err != nil {
 		return err
 	}
 

@@ -280,7 +280,7 @@ func runTrainMLP(r *runner.LegacyRun, c trainMLPConfig) error {
 			return err
 		},
 	}
-	if err := nnExpParallel(jobs); err != nil {
+	if err := parallel(jobs); err != nil {
 		return err
 	}
 

@@ -353,7 +353,7 @@ func runVanExp(r *runner.LegacyRun, c vanExpConfig) error {
 		}, &plots.Options{WidthPx: 560, HeightPx: 500})
 		return err
 	})
-	if err := nnExpParallel(jobs); err != nil {
+	if err := parallel(jobs); err != nil {
 		return err
 	}
 

@@ -84,7 +84,7 @@ func residualTarget(x1, x2 float64) float64 {
 // read-out. The residual net wraps each hidden layer as h + α·φ(hW + b).
 func residualNets(r *runner.LegacyRun, c residualConfig, actName string, alpha float64) (plain, res *nn.Sequential) {
 	rng := r.Rand()
-	act := func() *nn.Activation { a, _ := vanExpAct(actName); return a }
+	act := func() *nn.Activation { a, _ := activation(actName); return a }
 	scale := nn.NewActivation(fmt.Sprintf("×%.3g", alpha), func(v *adjoint.Var) *adjoint.Var { return adjoint.Scale(v, alpha) })
 	pl := []nn.Layer{nn.NewLinear(rng, 2, c.Width, nn.GlorotNormal(1)), act()}
 	rl := []nn.Layer{nn.NewLinear(rng, 2, c.Width, nil), act()}

@@ -383,7 +383,7 @@ func fwdRevList(ds []int) string {
 		for i, d := range ds {
 			s[i] = fmt.Sprint(d)
 		}
-		return strings.Join(s[:n-1], ", ") + " and " + s[n-1]
+		return joinAnd(s)
 	}
 }
 

@@ -158,3 +158,15 @@ func slopeGuide(name string, p float64, x, y []float64, dash plots.Dash) plots.S
 	at := func(v float64) float64 { return math.Exp(ly + p*(math.Log(v)-lx)) }
 	return plots.Series{Name: name, X: []float64{lo, hi}, Y: []float64{at(lo), at(hi)}, Reference: true, Dash: dash}
 }
+
+// joinAnd lists items as "a", "a and b" or "a, b and c".
+func joinAnd(items []string) string {
+	switch n := len(items); n {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	default:
+		return strings.Join(items[:n-1], ", ") + " and " + items[n-1]
+	}
+}

@@ -218,7 +218,7 @@
 // lorenz96_4dvar, lotka_volterra_fit, maml_sinusoid, ode_convergence,
 // ode_sensitivity_scaling, pendulum_fit,
 // projectile_control,
-// spring_chain_identification, steady_design, train_mlp and unroll_length.
+// spring_chain_identification, steady_design and unroll_length.
 // Each is converted by splitting its Run into the three
 // steps above; the bridge goes when the list is empty.
 package main

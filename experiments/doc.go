@@ -213,7 +213,7 @@
 //
 // Experiments not yet written this way still register through the
 // temporary bridge runner.RegisterLegacy, with one Run function that does
-// all three steps: chaos_adjoint, checkpointing,
+// all three steps: chaos_adjoint,
 // hypergradient_lr, imaml,
 // lorenz96_4dvar, lotka_volterra_fit, maml_sinusoid, ode_convergence,
 // ode_sensitivity_scaling, pendulum_fit,

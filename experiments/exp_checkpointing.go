@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -82,7 +83,7 @@ func (c checkpointingConfig) Validate() error {
 }
 
 func init() {
-	runner.RegisterLegacy(runner.LegacySpec[checkpointingConfig]{
+	runner.Register(runner.Spec[checkpointingConfig, ckptResult]{
 		Name:    "checkpointing",
 		Theme:   "adjoint",
 		Summary: "Checkpointing policies on a long tanh recurrence: stored states vs recomputed steps, the revolve optimum, bit-identical gradients.",
@@ -106,7 +107,9 @@ func init() {
 			c.SweepPoints = min(c.SweepPoints, 10)
 			c.FDSteps = min(c.FDSteps, 10)
 		},
-		Run: runCheckpointing,
+		Compute: computeCheckpointing,
+		Figures: ckptFigures,
+		Report:  ckptReport,
 	})
 }
 
@@ -256,26 +259,42 @@ func ckptRecur(step adjoint.Step, loss ckptLoss, x0, theta []float64, p adjoint.
 	return pr, nil
 }
 
-// ckptLogInts returns up to m distinct integers spaced evenly in log
-// between lo and hi, both included, in increasing order.
-func ckptLogInts(lo, hi, m int) []int {
-	var out []int
-	for i := range m {
-		v := int(math.Round(math.Exp(math.Log(float64(lo)) + float64(i)/float64(m-1)*(math.Log(float64(hi))-math.Log(float64(lo))))))
-		if len(out) == 0 || v > out[len(out)-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+// ckptPolicy is one policy's costs on the main recurrence, and whether its
+// results equal StoreAll's bit for bit.
+type ckptPolicy struct {
+	policy                         adjoint.Policy
+	res                            adjoint.RecurrenceResult
+	sameLoss, sameX, sameT, sameLk bool
+	seconds                        float64
 }
 
-func runCheckpointing(r *runner.LegacyRun, c checkpointingConfig) error {
-	ctx := r.Context()
+// identical reports whether every result equals StoreAll's.
+func (p ckptPolicy) identical() bool { return p.sameLoss && p.sameX && p.sameT && p.sameLk }
+
+// ckptBinPoint compares the step evaluations of Binomial(s) on n steps with
+// the revolve optimum and with adjoint.BinomialEvals.
+type ckptBinPoint struct{ n, s, measured, optimum, lib int }
+
+// ckptResult is what computeCheckpointing finds.
+type ckptResult struct {
+	params       int            // entries of θ
+	ref          ckptRun        // StoreAll on the main recurrence
+	policies     []ckptPolicy   // StoreAll, then Every(k), then Binomial(s) as configured
+	points       []ckptBinPoint // the sweep, then the main recurrence's Binomial(s)
+	sweep        int            // budgets in the sweep
+	sweepSeconds float64
+	fdErr        float64 // gradient vs central differences, normwise relative
+	fdInputs     int
+	fdSeconds    float64
+}
+
+func computeCheckpointing(env *runner.Env, c checkpointingConfig) (*ckptResult, error) {
+	ctx := env.Context()
 	d, n := c.Dim, c.Steps
 
 	// The problem: random W of the given gain, small random b, random
 	// input frequencies and phases, random x0.
-	rng := r.Rand()
+	rng := env.Rand()
 	step := &drivenTanhStep{d: d, amp: c.Drive, omega: make([]float64, d), phase: make([]float64, d)}
 	for i := range d {
 		step.omega[i] = 0.05 + 0.45*rng.Float64()
@@ -293,29 +312,21 @@ func runCheckpointing(r *runner.LegacyRun, c checkpointingConfig) error {
 		x0[i] = 0.5 * (2*rng.Float64() - 1)
 	}
 	loss := ckptLoss{n: n}
-
-	r.Report.Heading("Problem")
-	r.Report.Paraf("The recurrence is a driven tanh RNN with a %d-dimensional state, "+
-		"`x_{k+1} = tanh(W x_k + b + u_k)`, `u_{k,i} = %g·sin(ω_i k + φ_i)`, run for n = %d steps; "+
-		"θ = (W, b) has %d entries, W = %g·G/√d with G standard normal. "+
-		"The loss is `L = (1/n) Σ_{k<n} ½‖x_k − y_k‖² + ½‖x_n − y_n‖²` for a periodic target y. "+
-		"`adjoint.Recurrence` computes dL/dx₀ and dL/dθ with a hand-written VJP of the step; "+
-		"a checkpointing policy decides which states the forward sweep keeps and which the reverse sweep recomputes.",
-		d, c.Drive, n, len(theta), c.Gain)
+	res := &ckptResult{params: len(theta)}
 
 	// Gradient check against central finite differences on a short run.
 	fdLoss := ckptLoss{n: c.FDSteps}
 	fdRun, err := ckptRecur(step, fdLoss, x0, theta, adjoint.Binomial(max(1, c.FDSteps/4)))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	z := append(slices.Clone(x0), theta...)
 	start := time.Now()
 	fdGrad := fd.Gradient(nil, func(z []float64) float64 {
 		return ckptForwardLoss(step, fdLoss, z[:d], z[d:])
 	}, z, &fd.Settings{Formula: fd.Central})
-	r.Report.Timing(fmt.Sprintf("central differences, n = %d (%d loss evaluations)", c.FDSteps, 2*len(z)), time.Since(start).Seconds())
-	fdErr := relErr(append(slices.Clone(fdRun.gx), fdRun.gt...), fdGrad)
+	res.fdSeconds, res.fdInputs = time.Since(start).Seconds(), len(z)
+	res.fdErr = relErr(append(slices.Clone(fdRun.gx), fdRun.gt...), fdGrad)
 
 	// The main comparison: every policy on the n-step recurrence.
 	policies := []adjoint.Policy{adjoint.StoreAll()}
@@ -325,233 +336,319 @@ func runCheckpointing(r *runner.LegacyRun, c checkpointingConfig) error {
 	for _, s := range c.Binomial {
 		policies = append(policies, adjoint.Binomial(s))
 	}
-	runs := make([]ckptRun, 0, len(policies))
 	for i, p := range policies {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		r.Progress(i, len(policies)+c.SweepPoints, p.String())
+		env.Progress(i, len(policies)+c.SweepPoints, p.String())
 		pr, err := ckptRecur(step, loss, x0, theta, p)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		r.Report.Timing(fmt.Sprintf("Recurrence %v, n = %d", p, n), pr.seconds)
-		runs = append(runs, pr)
-	}
-	ref := runs[0]
-	if ref.res.Loss != ckptForwardLoss(step, loss, x0, theta) {
-		return fmt.Errorf("StoreAll: loss %v differs from a plain forward loop", ref.res.Loss)
-	}
-
-	r.Report.Heading("Memory against recomputation")
-	r.Report.Paraf("Each policy was run on the same %d-step recurrence. *Peak stored* counts the states held "+
-		"as checkpoints at once (x₀ included, %d floats each); *extra evaluations* are the step evaluations beyond "+
-		"the n of one forward sweep (`RecurrenceResult.Recomputed()`). *Identical* means equal to StoreAll's result "+
-		"bit for bit (`==` on every float64), not merely close.", n, d)
-	tab := r.Report.Table("policy", "peak stored", "stored (KiB)", "step evaluations", "extra evaluations", "extra / n",
-		"loss identical", "dL/dx₀ identical", "dL/dθ identical", "‖λ_k‖ identical")
-	allIdentical := true
-	everyOK, binPeakOK := true, true
-	yes := func(b bool) string {
-		if b {
-			return "yes"
+		if i == 0 {
+			res.ref = pr
+			if pr.res.Loss != ckptForwardLoss(step, loss, x0, theta) {
+				return nil, fmt.Errorf("StoreAll: loss %v differs from a plain forward loop", pr.res.Loss)
+			}
 		}
-		return "NO"
+		ref := res.ref
+		res.policies = append(res.policies, ckptPolicy{
+			policy: p, res: pr.res, seconds: pr.seconds,
+			sameLoss: pr.res.Loss == ref.res.Loss, sameX: floats.Equal(pr.gx, ref.gx), sameT: floats.Equal(pr.gt, ref.gt),
+			sameLk: floats.Equal(pr.lamNorm, ref.lamNorm),
+		})
 	}
-	for _, pr := range runs {
-		sameLoss := pr.res.Loss == ref.res.Loss
-		sameX, sameT := floats.Equal(pr.gx, ref.gx), floats.Equal(pr.gt, ref.gt)
-		sameLam := floats.Equal(pr.lamNorm, ref.lamNorm)
-		allIdentical = allIdentical && sameLoss && sameX && sameT && sameLam
-		tab.Row(pr.policy.String(), pr.res.PeakStored, float64(pr.res.PeakStored*d*8)/1024, pr.res.Evals,
-			pr.res.Recomputed(), float64(pr.res.Recomputed())/float64(n), yes(sameLoss), yes(sameX), yes(sameT), yes(sameLam))
-		r.Report.Metric(fmt.Sprintf("%v peak stored", pr.policy), float64(pr.res.PeakStored))
-		r.Report.Metric(fmt.Sprintf("%v step evaluations", pr.policy), float64(pr.res.Evals))
-	}
-	for i, k := range c.Every {
-		m := (n + k - 1) / k
-		if runs[1+i].res.Evals != n+(m-1)*(k-1) {
-			everyOK = false
-		}
-	}
-	for i, s := range c.Binomial {
-		if runs[1+len(c.Every)+i].res.PeakStored > s {
-			binPeakOK = false
-		}
-	}
-
-	// Figure: extra evaluations against peak stored states.
-	var everySeries, binSeries plots.Series
-	everySeries.Name, binSeries.Name = "Every(k)", "Binomial(s)"
-	everySeries.Points, binSeries.Points = true, true
-	for i, pr := range runs[1:] {
-		x, y := float64(pr.res.PeakStored), float64(pr.res.Recomputed())
-		if i < len(c.Every) {
-			everySeries.X, everySeries.Y = append(everySeries.X, x), append(everySeries.Y, y)
-		} else {
-			binSeries.X, binSeries.Y = append(binSeries.X, x), append(binSeries.Y, y)
-		}
-	}
-	for _, sr := range []*plots.Series{&everySeries, &binSeries} {
-		sortByX(sr.X, sr.Y)
-	}
-	var series []plots.Series
-	if len(everySeries.X) > 0 {
-		series = append(series, everySeries)
-	}
-	if len(binSeries.X) > 0 {
-		series = append(series, binSeries)
-	}
-	if _, err := plots.Save(r.Path("memory_vs_recompute.png"), plots.Line{
-		Title:  fmt.Sprintf("checkpointing a %d-step recurrence", n),
-		X:      plots.Axis{Label: "peak stored states", Log: true},
-		Y:      plots.Axis{Label: "extra step evaluations", Log: true},
-		Series: series,
-		Legend: plots.TopRight,
-	}, nil); err != nil {
-		return err
-	}
-	r.Report.Figure("memory_vs_recompute.png", fmt.Sprintf("Extra step evaluations against peak stored states, n = %d; "+
-		"Every(k) for k = %v, Binomial(s) for s = %v, each series joined in order of stored states. "+
-		"StoreAll (%d stored states, 0 extra evaluations) lies off the log scale. "+
-		"Every(k) always recomputes about n steps and stores at best about 2√n states; "+
-		"Binomial(s) trades memory for recomputation over the whole range.", n, c.Every, c.Binomial, ref.res.PeakStored))
 
 	// The binomial counts against the revolve optimum: a dense sweep of s
 	// on a shorter recurrence, plus the main recurrence's budgets.
 	sweepLoss := ckptLoss{n: c.SweepSteps}
 	sweepS := ckptLogInts(1, c.SweepSteps-1, c.SweepPoints)
-	type binPoint struct{ n, s, measured, optimum, lib int }
-	var points []binPoint
-	var sweepX, sweepY []float64
+	res.sweep = len(sweepS)
 	sweepStart := time.Now()
 	for i, s := range sweepS {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		r.Progress(len(policies)+i, len(policies)+c.SweepPoints, fmt.Sprintf("sweep Binomial(%d)", s))
+		env.Progress(len(policies)+i, len(policies)+c.SweepPoints, fmt.Sprintf("sweep Binomial(%d)", s))
 		pr, err := ckptRecur(step, sweepLoss, x0, theta, adjoint.Binomial(s))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		points = append(points, binPoint{c.SweepSteps, s, pr.res.Evals, revolveOptimum(c.SweepSteps, s), adjoint.BinomialEvals(c.SweepSteps, s)})
-		sweepX, sweepY = append(sweepX, float64(s)), append(sweepY, float64(pr.res.Evals))
+		res.points = append(res.points, ckptBinPoint{c.SweepSteps, s, pr.res.Evals, revolveOptimum(c.SweepSteps, s), adjoint.BinomialEvals(c.SweepSteps, s)})
 	}
-	r.Report.Timing(fmt.Sprintf("Binomial(s) sweep, n = %d, %d budgets", c.SweepSteps, len(sweepS)), time.Since(sweepStart).Seconds())
-	var mainX, mainY []float64
+	res.sweepSeconds = time.Since(sweepStart).Seconds()
 	for i, s := range c.Binomial {
-		pr := runs[1+len(c.Every)+i]
-		points = append(points, binPoint{n, s, pr.res.Evals, revolveOptimum(n, s), adjoint.BinomialEvals(n, s)})
-		mainX, mainY = append(mainX, float64(s)), append(mainY, float64(pr.res.Evals))
+		pr := res.policies[1+len(c.Every)+i]
+		res.points = append(res.points, ckptBinPoint{n, s, pr.res.Evals, revolveOptimum(n, s), adjoint.BinomialEvals(n, s)})
 	}
-	optimumCurve := func(n int) plots.Series {
+	return res, nil
+}
+
+// ckptLevel returns the median of ‖λ_k‖ away from the end, over
+// k = 0 … n − tail (the running-loss level), and how many steps back from
+// k = n it takes ‖λ_k‖ to come within twice that level.
+func ckptLevel(lam []float64, tail int) (level float64, settle int) {
+	n := len(lam) - 1
+	body := slices.Clone(lam[:max(1, n-tail+1)])
+	slices.Sort(body)
+	level = body[len(body)/2]
+	for settle = 0; settle < n && lam[n-settle] > 2*level; settle++ {
+	}
+	return level, settle
+}
+
+// ckptTail is the number of steps shown at the end of the run.
+func ckptTail(n int) int { return min(n, 200) }
+
+func ckptFigures(dir runner.Dir, c checkpointingConfig, res *ckptResult) error {
+	n := c.Steps
+	// Extra evaluations against peak stored states.
+	every := plots.Series{Name: "Every(k)", Points: true}
+	binom := plots.Series{Name: "Binomial(s)", Points: true}
+	for i, p := range res.policies[1:] {
+		x, y := float64(p.res.PeakStored), float64(p.res.Recomputed())
+		if i < len(c.Every) {
+			every.X, every.Y = append(every.X, x), append(every.Y, y)
+		} else {
+			binom.X, binom.Y = append(binom.X, x), append(binom.Y, y)
+		}
+	}
+	var series []plots.Series
+	for _, sr := range []plots.Series{every, binom} {
+		if len(sr.X) > 0 {
+			sortByX(sr.X, sr.Y)
+			series = append(series, sr)
+		}
+	}
+
+	// Binomial(s) against the closed-form optimum.
+	optimum := func(n int, dash plots.Dash) plots.Series {
 		var xs, ys []float64
 		for _, s := range ckptLogInts(1, n-1, 300) {
 			xs, ys = append(xs, float64(s)), append(ys, float64(revolveOptimum(n, s)))
 		}
-		return plots.Series{Name: fmt.Sprintf("optimum, n = %d", n), X: xs, Y: ys}
+		return plots.Series{Name: fmt.Sprintf("optimum, n = %d", n), X: xs, Y: ys, Reference: true, Dash: dash}
 	}
-	binFig := []plots.Series{
-		optimumCurve(c.SweepSteps),
-		{Name: fmt.Sprintf("measured, n = %d", c.SweepSteps), X: sweepX, Y: sweepY, Points: true},
+	measured := func(n int) plots.Series {
+		s := plots.Series{Name: fmt.Sprintf("measured, n = %d", n), NoLine: true}
+		for _, p := range res.points {
+			if p.n == n {
+				s.X, s.Y = append(s.X, float64(p.s)), append(s.Y, float64(p.measured))
+			}
+		}
+		return s
 	}
-	if len(mainX) > 0 {
-		binFig = append(binFig, optimumCurve(n),
-			plots.Series{Name: fmt.Sprintf("measured, n = %d", n), X: mainX, Y: mainY, Points: true})
+	binFig := []plots.Series{optimum(c.SweepSteps, plots.Solid), measured(c.SweepSteps)}
+	if len(c.Binomial) > 0 {
+		binFig = append(binFig, optimum(n, plots.Dashed), measured(n))
 	}
-	if _, err := plots.Save(r.Path("binomial_vs_revolve.png"), plots.Line{
-		Title:  "Binomial(s): measured step evaluations vs the revolve optimum",
-		X:      plots.Axis{Label: "snapshots s", Log: true},
-		Y:      plots.Axis{Label: "step evaluations", Log: true},
-		Series: binFig,
-		Legend: plots.Outside,
-	}, nil); err != nil {
-		return err
+
+	// Gradient flow through time: the adjoint norms of StoreAll's run.
+	lam := res.ref.lamNorm
+	stride := max(1, n/4000)
+	var ks, norms []float64
+	for k := 0; k <= n; k += stride {
+		ks, norms = append(ks, float64(k)), append(norms, lam[k])
 	}
-	r.Report.Heading("Binomial checkpointing attains the revolve optimum")
-	r.Report.Paraf("Griewank and Walther's revolve schedule reverses n steps with s snapshots in the fewest forward steps "+
+	tail := ckptTail(n)
+	var tk, tn []float64
+	for k := n - tail; k <= n; k++ {
+		tk, tn = append(tk, float64(k-n)), append(tn, lam[k])
+	}
+	return parallel([]func() error{
+		func() error {
+			_, err := plots.Save(dir.Path("memory_vs_recompute.png"), plots.Line{
+				Title:  fmt.Sprintf("checkpointing a %d-step recurrence", n),
+				X:      plots.Axis{Label: "peak stored states", Log: true},
+				Y:      plots.Axis{Label: "extra step evaluations", Log: true},
+				Series: series,
+			}, nil)
+			return err
+		},
+		func() error {
+			_, err := plots.Save(dir.Path("binomial_vs_revolve.png"), plots.Line{
+				Title:  "Binomial(s): measured step evaluations vs the revolve optimum",
+				X:      plots.Axis{Label: "snapshots s", Log: true},
+				Y:      plots.Axis{Label: "step evaluations", Log: true},
+				Series: binFig,
+			}, nil)
+			return err
+		},
+		func() error {
+			_, err := plots.Save(dir.Path("adjoint_norm.png"), plots.Line{
+				Title:  "gradient flow through time",
+				X:      plots.Axis{Label: "step k"},
+				Y:      plots.Axis{Label: "‖λ_k‖ = ‖∂L/∂x_k‖", Log: true},
+				Series: []plots.Series{{X: ks, Y: norms}},
+				Legend: plots.NoLegend,
+			}, nil)
+			return err
+		},
+		func() error {
+			_, err := plots.Save(dir.Path("adjoint_norm_end.png"), plots.Line{
+				Title:  fmt.Sprintf("the last %d steps", tail),
+				X:      plots.Axis{Label: "k − n"},
+				Y:      plots.Axis{Label: "‖λ_k‖", Log: true},
+				Series: []plots.Series{{X: tk, Y: tn, Points: tail <= 60}},
+				Legend: plots.NoLegend,
+			}, nil)
+			return err
+		},
+	})
+}
+
+func ckptReport(rep *runner.Report, c checkpointingConfig, res *ckptResult) {
+	d, n := c.Dim, c.Steps
+	ref := res.ref
+	rep.Heading("Problem")
+	rep.Paraf("The recurrence is a driven tanh RNN with a %d-dimensional state, "+
+		"`x_{k+1} = tanh(W x_k + b + u_k)`, `u_{k,i} = %g·sin(ω_i k + φ_i)`, run for n = %d steps; "+
+		"θ = (W, b) has %d entries, W = %g·G/√d with G standard normal. "+
+		"The loss is `L = (1/n) Σ_{k<n} ½‖x_k − y_k‖² + ½‖x_n − y_n‖²` for a periodic target y. "+
+		"`adjoint.Recurrence` computes dL/dx₀ and dL/dθ with a hand-written VJP of the step; "+
+		"a checkpointing policy decides which states the forward sweep keeps and which the reverse sweep recomputes.",
+		d, c.Drive, n, res.params, c.Gain)
+
+	rep.Heading("Memory against recomputation")
+	rep.Paraf("Each policy was run on the same %d-step recurrence. *Peak stored* counts the states held "+
+		"as checkpoints at once (x₀ included, %d floats each); *extra evaluations* are the step evaluations beyond "+
+		"the n of one forward sweep (`RecurrenceResult.Recomputed()`). *Identical* means equal to StoreAll's result "+
+		"bit for bit (`==` on every float64), not merely close.", n, d)
+	tab := rep.Table("policy", "peak stored", "stored (KiB)", "step evaluations", "extra evaluations", "extra / n",
+		"identical to StoreAll (loss, dL/dx₀, dL/dθ, ‖λ_k‖)")
+	yes := func(b bool) string { return runner.Choose(b, "yes", "NO") }
+	allIdentical := true
+	for _, p := range res.policies {
+		allIdentical = allIdentical && p.identical()
+		kib := float64(p.res.PeakStored*d*8) / 1024
+		same := "yes"
+		if !p.identical() {
+			same = fmt.Sprintf("NO (loss %s, dL/dx₀ %s, dL/dθ %s, ‖λ_k‖ %s)", yes(p.sameLoss), yes(p.sameX), yes(p.sameT), yes(p.sameLk))
+		}
+		prec := 0
+		if kib < 10 {
+			prec = 1
+		}
+		tab.Row(p.policy.String(), p.res.PeakStored, strconv.FormatFloat(kib, 'f', prec, 64), p.res.Evals,
+			p.res.Recomputed(), float64(p.res.Recomputed())/float64(n), same)
+		rep.Metric(fmt.Sprintf("%v peak stored", p.policy), float64(p.res.PeakStored))
+		rep.Metric(fmt.Sprintf("%v step evaluations", p.policy), float64(p.res.Evals))
+	}
+	everyOK, binPeakOK := true, true
+	everyLo, everyHi, everyPeak := math.Inf(1), math.Inf(-1), math.MaxInt
+	for i, k := range c.Every {
+		p := res.policies[1+i]
+		m := (n + k - 1) / k
+		everyOK = everyOK && p.res.Evals == n+(m-1)*(k-1)
+		r := float64(p.res.Recomputed()) / float64(n)
+		everyLo, everyHi, everyPeak = min(everyLo, r), max(everyHi, r), min(everyPeak, p.res.PeakStored)
+	}
+	binLo, binHi := math.Inf(1), math.Inf(-1)
+	for i, s := range c.Binomial {
+		p := res.policies[1+len(c.Every)+i]
+		binPeakOK = binPeakOK && p.res.PeakStored <= s
+		r := float64(p.res.Recomputed()) / float64(n)
+		binLo, binHi = min(binLo, r), max(binHi, r)
+	}
+	caption := fmt.Sprintf("Extra step evaluations against peak stored states, n = %d; Every(k) for k = %v, Binomial(s) for s = %v, "+
+		"each series joined in order of stored states. StoreAll (%d stored states, 0 extra evaluations) lies off the log scale.",
+		n, c.Every, c.Binomial, ref.res.PeakStored)
+	if len(c.Every) > 0 {
+		caption += fmt.Sprintf(" Every(k) recomputes %.2f n to %.2f n steps whatever k, and stores at least %d states (2√n = %.0f);",
+			everyLo, everyHi, everyPeak, 2*math.Sqrt(float64(n)))
+	}
+	if len(c.Binomial) > 0 {
+		caption += fmt.Sprintf(" Binomial(s) trades memory for recomputation over the whole range, from %.2f n extra evaluations with the most snapshots to %.2f n with the fewest.",
+			binLo, binHi)
+	}
+	rep.Figure("memory_vs_recompute.png", caption)
+
+	mismatches := 0
+	for _, p := range res.points {
+		if p.measured != p.optimum || p.lib != p.optimum {
+			mismatches++
+		}
+	}
+	rep.Heading("Binomial checkpointing attains the revolve optimum")
+	rep.Paraf("Griewank and Walther's revolve schedule reverses n steps with s snapshots in the fewest forward steps "+
 		"possible, `p(n, s) = t·n − C(s+t, t−1)` with t the least integer such that `C(s+t, s) ≥ n`; "+
 		"the recurrence needs one more evaluation, the final step to x_n. The experiment computes this closed form "+
 		"itself (with math/big, independently of the library) and compares it with `RecurrenceResult.Evals` "+
 		"of `Binomial(s)` on a %d-step recurrence for %d log-spaced s and on the main %d-step recurrence.",
-		c.SweepSteps, len(sweepS), n)
-	r.Report.Figure("binomial_vs_revolve.png", "Step evaluations of Binomial(s) (points) against the closed-form optimum (lines): they coincide.")
-	btab := r.Report.Table("n", "s", "measured evaluations", "revolve optimum", "adjoint.BinomialEvals", "extra / n")
-	binOK := true
-	mismatches := 0
-	for _, p := range points {
-		if p.measured != p.optimum || p.lib != p.optimum {
-			binOK = false
-			mismatches++
+		c.SweepSteps, res.sweep, n)
+	rep.Figure("binomial_vs_revolve.png", fmt.Sprintf("Step evaluations of Binomial(s) (points) against the closed-form optimum (near-black lines): "+
+		"%d of %d points lie exactly on it.", len(res.points)-mismatches, len(res.points)))
+	for _, part := range [][]ckptBinPoint{res.points[:res.sweep], res.points[res.sweep:]} {
+		if len(part) == 0 {
+			continue
 		}
-		btab.Row(p.n, p.s, p.measured, p.optimum, p.lib, float64(p.measured-p.n)/float64(p.n))
+		rep.Subheading(fmt.Sprintf("n = %d", part[0].n))
+		btab := rep.Table("s", "measured evaluations", "revolve optimum", "adjoint.BinomialEvals", "extra / n")
+		for _, p := range part {
+			btab.Row(p.s, p.measured, p.optimum, p.lib, float64(p.measured-p.n)/float64(p.n))
+		}
 	}
 
-	// Gradient flow through time: the adjoint norms of StoreAll's run.
-	stride := max(1, n/4000)
-	var ks, norms []float64
-	for k := 0; k <= n; k += stride {
-		ks, norms = append(ks, float64(k)), append(norms, ref.lamNorm[k])
-	}
-	tail := min(n, 200)
-	var tk, tn []float64
-	for k := n - tail; k <= n; k++ {
-		tk, tn = append(tk, float64(k-n)), append(tn, ref.lamNorm[k])
-	}
-	if _, err := plots.Save(r.Path("adjoint_norm.png"), plots.Line{
-		Title:  "gradient flow through time",
-		X:      plots.Axis{Label: "step k"},
-		Y:      plots.Axis{Label: "‖λ_k‖ = ‖∂L/∂x_k‖", Log: true},
-		Series: []plots.Series{{Name: fmt.Sprintf("every %d-th k", stride), X: ks, Y: norms}},
-		Legend: plots.NoLegend,
-	}, nil); err != nil {
-		return err
-	}
-	if _, err := plots.Save(r.Path("adjoint_norm_end.png"), plots.Line{
-		Title:  fmt.Sprintf("the last %d steps", tail),
-		X:      plots.Axis{Label: "k − n"},
-		Y:      plots.Axis{Label: "‖λ_k‖", Log: true},
-		Series: []plots.Series{{X: tk, Y: tn, Points: tail <= 60}},
-		Legend: plots.NoLegend,
-	}, nil); err != nil {
-		return err
-	}
-	lamMin, lamMax := floats.Min(ref.lamNorm), floats.Max(ref.lamNorm)
-	r.Report.Heading("Gradient flow through time")
-	r.Report.Paraf("The `OnAdjoint` hook of `adjoint.Recurrence` reports each adjoint state λ_k = ∂L/∂x_k as the reverse "+
-		"sweep produces it (k = n, n−1, …, 0). At k = n it is the terminal-loss gradient; moving back, what flows "+
-		"from later steps decays with the recurrence's memory (here with gain %g) and λ_k settles to the "+
-		"level set by the running loss, of order 1/n. ‖λ_k‖ ranges from %s to %s over the run.",
-		c.Gain, runner.Num(lamMin), runner.Num(lamMax))
+	lam := ref.lamNorm
+	lamMin, lamMax := floats.Min(lam), floats.Max(lam)
+	tail := ckptTail(n)
+	level, settle := ckptLevel(lam, tail)
+	rep.Heading("Gradient flow through time")
+	rep.Paraf("The `OnAdjoint` hook of `adjoint.Recurrence` reports each adjoint state λ_k = ∂L/∂x_k as the reverse "+
+		"sweep produces it (k = n, n−1, …, 0). At k = n it is the terminal-loss gradient, ‖λ_n‖ = %s; moving back, what flows "+
+		"from later steps decays with the recurrence's memory (here with gain %g), and ‖λ_k‖ comes within twice the level set by the "+
+		"running loss after %s. That level, the median of ‖λ_k‖ over k ≤ n − %d, is %s, %s times 1/n = %s. ‖λ_k‖ ranges from %s to %s over the run.",
+		runner.Num(lam[n]), c.Gain, runner.Count(settle, "step", "steps"), tail, runner.Num(level), runner.Num(level*float64(n)), runner.Num(1/float64(n)),
+		runner.Num(lamMin), runner.Num(lamMax))
 	shown := "every k shown"
-	if stride > 1 {
-		shown = fmt.Sprintf("every %d-th k shown", stride)
+	if stride := max(1, n/4000); stride > 1 {
+		shown = fmt.Sprintf("one k in %d shown", stride)
 	}
-	r.Report.Figure("adjoint_norm.png", fmt.Sprintf("‖λ_k‖ against k over the whole run (%s).", shown))
-	r.Report.Figure("adjoint_norm_end.png", "The same near the end: the terminal gradient decays back in time into the running-loss level.")
-	r.Report.Metric("loss", ref.res.Loss)
-	r.Report.Metric("‖dL/dx0‖", floats.Norm(ref.gx, 2))
-	r.Report.Metric("‖dL/dθ‖", floats.Norm(ref.gt, 2))
-	r.Report.Metric("max ‖λ_k‖", lamMax)
-	r.Report.Metric("min ‖λ_k‖", lamMin)
+	rep.Figure("adjoint_norm.png", fmt.Sprintf("‖λ_k‖ against k over the whole run (%s).", shown))
+	rep.Figure("adjoint_norm_end.png", fmt.Sprintf("The same over the last %d steps: the terminal gradient decays back in time into the running-loss level within %s.",
+		tail, runner.Count(settle, "step", "steps")))
+	rep.Metric("loss", ref.res.Loss)
+	rep.Metric("‖dL/dx0‖", floats.Norm(ref.gx, 2))
+	rep.Metric("‖dL/dθ‖", floats.Norm(ref.gt, 2))
+	rep.Metric("max ‖λ_k‖", lamMax)
+	rep.Metric("min ‖λ_k‖", lamMin)
 
-	r.Report.Heading("Gradient check")
-	r.Report.Paraf("The gradient of a %d-step run of the same recurrence (Binomial(%d)) is compared with gonum's central "+
+	rep.Heading("Gradient check")
+	rep.Paraf("The gradient of a %d-step run of the same recurrence (Binomial(%d)) is compared with gonum's central "+
 		"differences of a plain forward loop over all %d inputs (x₀ and θ): normwise relative error "+
-		"max|g − g_fd| / max|g_fd| = %s. Central differences with gonum's default step (≈ 6e-6) are accurate to "+
-		"about 1e-10 relative here, so the tolerance %g leaves room only for a wrong gradient to fail.",
-		c.FDSteps, max(1, c.FDSteps/4), len(z), runner.Num(fdErr), c.FDTol)
-	r.Report.Metric("fd max rel error", fdErr)
-	r.Report.Check(fmt.Sprintf("gradient vs central differences (n = %d)", c.FDSteps), fdErr, c.FDTol)
-	r.Report.CheckTrue("every policy bit-identical to StoreAll", allIdentical,
-		fmt.Sprintf("loss, dL/dx₀, dL/dθ and ‖λ_k‖ of %d policies equal StoreAll's bit for bit: %s", len(runs)-1, yes(allIdentical)))
-	r.Report.CheckTrue("Binomial(s) evaluations = revolve optimum", binOK,
-		fmt.Sprintf("%d of %d (n, s) pairs match the closed form exactly", len(points)-mismatches, len(points)))
+		"max|g − g_fd| / max|g_fd| = %s, what central differences with gonum's default step (≈ 6e-6) reach here. "+
+		"The tolerance %g is %s times larger: only a wrong gradient fails the check.",
+		c.FDSteps, max(1, c.FDSteps/4), res.fdInputs, runner.Num(res.fdErr), c.FDTol, runner.Num(float64(c.FDTol)/res.fdErr))
+	rep.Metric("fd max rel error", res.fdErr)
+
+	rep.Timing(fmt.Sprintf("central differences, n = %d (%d loss evaluations)", c.FDSteps, 2*res.fdInputs), res.fdSeconds)
+	for _, p := range res.policies {
+		rep.Timing(fmt.Sprintf("Recurrence %v, n = %d", p.policy, n), p.seconds)
+	}
+	rep.Timing(fmt.Sprintf("Binomial(s) sweep, n = %d, %d budgets", c.SweepSteps, res.sweep), res.sweepSeconds)
+
+	rep.Check(fmt.Sprintf("gradient vs central differences (n = %d)", c.FDSteps), res.fdErr, c.FDTol)
+	rep.CheckTrue("every policy bit-identical to StoreAll", allIdentical,
+		fmt.Sprintf("loss, dL/dx₀, dL/dθ and ‖λ_k‖ of %d policies equal StoreAll's bit for bit: %s", len(res.policies)-1, yes(allIdentical)))
+	rep.CheckTrue("Binomial(s) evaluations = revolve optimum", mismatches == 0,
+		fmt.Sprintf("%d of %d (n, s) pairs match the closed form exactly", len(res.points)-mismatches, len(res.points)))
 	if len(c.Binomial) > 0 {
-		r.Report.CheckTrue("Binomial(s) stores at most s states", binPeakOK, fmt.Sprintf("%d budgets", len(c.Binomial)))
+		rep.CheckTrue("Binomial(s) stores at most s states", binPeakOK, fmt.Sprintf("%d budgets", len(c.Binomial)))
 	}
 	if len(c.Every) > 0 {
-		r.Report.CheckTrue("Every(k) evaluations = n + (m−1)(k−1)", everyOK, fmt.Sprintf("%d intervals, m = ⌈n/k⌉", len(c.Every)))
+		rep.CheckTrue("Every(k) evaluations = n + (m−1)(k−1)", everyOK, fmt.Sprintf("%d intervals, m = ⌈n/k⌉", len(c.Every)))
 	}
-	return nil
+}
+
+// ckptLogInts returns up to m distinct integers spaced evenly in log
+// between lo and hi, both included, in increasing order.
+func ckptLogInts(lo, hi, m int) []int {
+	var out []int
+	for i := range m {
+		v := int(math.Round(math.Exp(math.Log(float64(lo)) + float64(i)/float64(m-1)*(math.Log(float64(hi))-math.Log(float64(lo))))))
+		if len(out) == 0 || v > out[len(out)-1] {
+			out = append(out, v)
+		}
+	}
+	return out
 }

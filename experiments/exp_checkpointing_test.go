@@ -53,3 +53,20 @@ func TestDrivenTanhStepVJP(t *testing.T) {
 		t.Errorf("VJP differs from central differences: normwise relative error %.3g", e)
 	}
 }
+
+// TestCkptLevel checks the running-loss level and the settling steps on a
+// sequence built by hand: level 1 everywhere but a terminal spike that
+// halves each step back.
+func TestCkptLevel(t *testing.T) {
+	lam := make([]float64, 101)
+	for k := range lam {
+		lam[k] = 1
+	}
+	for j, v := 0, 64.0; v > 1; j, v = j+1, v/2 {
+		lam[100-j] = 1 + v // 65, 33, 17, 9, 5, 3 at k = 100 … 95
+	}
+	level, settle := ckptLevel(lam, 20)
+	if level != 1 || settle != 6 {
+		t.Errorf("level %v, settle %d; want 1 and 6 (3 > 2 at k = 95, 1 ≤ 2 at k = 94)", level, settle)
+	}
+}

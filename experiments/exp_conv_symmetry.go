@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
+	"math/rand/v2"
 	"time"
 
 	"github.com/adjointkit/adjointkit/adjoint"
@@ -71,7 +70,7 @@ func (c convSymConfig) Validate() error {
 }
 
 func init() {
-	runner.RegisterLegacy(runner.LegacySpec[convSymConfig]{
+	runner.Register(runner.Spec[convSymConfig, convSymResult]{
 		Name:    "conv_symmetry",
 		Theme:   "nn",
 		Summary: "A convolution's gradients are convolutions: dL/dK = input ⋆ upstream gradient, dL/dX = upstream gradient ∗ flipped kernel, by loops vs the adjoint core.",
@@ -86,7 +85,9 @@ func init() {
 			c.Size = min(c.Size, 8)
 			c.Batch = min(c.Batch, 2)
 		},
-		Run: runConvSym,
+		Compute: computeConvSym,
+		Figures: convSymFigures,
+		Report:  convSymReport,
 	})
 }
 
@@ -247,10 +248,18 @@ type convSymCase struct {
 	dKcore         convSymT4
 }
 
+// convSymResult is what computeConvSym finds: every case, and adjoint.Check
+// on a small layer with the last stride and padding.
+type convSymResult struct {
+	cases                  []convSymCase
+	worstK, worstX, worstB float64
+	fdStride, fdPad        int
+	check                  adjoint.CheckResult
+}
+
 // convSymRunCase draws a layer, an input and an upstream gradient, and
 // computes the gradients both ways.
-func convSymRunCase(r *runner.LegacyRun, c convSymConfig, s, p int) convSymCase {
-	rng := r.Rand()
+func convSymRunCase(rng *rand.Rand, c convSymConfig, s, p int) convSymCase {
 	layer := nn.NewConv2D(rng, c.InC, c.OutC, c.Kernel, c.Kernel, &nn.Conv2DSettings{Stride: s, Padding: p})
 	ps := layer.Params()
 	// A non-zero bias, so that dL/db is not trivially tested on zeros.
@@ -290,41 +299,98 @@ func convSymRunCase(r *runner.LegacyRun, c convSymConfig, s, p int) convSymCase 
 	}
 }
 
-func runConvSym(r *runner.LegacyRun, c convSymConfig) error {
-	var cases []convSymCase
-	var worstK, worstX, worstB float64
+func computeConvSym(env *runner.Env, c convSymConfig) (*convSymResult, error) {
+	res := &convSymResult{}
 	n := len(c.Strides) * len(c.Paddings)
 	for _, s := range c.Strides {
 		for _, p := range c.Paddings {
-			if err := r.Context().Err(); err != nil {
-				return err
+			if err := env.Context().Err(); err != nil {
+				return nil, err
 			}
-			r.Progress(len(cases), n, fmt.Sprintf("stride %d, padding %d", s, p))
-			cs := convSymRunCase(r, c, s, p)
-			cases = append(cases, cs)
-			worstK, worstX, worstB = max(worstK, cs.errK), max(worstX, cs.errX), max(worstB, cs.errB)
+			env.Progress(len(res.cases), n, fmt.Sprintf("stride %d, padding %d", s, p))
+			cs := convSymRunCase(env.Rand(), c, s, p)
+			res.cases = append(res.cases, cs)
+			res.worstK, res.worstX, res.worstB = max(res.worstK, cs.errK), max(res.worstX, cs.errX), max(res.worstB, cs.errB)
 		}
 	}
 
 	// Reverse mode against central differences on a small layer, with
 	// respect to the kernel, the bias and the input at once.
-	fdStride, fdPad := c.Strides[len(c.Strides)-1], c.Paddings[len(c.Paddings)-1]
-	if c.FDSize+2*fdPad < c.Kernel {
-		fdPad = c.Paddings[0]
+	res.fdStride, res.fdPad = c.Strides[len(c.Strides)-1], c.Paddings[len(c.Paddings)-1]
+	if c.FDSize+2*res.fdPad < c.Kernel {
+		res.fdPad = c.Paddings[0]
 	}
-	rng := r.Rand()
-	small := nn.NewConv2D(rng, 2, 2, c.Kernel, c.Kernel, &nn.Conv2DSettings{Stride: fdStride, Padding: fdPad})
+	rng := env.Rand()
+	small := nn.NewConv2D(rng, 2, 2, c.Kernel, c.Kernel, &nn.Conv2DSettings{Stride: res.fdStride, Padding: res.fdPad})
 	xs := adjoint.New(1, 2, c.FDSize, c.FDSize)
 	for i := range xs.Data {
 		xs.Data[i] = rng.NormFloat64()
 	}
-	cr := adjoint.Check(func(v ...*adjoint.Var) *adjoint.Var {
+	res.check = adjoint.Check(func(v ...*adjoint.Var) *adjoint.Var {
 		y := small.Apply(v[:2], v[2])
 		return adjoint.Sum(adjoint.Mul(y, adjoint.Tanh(y))) // a nonlinear scalar of y
 	}, []*adjoint.Tensor{small.Params()[0].Value().Clone(), small.Params()[1].Value().Clone(), xs},
-		&adjoint.CheckSettings{Seed: uint64(r.Seed), FirstOrderOnly: true})
+		&adjoint.CheckSettings{Seed: uint64(env.Seed), FirstOrderOnly: true})
+	return res, nil
+}
 
-	rep := r.Report
+// convSymMosaic lays the kernel gradient out as an (O·kh)×(C·kw) grid of
+// its planes, block (o, c) holding dL/dK[o, c].
+func convSymMosaic(dK convSymT4) []float64 {
+	o, ch, kh, kw := dK.a, dK.b, dK.h, dK.w
+	mos := make([]float64, o*kh*ch*kw)
+	for i := range o {
+		for j := range ch {
+			for u := range kh {
+				for v := range kw {
+					mos[(i*kh+u)*(ch*kw)+j*kw+v] = dK.at(i, j, u, v)
+				}
+			}
+		}
+	}
+	return mos
+}
+
+func convSymFigures(dir runner.Dir, c convSymConfig, res *convSymResult) error {
+	// The first case (stride 1 if listed), sample 0, channel 0.
+	cs := res.cases[0]
+	opt := &plots.Options{WidthPx: 460, HeightPx: 400}
+	maps := []struct {
+		file, title, label string
+		z                  []float64
+		rows, cols         int
+	}{
+		{"input.png", "Input x[0, 0]", "x", cs.x.plane(0, 0), cs.x.h, cs.x.w},
+		{"upstream.png", "Upstream gradient g[0, 0] = dL/dy", "g", cs.g.plane(0, 0), cs.g.h, cs.g.w},
+		{"grad_input.png", "dL/dX[0, 0], adjoint core", "dL/dX", cs.dXcore.plane(0, 0), cs.x.h, cs.x.w},
+		{"grad_input_diff.png", "dL/dX[0, 0]: core − formula", "difference", convSymDiff(cs.dXcore.plane(0, 0), cs.dXform.plane(0, 0)), cs.x.h, cs.x.w},
+	}
+	var jobs []func() error
+	for _, m := range maps {
+		jobs = append(jobs, func() error {
+			_, err := plots.Save(dir.Path(m.file), plots.HeatMap{
+				Title: m.title, XLabel: "column", YLabel: "row", ColorLabel: m.label,
+				Z: m.z, Rows: m.rows, Cols: m.cols,
+			}, opt)
+			return err
+		})
+	}
+	jobs = append(jobs, func() error {
+		_, err := plots.Save(dir.Path("grad_kernel.png"), plots.HeatMap{
+			Title:  "dL/dK, adjoint core: one block per (o, c)",
+			XLabel: "input channel c (blocks of kernel columns)", YLabel: "output channel o (blocks of kernel rows)", ColorLabel: "dL/dK",
+			Z: convSymMosaic(cs.dKcore), Rows: c.OutC * c.Kernel, Cols: c.InC * c.Kernel,
+			// One unit per block, centred on the channel index.
+			XExtent:    plots.Extent{Min: -0.5, Max: float64(c.InC) - 0.5},
+			YExtent:    plots.Extent{Min: -0.5, Max: float64(c.OutC) - 0.5},
+			IndexTicks: true,
+		}, &plots.Options{WidthPx: 560, HeightPx: min(900, max(300, 420*c.OutC/max(c.InC, 1)))})
+		return err
+	})
+	return parallel(jobs)
+}
+
+func convSymReport(rep *runner.Report, c convSymConfig, res *convSymResult) {
 	rep.Heading("Setup")
 	rep.Paraf("A convolution layer (nn.Conv2D, strictly a cross-correlation as in every deep-learning library) with %d input and %d output channels and a %d×%d kernel "+
 		"is applied to a batch of %d random %d×%d images, for every stride in %v and padding in %v. "+
@@ -343,93 +409,59 @@ func runConvSym(r *runner.LegacyRun, c convSymConfig) error {
 
 	rep.Heading("Results")
 	t := rep.Table("stride", "padding", "output", "dL/dK rel. error", "dL/dK max abs.", "dL/dX rel. error", "dL/dX max abs.", "dL/db rel. error")
-	for _, cs := range cases {
+	for _, cs := range res.cases {
 		t.Row(cs.stride, cs.pad, fmt.Sprintf("%d×%d", cs.outH, cs.outW), cs.errK, cs.absK, cs.errX, cs.absX, cs.errB)
 	}
-	rep.Para("Relative errors are normwise: max |core − formula| over all entries divided by max |formula|. " +
-		"The two sides sum the same products in different orders (the core forms an im2col patch matrix and multiplies it with BLAS), " +
-		"so they agree to rounding, a few units of 1e-16.")
+	worst := max(res.worstK, res.worstX, res.worstB)
+	const rounding = 100 * 0x1p-52 // a hundred units of float64 rounding
+	rep.Paraf("Relative errors are normwise: max |core − formula| over all entries divided by max |formula|. "+
+		"The two sides sum the same products in different orders (the core forms an im2col patch matrix and multiplies it in blocks), "+
+		"so they can only agree to rounding. The largest relative error over every case is %s (dL/dK), %s (dL/dX) and %s (dL/db): "+
+		"%s, %s 100 ε = %s.",
+		runner.Num(res.worstK), runner.Num(res.worstX), runner.Num(res.worstB),
+		runner.Choose(worst <= rounding, "rounding", "more than rounding"), runner.Compare(worst, rounding), runner.Num(rounding))
 
-	// Figures: the first case (stride 1 if listed), sample 0, channel 0.
-	cs := cases[0]
-	opt := &plots.Options{WidthPx: 460, HeightPx: 400}
-	maps := []struct {
-		file, title, label string
-		z                  []float64
-		rows, cols         int
-	}{
-		{"input.png", "Input x[0, 0]", "x", cs.x.plane(0, 0), cs.x.h, cs.x.w},
-		{"upstream.png", "Upstream gradient g[0, 0] = dL/dy", "g", cs.g.plane(0, 0), cs.g.h, cs.g.w},
-		{"grad_input.png", "dL/dX[0, 0], adjoint core", "dL/dX", cs.dXcore.plane(0, 0), cs.x.h, cs.x.w},
-		{"grad_input_diff.png", "dL/dX[0, 0]: core − formula", "difference", convSymDiff(cs.dXcore.plane(0, 0), cs.dXform.plane(0, 0)), cs.x.h, cs.x.w},
-	}
-	var jobs []func() error
-	for _, m := range maps {
-		jobs = append(jobs, func() error {
-			_, err := plots.Save(r.Path(m.file), plots.HeatMap{
-				Title: m.title, XLabel: "column", YLabel: "row", ColorLabel: m.label,
-				Z: m.z, Rows: m.rows, Cols: m.cols,
-			}, opt)
-			return err
-		})
-	}
-	// The kernel gradient as an (O·kh)×(C·kw) mosaic of its planes.
-	kh, kw := cs.dKcore.h, cs.dKcore.w
-	mos := make([]float64, c.OutC*kh*c.InC*kw)
-	for o := range c.OutC {
-		for ch := range c.InC {
-			for u := range kh {
-				for v := range kw {
-					mos[(o*kh+u)*(c.InC*kw)+ch*kw+v] = cs.dKcore.at(o, ch, u, v)
-				}
-			}
-		}
-	}
-	jobs = append(jobs, func() error {
-		_, err := plots.Save(r.Path("grad_kernel.png"), plots.HeatMap{
-			Title:  "dL/dK, adjoint core: one block per (o, c)",
-			XLabel: "input channel c × kernel column", YLabel: "output channel o × kernel row", ColorLabel: "dL/dK",
-			Z: mos, Rows: c.OutC * kh, Cols: c.InC * kw,
-			XExtent: plots.Extent{Min: 0, Max: float64(c.InC)}, YExtent: plots.Extent{Min: 0, Max: float64(c.OutC)},
-		}, &plots.Options{WidthPx: 560, HeightPx: min(900, max(300, 420*c.OutC/max(c.InC, 1)))})
-		return err
-	})
-	if err := nnExpParallel(jobs); err != nil {
-		return err
+	cs := res.cases[0]
+	diff := convSymDiff(cs.dXcore.plane(0, 0), cs.dXform.plane(0, 0))
+	var maxDiff, maxGrad float64
+	for i, d := range diff {
+		maxDiff, maxGrad = max(maxDiff, math.Abs(d)), max(maxGrad, math.Abs(cs.dXform.plane(0, 0)[i]))
 	}
 	rep.Subheading(fmt.Sprintf("One case: stride %d, padding %d", cs.stride, cs.pad))
 	rep.Figure("input.png", "Input image, sample 0, channel 0.")
 	rep.Figure("upstream.png", "The upstream gradient g for sample 0, output channel 0.")
 	rep.Figure("grad_input.png", "dL/dX for sample 0, input channel 0, from the reverse pass: the sum over output channels of g convolved with the flipped kernel plane.")
-	rep.Figure("grad_input_diff.png", "Core minus formula for the same plane: rounding only.")
-	rep.Figure("grad_kernel.png", "dL/dK from the reverse pass, each block the kernel plane K[o, c] (axis ticks count channels).")
+	rep.Figure("grad_input_diff.png", fmt.Sprintf("Core minus formula for the same plane: at most %s in magnitude, %s times the plane's largest |dL/dX| (%s).",
+		runner.Num(maxDiff), runner.Num(maxDiff/maxGrad), runner.Num(maxGrad)))
+	rep.Figure("grad_kernel.png", fmt.Sprintf("dL/dK from the reverse pass: block (o, c) is the %d×%d plane dL/dK[o, c], the ticks mark the channels o and c at their blocks' centres.",
+		c.Kernel, c.Kernel))
 
+	cr := res.check
 	rep.Subheading("adjoint.Check on a small layer")
 	rep.Paraf("A 2→2-channel layer (stride %d, padding %d) on one %d×%d input, the scalar Σ y·tanh(y) differentiated with respect to kernel, bias and input at once.",
-		fdStride, fdPad, c.FDSize, c.FDSize)
+		res.fdStride, res.fdPad, c.FDSize, c.FDSize)
 	ct := rep.Table("comparison", "max abs. error", "max rel. error")
 	ct.Row("reverse mode vs central differences", cr.RevFD.MaxAbs, cr.RevFD.MaxRel)
 	ct.Row("forward mode vs central differences", cr.FwdFD.MaxAbs, cr.FwdFD.MaxRel)
 	ct.Row("reverse vs forward mode", cr.RevFwd.MaxAbs, cr.RevFwd.MaxRel)
 
 	var coreT, formT time.Duration
-	for _, cs := range cases {
+	for _, cs := range res.cases {
 		coreT += cs.core
 		formT += cs.formula
 	}
-	rep.Metric("max rel error dL/dK", worstK)
-	rep.Metric("max rel error dL/dX", worstX)
-	rep.Metric("max rel error dL/db", worstB)
+	rep.Metric("max rel error dL/dK", res.worstK)
+	rep.Metric("max rel error dL/dX", res.worstX)
+	rep.Metric("max rel error dL/db", res.worstB)
 	rep.Metric("reverse vs finite differences (rel)", cr.RevFD.MaxRel)
 	rep.Timing("adjoint core, forward + reverse, all cases", coreT.Seconds())
 	rep.Timing("formula loops, all cases", formT.Seconds())
 
-	rep.Check("dL/dK: core vs input ⋆ upstream gradient, all cases", worstK, c.Tol)
-	rep.Check("dL/dX: core vs upstream gradient ∗ flipped kernel, all cases", worstX, c.Tol)
-	rep.Check("dL/db: core vs sum of upstream gradient, all cases", worstB, c.Tol)
+	rep.Check("dL/dK: core vs input ⋆ upstream gradient, all cases", res.worstK, c.Tol)
+	rep.Check("dL/dX: core vs upstream gradient ∗ flipped kernel, all cases", res.worstX, c.Tol)
+	rep.Check("dL/db: core vs sum of upstream gradient, all cases", res.worstB, c.Tol)
 	rep.Check("adjoint.Check: reverse mode vs central differences", cr.RevFD.MaxRel, c.FDTol)
 	rep.Check("adjoint.Check: reverse vs forward mode", cr.RevFwd.MaxRel, c.Tol)
-	return nil
 }
 
 // convSymDiff returns a − b.
@@ -439,25 +471,4 @@ func convSymDiff(a, b []float64) []float64 {
 		out[i] = a[i] - b[i]
 	}
 	return out
-}
-
-// nnExpParallel runs the figure-saving jobs on all cores and returns the
-// first error (in job order). Rendering PNGs dominates the wall time of the
-// small nn experiments (conv_symmetry, pooling_routing, …), which share
-// this helper.
-func nnExpParallel(jobs []func() error) error {
-	errs := make([]error, len(jobs))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	var wg sync.WaitGroup
-	for i, job := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = job()
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

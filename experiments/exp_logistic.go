@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -61,7 +62,7 @@ func (c logisticConfig) Validate() error {
 }
 
 func init() {
-	runner.RegisterLegacy(runner.LegacySpec[logisticConfig]{
+	runner.Register(runner.Spec[logisticConfig, logisticResult]{
 		Name:    "logistic",
 		Theme:   "adjoint",
 		Summary: "Logistic regression on two Gaussian blobs by gradient descent: the autodiff gradient equals Xᵀ(p − y)/n, with loss curve, accuracy and decision boundary.",
@@ -76,7 +77,9 @@ func init() {
 			c.Steps = min(c.Steps, 100)
 			c.Grid = min(c.Grid, 30)
 		},
-		Run: runLogistic,
+		Compute: computeLogistic,
+		Figures: logisticFigures,
+		Report:  logisticReport,
 	})
 }
 
@@ -88,8 +91,7 @@ type logisticData struct {
 }
 
 // newLogisticData draws n/2 points of class 0 and the rest of class 1.
-func newLogisticData(r *runner.LegacyRun, c logisticConfig) logisticData {
-	rng := r.Rand()
+func newLogisticData(rng *rand.Rand, c logisticConfig) logisticData {
 	d := logisticData{n: c.N, X: make([]float64, 3*c.N), y: make([]float64, c.N)}
 	for i := range c.N {
 		ctr := c.Center0
@@ -172,27 +174,40 @@ func (d logisticData) accuracy(p []float64) float64 {
 	return float64(right) / float64(d.n)
 }
 
-// runLogistic trains the model by gradient descent on adjoint gradients,
-// comparing each gradient with its closed form, then checks second order
-// and reports the loss curve, accuracy and decision boundary.
-func runLogistic(r *runner.LegacyRun, c logisticConfig) error {
-	data := newLogisticData(r, c)
-	theta := make([]float64, 3) // w₁, w₂, b; start at zero
-
-	losses := make([]float64, 0, c.Steps+1)
-	gnorms := make([]float64, 0, c.Steps+1)
+// logisticResult is what computeLogistic finds.
+type logisticResult struct {
+	data           logisticData
+	theta          []float64 // final (w₁, w₂, b)
+	losses, gnorms []float64 // loss and ‖dL/dθ‖ at steps 0 … steps
 	// Max over steps of: the gradient's error relative to the size of the
-	// terms summed (see logisticTermScale), its plain normwise relative
-	// error, its largest absolute error, and dL/dz's relative error.
-	var worstGrad, worstGradPlain, worstGradAbs, worstGradDz float64
-	worstStep := 0
-	var theta1 []float64 // the first iterate, where adjoint.Check runs
+	// terms summed (see termScale), its plain normwise relative error, its
+	// largest absolute error, and dL/dz's relative error; and the step of
+	// the first.
+	worstGrad, worstGradPlain, worstGradAbs, worstGradDz float64
+	worstStep                                            int
+	lossCF                                               float64   // closed-form loss at the final θ
+	gradCF                                               []float64 // closed-form gradient at the final θ
+	termScale                                            float64   // termScale at the final θ
+	acc                                                  float64   // training accuracy at the final θ
+	hessErr                                              float64   // adjoint Hessian vs closed form, final θ
+	check                                                adjoint.CheckResult
+	seconds                                              float64
+}
+
+// computeLogistic trains the model by gradient descent on adjoint
+// gradients, comparing each gradient with its closed form, then checks
+// second order.
+func computeLogistic(env *runner.Env, c logisticConfig) (*logisticResult, error) {
+	data := newLogisticData(env.Rand(), c)
+	res := &logisticResult{data: data, losses: make([]float64, 0, c.Steps+1), gnorms: make([]float64, 0, c.Steps+1)}
+	theta := make([]float64, 3) // w₁, w₂, b; start at zero
+	var theta1 []float64        // the first iterate, where adjoint.Check runs
 	start := time.Now()
 	for step := 0; step <= c.Steps; step++ {
-		if err := r.Context().Err(); err != nil {
-			return err
+		if err := env.Context().Err(); err != nil {
+			return nil, err
 		}
-		r.Progress(step, c.Steps, fmt.Sprintf("step %d", step))
+		env.Progress(step, c.Steps, fmt.Sprintf("step %d", step))
 		th := adjoint.Param(adjoint.FromData(append([]float64(nil), theta...), 3))
 		L, z := data.loss(th)
 		g := adjoint.Backward(L, []*adjoint.Var{th, z}, nil)
@@ -203,19 +218,19 @@ func runLogistic(r *runner.LegacyRun, c logisticConfig) error {
 		for a := range gCF {
 			diff = max(diff, math.Abs(gAD[a]-gCF[a]))
 		}
-		if e := diff / data.termScale(p); e > worstGrad || math.IsNaN(e) {
-			worstGrad, worstStep = e, step
+		if e := diff / data.termScale(p); e > res.worstGrad || math.IsNaN(e) {
+			res.worstGrad, res.worstStep = e, step
 		}
-		worstGradAbs = max(worstGradAbs, diff)
-		worstGradPlain = max(worstGradPlain, relErr(gAD, gCF))
+		res.worstGradAbs = max(res.worstGradAbs, diff)
+		res.worstGradPlain = max(res.worstGradPlain, relErr(gAD, gCF))
 		resid := make([]float64, data.n) // dL/dz = (p − y)/n, per sample
 		for i := range resid {
 			resid[i] = (p[i] - data.y[i]) / float64(data.n)
 		}
-		worstGradDz = max(worstGradDz, relErr(gz, resid))
+		res.worstGradDz = max(res.worstGradDz, relErr(gz, resid))
 
-		losses = append(losses, L.Item())
-		gnorms = append(gnorms, math.Hypot(math.Hypot(gAD[0], gAD[1]), gAD[2]))
+		res.losses = append(res.losses, L.Item())
+		res.gnorms = append(res.gnorms, math.Hypot(math.Hypot(gAD[0], gAD[1]), gAD[2]))
 		if step < c.Steps {
 			for a := range theta {
 				theta[a] -= c.LR * gAD[a]
@@ -225,11 +240,11 @@ func runLogistic(r *runner.LegacyRun, c logisticConfig) error {
 			theta1 = append([]float64(nil), theta...)
 		}
 	}
-	trainTime := time.Since(start).Seconds()
+	res.seconds = time.Since(start).Seconds()
+	res.theta = theta
 
 	p, lossCF, gFinal, hessCF := data.closedForm(theta)
-	acc := data.accuracy(p)
-	lossAD := losses[len(losses)-1]
+	res.lossCF, res.gradCF, res.termScale, res.acc = lossCF, gFinal, data.termScale(p), data.accuracy(p)
 
 	// Second order at the final point: adjoint Hessian vs closed form.
 	// adjoint.Check (reverse, forward, finite differences, both orders) at
@@ -238,79 +253,112 @@ func runLogistic(r *runner.LegacyRun, c logisticConfig) error {
 	// absolute error.
 	f := func(th *adjoint.Var) *adjoint.Var { L, _ := data.loss(th); return L }
 	hessAD := adjoint.Hessian(nil, f, adjoint.FromData(append([]float64(nil), theta...), 3))
-	hessErr := relErr(logisticSymData(hessAD), logisticSymData(hessCF))
-	cr := adjoint.Check(func(xs ...*adjoint.Var) *adjoint.Var { return f(xs[0]) },
-		[]*adjoint.Tensor{adjoint.FromData(theta1, 3)}, &adjoint.CheckSettings{Seed: uint64(r.Seed)})
+	res.hessErr = relErr(logisticSymData(hessAD), logisticSymData(hessCF))
+	res.check = adjoint.Check(func(xs ...*adjoint.Var) *adjoint.Var { return f(xs[0]) },
+		[]*adjoint.Tensor{adjoint.FromData(theta1, 3)}, &adjoint.CheckSettings{Seed: uint64(env.Seed)})
+	return res, nil
+}
 
-	rep := r.Report
+func logisticFigures(dir runner.Dir, c logisticConfig, res *logisticResult) error {
+	steps := make([]float64, len(res.losses))
+	for i := range steps {
+		steps[i] = float64(i)
+	}
+	opt := &plots.Options{WidthPx: 640, HeightPx: 400}
+	box := logisticBox(res.data)
+	return parallel([]func() error{
+		func() error {
+			_, err := plots.Save(dir.Path("loss.png"), plots.Line{
+				Title:  "Training loss",
+				X:      plots.Axis{Label: "gradient-descent step"},
+				Y:      plots.Axis{Label: "mean cross-entropy"},
+				Series: []plots.Series{{Name: "L", X: steps, Y: res.losses}},
+				Legend: plots.NoLegend,
+			}, opt)
+			return err
+		},
+		func() error {
+			_, err := plots.Save(dir.Path("grad_norm.png"), plots.Line{
+				Title:  "Gradient norm",
+				X:      plots.Axis{Label: "gradient-descent step"},
+				Y:      plots.Axis{Label: "‖dL/dθ‖", Log: true},
+				Series: []plots.Series{{Name: "‖dL/dθ‖", X: steps, Y: res.gnorms}},
+				Legend: plots.NoLegend,
+			}, opt)
+			return err
+		},
+		func() error { return logisticScatter(dir.Path("data.png"), res.data, res.theta, box) },
+		func() error { return logisticMap(dir.Path("probability.png"), res.theta, box, c.Grid) },
+	})
+}
+
+// logisticRate returns the mean factor per step by which the gradient norm
+// falls from step a to step b.
+func logisticRate(g []float64, a, b int) float64 {
+	return math.Pow(g[b]/g[a], 1/float64(b-a))
+}
+
+func logisticReport(rep *runner.Report, c logisticConfig, res *logisticResult) {
+	data, theta := res.data, res.theta
+	losses, gnorms := res.losses, res.gnorms
+	lossAD := losses[len(losses)-1]
 	rep.Heading("Data and model")
-	rep.Paraf("%d points in the plane: %d of class 0 around (%g, %g) and %d of class 1 around (%g, %g), each coordinate with standard deviation %g (seed %d). "+
+	rep.Paraf("%d points in the plane: %d of class 0 around (%g, %g) and %d of class 1 around (%g, %g), each coordinate with standard deviation %g. "+
 		"The model is p = σ(z), z = w₁x₁ + w₂x₂ + b, written as z = X θ with θ = (w₁, w₂, b) and a column of ones in X. "+
 		"The loss is the mean binary cross-entropy in its stable softplus form, L = mean(softplus(z) − y·z), which equals "+
 		"−mean(y log p + (1 − y) log(1 − p)) without ever taking the log of a rounded-off 0 or 1. "+
 		"Gradient descent starts at θ = 0 and takes %d steps of size %g, each with the gradient from one reverse pass of the adjoint core.",
-		data.n, data.n/2, c.Center0[0], c.Center0[1], data.n-data.n/2, c.Center1[0], c.Center1[1], c.Std, r.Seed, c.Steps, c.LR)
+		data.n, data.n/2, c.Center0[0], c.Center0[1], data.n-data.n/2, c.Center1[0], c.Center1[1], c.Std, c.Steps, c.LR)
 	rep.Para("The closed forms the autodiff results are compared with, computed with plain loops:")
 	rep.Code("dL/dz = (p − y) / n                 (per sample: the residual)\n" +
 		"dL/dθ = Xᵀ (p − y) / n              (dL/dw = Σ (pᵢ − yᵢ) xᵢ / n, dL/db = mean(p − y))\n" +
 		"d²L/dθ² = Xᵀ diag(p ⊙ (1 − p)) X / n")
 
-	// Figures.
-	steps := make([]float64, len(losses))
-	for i := range steps {
-		steps[i] = float64(i)
-	}
-	opt := &plots.Options{WidthPx: 640, HeightPx: 400}
-	if _, err := plots.Save(r.Path("loss.png"), plots.Line{
-		Title:  "Training loss",
-		X:      plots.Axis{Label: "gradient-descent step"},
-		Y:      plots.Axis{Label: "mean cross-entropy"},
-		Series: []plots.Series{{Name: "L", X: steps, Y: losses}},
-		Legend: plots.NoLegend,
-	}, opt); err != nil {
-		return err
-	}
-	if _, err := plots.Save(r.Path("grad_norm.png"), plots.Line{
-		Title:  "Gradient norm",
-		X:      plots.Axis{Label: "gradient-descent step"},
-		Y:      plots.Axis{Label: "‖dL/dθ‖", Log: true},
-		Series: []plots.Series{{Name: "‖dL/dθ‖", X: steps, Y: gnorms}},
-		Legend: plots.NoLegend,
-	}, opt); err != nil {
-		return err
-	}
-	box := logisticBox(data)
-	if err := logisticScatter(r.Path("data.png"), data, theta, box); err != nil {
-		return err
-	}
-	if err := logisticMap(r.Path("probability.png"), data, theta, box, c.Grid); err != nil {
-		return err
-	}
-
 	rep.Heading("Training")
-	rep.Figure("loss.png", "Mean binary cross-entropy at each step, from log 2 ≈ 0.693 at θ = 0.")
-	rep.Figure("grad_norm.png", "Norm of the adjoint gradient at each step, on a log axis. The loss is convex, so gradient descent with a small enough step converges to its unique minimum; close to it the decay becomes geometric, a straight line on this axis.")
+	rep.Figure("loss.png", fmt.Sprintf("Mean binary cross-entropy at each step: %s at θ = 0 (log 2 = %s, since σ(0) = ½ for every point), "+
+		"%s to %s after %d steps.", runner.Num(losses[0]), runner.Num(math.Ln2), runner.Trend(losses), runner.Num(lossAD), c.Steps))
+	caption := fmt.Sprintf("Norm of the adjoint gradient at each step, on a log axis: it %s from %s to %s.",
+		runner.Trend(gnorms), runner.Num(gnorms[0]), runner.Num(gnorms[len(gnorms)-1]))
+	if n := len(gnorms) - 1; n >= 8 {
+		// Geometric decay is a straight line on the log axis: the same
+		// factor per step over the third and the last quarter of the run.
+		r3, r4 := logisticRate(gnorms, n/2, 3*n/4), logisticRate(gnorms, 3*n/4, n)
+		caption += fmt.Sprintf(" The loss is convex, so gradient descent with a small enough step cannot get stuck, and near a minimum the norm "+
+			"decays geometrically: by the same factor every step, a straight line on this axis. Here it falls by %.3g%% per step over the "+
+			"third quarter of the run and by %.3g%% over the last: %s.",
+			100*(1-r3), 100*(1-r4), runner.Choose(math.Abs(math.Log(r4)/math.Log(r3)-1) < 0.1,
+				"rates within 10% of each other, nearly a straight line", "the rate still changes by more than 10%, not yet a straight line"))
+	}
+	rep.Figure("grad_norm.png", caption)
 	rep.Heading("Decision boundary")
 	rep.Figure("data.png", "The training points and the learnt decision boundary wᵀx + b = 0, where p = ½.")
 	rep.Figure("probability.png", "The learnt probability of class 1 over the plane (white: p = ½, the decision boundary).")
 
 	rep.Heading("Results")
+	gFinal := math.Hypot(math.Hypot(res.gradCF[0], res.gradCF[1]), res.gradCF[2])
 	tab := rep.Table("quantity", "value")
 	tab.Row("w₁, w₂, b", fmt.Sprintf("%.6g, %.6g, %.6g", theta[0], theta[1], theta[2]))
 	tab.Row("initial loss", losses[0])
-	tab.Row("final loss (adjoint / closed form)", fmt.Sprintf("%.10g / %.10g", lossAD, lossCF))
-	tab.Row("final ‖dL/dθ‖", math.Hypot(math.Hypot(gFinal[0], gFinal[1]), gFinal[2]))
-	tab.Row("training accuracy", acc)
-	tab.Row("max |difference|, dL/dθ autodiff vs Xᵀ(p − y)/n, over all steps", worstGradAbs)
-	tab.Row("max difference relative to max |dL/dθ|, over all steps", worstGradPlain)
-	tab.Row("max difference relative to max Σ|(pᵢ − yᵢ)xᵢ|/n, over all steps", fmt.Sprintf("%s (worst at step %d)", runner.Num(worstGrad), worstStep))
-	tab.Row("max rel. error, dL/dz autodiff vs (p − y)/n, over all steps", worstGradDz)
-	tab.Row("rel. error, Hessian autodiff vs Xᵀ diag(p(1 − p)) X / n, final θ", hessErr)
+	tab.Row("final loss (adjoint / closed form)", fmt.Sprintf("%.10g / %.10g", lossAD, res.lossCF))
+	tab.Row("final ‖dL/dθ‖", gFinal)
+	tab.Row("training accuracy", res.acc)
+	tab.Row("max |difference|, dL/dθ autodiff vs Xᵀ(p − y)/n, over all steps", res.worstGradAbs)
+	tab.Row("max difference relative to max |dL/dθ|, over all steps", res.worstGradPlain)
+	tab.Row("max difference relative to max Σ|(pᵢ − yᵢ)xᵢ|/n, over all steps", fmt.Sprintf("%s (worst at step %d)", runner.Num(res.worstGrad), res.worstStep))
+	tab.Row("max rel. error, dL/dz autodiff vs (p − y)/n, over all steps", res.worstGradDz)
+	tab.Row("rel. error, Hessian autodiff vs Xᵀ diag(p(1 − p)) X / n, final θ", res.hessErr)
 
-	rep.Para("As gradient descent converges, dL/dθ = Xᵀ(p − y)/n becomes a sum of terms that nearly cancel, and any two ways of " +
-		"summing them (BLAS in the adjoint core, a plain loop here) differ by rounding of the order of ε times the size of the terms, " +
-		"not of the small result. The gradient check therefore divides the difference by the largest Σᵢ|(pᵢ − yᵢ)xᵢ|/n over the three " +
-		"components, which is the scale of that rounding and is at least |dL/dθ|; the plain relative error is shown too.")
+	var gMax float64
+	for _, v := range res.gradCF {
+		gMax = max(gMax, math.Abs(v))
+	}
+	rep.Paraf("As gradient descent converges, dL/dθ = Xᵀ(p − y)/n becomes a sum of terms that nearly cancel: at the final θ the terms' "+
+		"scale max Σᵢ|(pᵢ − yᵢ)xᵢ|/n is %s, %s times the largest gradient component %s. Any two ways of "+
+		"summing them (blocked products in the adjoint core, a plain loop here) differ by rounding of the order of ε times the size of the terms, "+
+		"not of the small result. The gradient check therefore divides the difference by that scale, which is at least |dL/dθ|; "+
+		"the plain relative error is shown too.",
+		runner.Num(res.termScale), runner.Num(res.termScale/gMax), runner.Num(gMax))
+	cr := res.check
 	rep.Subheading("adjoint.Check at the first iterate θ₁")
 	ct := rep.Table("comparison", "max abs. error", "max rel. error")
 	ct.Row("reverse mode vs finite differences", cr.RevFD.MaxAbs, cr.RevFD.MaxRel)
@@ -321,25 +369,24 @@ func runLogistic(r *runner.LegacyRun, c logisticConfig) error {
 	ct.Row("Hessian: reverse-over-reverse vs forward-over-reverse", cr.HessFwdRev.MaxAbs, cr.HessFwdRev.MaxRel)
 
 	rep.Metric("final loss", lossAD)
-	rep.Metric("training accuracy", acc)
+	rep.Metric("training accuracy", res.acc)
 	rep.Metric("w1", theta[0])
 	rep.Metric("w2", theta[1])
 	rep.Metric("b", theta[2])
-	rep.Metric("max abs diff autodiff vs closed-form gradient", worstGradAbs)
-	rep.Metric("max rel err autodiff vs closed-form gradient (term-scaled)", worstGrad)
-	rep.Timing(fmt.Sprintf("training (%d steps, with closed-form comparisons)", c.Steps), trainTime)
+	rep.Metric("max abs diff autodiff vs closed-form gradient", res.worstGradAbs)
+	rep.Metric("max rel err autodiff vs closed-form gradient (term-scaled)", res.worstGrad)
+	rep.Timing(fmt.Sprintf("training (%d steps, with closed-form comparisons)", c.Steps), res.seconds)
 
-	rep.Check("dL/dθ: autodiff vs Xᵀ(p − y)/n, every step", worstGrad, c.GradTol)
-	rep.Check("dL/dz: autodiff vs (p − y)/n per sample, every step", worstGradDz, c.GradTol)
-	rep.Check("loss: autodiff vs closed form, final θ", math.Abs(lossAD-lossCF)/math.Abs(lossCF), c.GradTol)
-	rep.Check("Hessian: autodiff vs Xᵀ diag(p(1 − p)) X / n, final θ", hessErr, c.GradTol)
+	rep.Check("dL/dθ: autodiff vs Xᵀ(p − y)/n, every step", res.worstGrad, c.GradTol)
+	rep.Check("dL/dz: autodiff vs (p − y)/n per sample, every step", res.worstGradDz, c.GradTol)
+	rep.Check("loss: autodiff vs closed form, final θ", math.Abs(lossAD-res.lossCF)/math.Abs(res.lossCF), c.GradTol)
+	rep.Check("Hessian: autodiff vs Xᵀ diag(p(1 − p)) X / n, final θ", res.hessErr, c.GradTol)
 	rep.Check("adjoint.Check: reverse mode vs finite differences", cr.RevFD.MaxRel, c.FDTol)
 	rep.Check("adjoint.Check: forward mode vs finite differences", cr.FwdFD.MaxRel, c.FDTol)
 	rep.Check("adjoint.Check: Hessian vs finite differences of the gradient", cr.HessFD.MaxRel, c.FDTol)
 	rep.Check("adjoint.Check: Hessian reverse-over-reverse vs forward-over-reverse", cr.HessFwdRev.MaxRel, c.GradTol)
 	rep.CheckTrue("loss decreased", lossAD < losses[0], fmt.Sprintf("%.4g → %.4g", losses[0], lossAD))
-	rep.CheckTrue(fmt.Sprintf("training accuracy ≥ %g", c.MinAccuracy), acc >= float64(c.MinAccuracy), fmt.Sprintf("accuracy %.4g", acc))
-	return nil
+	rep.CheckTrue(fmt.Sprintf("training accuracy ≥ %g", c.MinAccuracy), res.acc >= float64(c.MinAccuracy), fmt.Sprintf("accuracy %.4g", res.acc))
 }
 
 // logisticBox returns the data's bounding box, widened by 5% on each side:
@@ -394,13 +441,12 @@ func logisticScatter(path string, d logisticData, theta []float64, box [4]float6
 		X:      plots.Axis{Label: "x₁"},
 		Y:      plots.Axis{Label: "x₂"},
 		Series: series,
-		Legend: plots.Outside,
 	}, &plots.Options{WidthPx: 680, HeightPx: 500})
 	return err
 }
 
 // logisticMap draws p = σ(wᵀx + b) over box on a grid×grid heat map.
-func logisticMap(path string, d logisticData, theta []float64, box [4]float64, grid int) error {
+func logisticMap(path string, theta []float64, box [4]float64, grid int) error {
 	z := make([]float64, grid*grid)
 	for r := range grid { // row 0 at the bottom (OriginLower)
 		y := box[2] + (float64(r)+0.5)/float64(grid)*(box[3]-box[2])

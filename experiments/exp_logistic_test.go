@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -15,7 +17,7 @@ import (
 func TestLogisticClosedForm(t *testing.T) {
 	c := *runner.Defaults[logisticConfig]("logistic", false)
 	c.N = 40
-	d := newLogisticData(&runner.LegacyRun{Seed: 2}, c)
+	d := newLogisticData((&runner.Env{Seed: 2}).Rand(), c)
 	theta := []float64{0.3, -0.7, 0.2}
 	_, _, grad, hess := d.closedForm(theta)
 	loss := func(th []float64) float64 { _, L, _, _ := d.closedForm(th); return L }
@@ -27,5 +29,31 @@ func TestLogisticClosedForm(t *testing.T) {
 	fd.Hessian(numH, loss, theta, &fd.Settings{Formula: fd.Central})
 	if e := relErr(logisticSymData(hess), logisticSymData(numH)); e > 1e-4 {
 		t.Errorf("closed-form Hessian differs from central differences by %g", e)
+	}
+}
+
+// TestLogisticRateSentence checks that the gradient-norm caption calls the
+// decay a straight line only when the rates of the last two quarters agree.
+func TestLogisticRateSentence(t *testing.T) {
+	c := *runner.Defaults[logisticConfig]("logistic", false)
+	c.Steps = 100
+	for _, tc := range []struct {
+		name     string
+		norm     func(k float64) float64
+		straight bool
+	}{
+		{"geometric", func(k float64) float64 { return math.Pow(0.97, k) }, true},
+		{"algebraic", func(k float64) float64 { return 1 / (1 + k) }, false},
+	} {
+		res := &logisticResult{data: logisticData{n: 10}, theta: make([]float64, 3), gradCF: []float64{1, 1, 1}, termScale: 1}
+		for k := range c.Steps + 1 {
+			res.losses = append(res.losses, 1/(1+float64(k)))
+			res.gnorms = append(res.gnorms, tc.norm(float64(k)))
+		}
+		var rep runner.Report
+		logisticReport(&rep, c, res)
+		if got := strings.Contains(rep.Text(), "nearly a straight line"); got != tc.straight {
+			t.Errorf("%s decay: says straight line %v, want %v", tc.name, got, tc.straight)
+		}
 	}
 }

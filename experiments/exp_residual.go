@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
+
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
 	"github.com/adjointkit/adjointkit/experiments/internal/runner"
@@ -55,7 +58,7 @@ func (c residualConfig) Validate() error {
 }
 
 func init() {
-	runner.RegisterLegacy(runner.LegacySpec[residualConfig]{
+	runner.Register(runner.Spec[residualConfig, residualResult]{
 		Name:    "residual",
 		Theme:   "nn",
 		Summary: "Plain vs residual MLPs of equal depth with the same weights: per-layer gradient norms at initialisation and training-loss curves.",
@@ -70,7 +73,9 @@ func init() {
 			c.Steps = min(c.Steps, 30)
 			c.Samples = min(c.Samples, 32)
 		},
-		Run: runResidual,
+		Compute: computeResidual,
+		Figures: residualFigures,
+		Report:  residualReport,
 	})
 }
 
@@ -82,9 +87,8 @@ func residualTarget(x1, x2 float64) float64 {
 // residualNets builds the plain and the residual net with identical
 // weights (copied, not shared): input layer, depth hidden layers, linear
 // read-out. The residual net wraps each hidden layer as h + α·φ(hW + b).
-func residualNets(r *runner.LegacyRun, c residualConfig, actName string, alpha float64) (plain, res *nn.Sequential) {
-	rng := r.Rand()
-	act := func() *nn.Activation { a, _ := vanExpAct(actName); return a }
+func residualNets(rng *rand.Rand, c residualConfig, actName string, alpha float64) (plain, res *nn.Sequential) {
+	act := func() *nn.Activation { a, _ := activation(actName); return a }
 	scale := nn.NewActivation(fmt.Sprintf("×%.3g", alpha), func(v *adjoint.Var) *adjoint.Var { return adjoint.Scale(v, alpha) })
 	pl := []nn.Layer{nn.NewLinear(rng, 2, c.Width, nn.GlorotNormal(1)), act()}
 	rl := []nn.Layer{nn.NewLinear(rng, 2, c.Width, nil), act()}
@@ -160,12 +164,20 @@ type residualPair struct {
 	plainNet, resNet   *nn.Sequential
 }
 
+// residualResult is what computeResidual finds.
+type residualResult struct {
+	alpha     float64 // the branch multiplier used
+	targetVar float64 // variance of the targets: the loss of the best constant prediction
+	pairs     []residualPair
+	trainT    float64 // wall time of all trainings, run concurrently
+}
+
 // residualTrain trains model with Adam on (x, y) and returns its history
 // and the wall time.
-func residualTrain(r *runner.LegacyRun, c residualConfig, model *nn.Sequential, x, y *adjoint.Tensor, what string) (*nn.History, float64, error) {
+func residualTrain(env *runner.Env, c residualConfig, model *nn.Sequential, x, y *adjoint.Tensor, what string) (*nn.History, float64, error) {
 	start := time.Now()
 	hist := &nn.History{}
-	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist, Progress: r.StepProgress(what)}
+	tr := &nn.Trainer{Model: model, Optimizer: nn.NewAdam(c.LR), Recorder: hist, Progress: env.StepProgress(what)}
 	xc, yc := adjoint.Const(x), adjoint.Const(y)
 	if _, err := tr.Run(c.Steps, func(_ int, ps []*adjoint.Var) (*adjoint.Var, []*adjoint.Var) {
 		return nn.MSE(model.Apply(ps, xc), yc), nil
@@ -175,10 +187,11 @@ func residualTrain(r *runner.LegacyRun, c residualConfig, model *nn.Sequential, 
 	return hist, time.Since(start).Seconds(), nil
 }
 
-// residualRunPair builds, measures and trains one activation's nets.
-func residualRunPair(r *runner.LegacyRun, c residualConfig, act string, alpha float64, x, y *adjoint.Tensor) (residualPair, error) {
+// residualRunPair builds and measures one activation's nets, and checks a
+// small residual net against finite differences.
+func residualRunPair(env *runner.Env, c residualConfig, act string, alpha float64, x, y *adjoint.Tensor) residualPair {
 	p := residualPair{act: act}
-	plain, res := residualNets(r, c, act, alpha)
+	plain, res := residualNets(env.Rand(), c, act, alpha)
 	p.plain, _, _ = residualMeasure(plain, x, y, false)
 	var rhs, rgh []*adjoint.Var
 	p.res, rhs, rgh = residualMeasure(res, x, y, true)
@@ -209,8 +222,8 @@ func residualRunPair(r *runner.LegacyRun, c residualConfig, act string, alpha fl
 	// Gradient check of a small residual net.
 	small := c
 	small.Depth, small.Width = 3, 4
-	_, sres := residualNets(r, small, act, 0.5)
-	rng := r.Rand()
+	_, sres := residualNets(env.Rand(), small, act, 0.5)
+	rng := env.Rand()
 	xs, ys := adjoint.New(5, 2), adjoint.New(5, 1)
 	// ReLU has a kink at 0: central differences straddling it are wrong,
 	// so draw inputs until no pre-activation is within 1e-3 of it (the
@@ -228,16 +241,16 @@ func residualRunPair(r *runner.LegacyRun, c residualConfig, act string, alpha fl
 	}
 	p.fd = adjoint.Check(func(v ...*adjoint.Var) *adjoint.Var {
 		return nn.MSE(sres.Apply(v, adjoint.Const(xs)), adjoint.Const(ys))
-	}, nn.ParamValues(sres.Params()), &adjoint.CheckSettings{Seed: uint64(r.Seed), FirstOrderOnly: act == "relu"})
-	return p, nil
+	}, nn.ParamValues(sres.Params()), &adjoint.CheckSettings{Seed: uint64(env.Seed), FirstOrderOnly: act == "relu"})
+	return p
 }
 
-func runResidual(r *runner.LegacyRun, c residualConfig) error {
-	alpha := c.Branch
-	if alpha == 0 {
-		alpha = 1 / math.Sqrt(float64(c.Depth))
+func computeResidual(env *runner.Env, c residualConfig) (*residualResult, error) {
+	res := &residualResult{alpha: c.Branch}
+	if res.alpha == 0 {
+		res.alpha = 1 / math.Sqrt(float64(c.Depth))
 	}
-	rng := r.Rand()
+	rng := env.Rand()
 	x := adjoint.New(c.Samples, 2)
 	y := adjoint.New(c.Samples, 1)
 	for i := range c.Samples {
@@ -245,53 +258,38 @@ func runResidual(r *runner.LegacyRun, c residualConfig) error {
 		x.Data[2*i], x.Data[2*i+1] = x1, x2
 		y.Data[i] = residualTarget(x1, x2)
 	}
-	pairs := make([]residualPair, len(c.Activations))
+	res.targetVar = stat.PopVariance(y.Data, nil)
+	res.pairs = make([]residualPair, len(c.Activations))
 	for i, act := range c.Activations {
-		p, err := residualRunPair(r, c, act, alpha, x, y)
-		if err != nil {
-			return err
+		if err := env.Context().Err(); err != nil {
+			return nil, err
 		}
-		pairs[i] = p
+		res.pairs[i] = residualRunPair(env, c, act, res.alpha, x, y)
 	}
 	// The trainings are independent: run them on all cores.
 	var jobs []func() error
-	for i := range pairs {
-		p := &pairs[i]
+	for i := range res.pairs {
+		p := &res.pairs[i]
 		jobs = append(jobs, func() (err error) {
-			p.plainHist, p.plainT, err = residualTrain(r, c, p.plainNet, x, y, p.act+" plain net")
+			p.plainHist, p.plainT, err = residualTrain(env, c, p.plainNet, x, y, p.act+" plain net")
 			return err
 		}, func() (err error) {
-			p.resHist, p.resT, err = residualTrain(r, c, p.resNet, x, y, p.act+" residual net")
+			p.resHist, p.resT, err = residualTrain(env, c, p.resNet, x, y, p.act+" residual net")
 			return err
 		})
 	}
 	start := time.Now()
-	if err := nnExpParallel(jobs); err != nil {
-		return err
+	if err := parallel(jobs); err != nil {
+		return nil, err
 	}
-	trainT := time.Since(start).Seconds()
-	for i := range pairs {
-		residualFinish(&pairs[i], c)
+	res.trainT = time.Since(start).Seconds()
+	for i := range res.pairs {
+		residualFinish(&res.pairs[i], c)
 	}
+	return res, nil
+}
 
-	rep := r.Report
-	rep.Heading("Setup")
-	rep.Paraf("Two MLPs from the plane to one output, each with an input layer Linear(2→%d) + φ, %d hidden layers of width %d and a linear read-out: "+
-		"the plain net has hidden layers h_l = φ(h_{l−1}W_l + b_l); the residual net wraps each in an identity skip connection (nn.Residual), "+
-		"h_l = h_{l−1} + α·φ(h_{l−1}W_l + b_l) with α = %.4g%s. "+
-		"Both start from the same weights (drawn once, copied): hidden weights from N(0, g²/%d) with g = %g (nn.GlorotNormal(g)), biases zero. "+
-		"They learn y = sin(πx₁)·cos(πx₂) from %d points uniform on [−1, 1]² with the mean squared error, full batch, %d Adam steps of learning rate %g, "+
-		"for φ in %v. The Trainer records every step (nn.History).",
-		c.Width, c.Depth, c.Width, alpha, map[bool]string{true: " (1/√depth, so that the branches together add O(1) to the variance)", false: ""}[c.Branch == 0],
-		c.Width, c.InitScale, c.Samples, c.Steps, c.LR, c.Activations)
-	rep.Para("Backpropagation through a residual block adds the branch's contribution to the gradient instead of replacing it:")
-	rep.Code("plain:     dL/dh_{l−1} = (dL/dh_l ⊙ φ'(z_l)) W_lᵀ\n" +
-		"residual:  dL/dh_{l−1} = dL/dh_l + α (dL/dh_l ⊙ φ'(z_l)) W_lᵀ        (the identity highway)")
-	rep.Para("so in the plain net the gradient is multiplied by a factor γ ≈ g·rms(φ') per layer (see vanishing_exploding), while in the residual net " +
-		"it is carried to every layer unchanged, plus corrections of relative size about α·γ per block.")
-
-	// Figures.
-	jobs = nil
+func residualFigures(dir runner.Dir, c residualConfig, res *residualResult) error {
 	layerX := make([]float64, c.Depth)
 	for i := range layerX {
 		layerX[i] = float64(i + 1)
@@ -304,44 +302,71 @@ func runResidual(r *runner.LegacyRun, c residualConfig) error {
 	for i := range stepX {
 		stepX[i] = float64(i)
 	}
-	for _, p := range pairs {
-		gf, lf := "grads_init_"+p.act+".png", "loss_"+p.act+".png"
+	var jobs []func() error
+	for _, p := range res.pairs {
+		// Plain in the first colour, residual in the second; weight
+		// gradients solid, hidden-state gradients dashed.
 		ser := []plots.Series{
-			{Name: "plain: ‖dL/dW_l‖", X: layerX, Y: p.plain.weight},
-			{Name: "residual: ‖dL/dW_l‖", X: layerX, Y: p.res.weight},
-			{Name: "plain: ‖dL/dh_l‖", X: hidX, Y: p.plain.hidden},
-			{Name: "residual: ‖dL/dh_l‖", X: hidX, Y: p.res.hidden},
+			{Name: "plain: ‖dL/dW_l‖", X: layerX, Y: p.plain.weight, Color: 1, Dash: plots.Solid},
+			{Name: "residual: ‖dL/dW_l‖", X: layerX, Y: p.res.weight, Color: 2, Dash: plots.Solid},
+			{Name: "plain: ‖dL/dh_l‖", X: hidX, Y: p.plain.hidden, Color: 1, Dash: plots.Dashed},
+			{Name: "residual: ‖dL/dh_l‖", X: hidX, Y: p.res.hidden, Color: 2, Dash: plots.Dashed},
 		}
 		lser := []plots.Series{
 			{Name: "plain", X: stepX, Y: p.plainHist.Loss},
 			{Name: "residual", X: stepX, Y: p.resHist.Loss},
+			{Name: "variance of the target", X: []float64{0, stepX[len(stepX)-1]}, Y: []float64{res.targetVar, res.targetVar}, Reference: true, Dash: plots.Dotted},
 		}
-		act := p.act
 		jobs = append(jobs, func() error {
-			_, err := plots.Save(r.Path(gf), plots.Line{
-				Title:  fmt.Sprintf("%s, depth %d: gradient norms per layer at initialisation", act, c.Depth),
+			_, err := plots.Save(dir.Path("grads_init_"+p.act+".png"), plots.Line{
+				Title:  fmt.Sprintf("%s, depth %d: gradient norms per layer at initialisation", p.act, c.Depth),
 				X:      plots.Axis{Label: "hidden layer l (1 = input side)"},
 				Y:      plots.Axis{Label: "gradient norm", Log: true},
-				Series: ser, Legend: plots.BottomRight,
+				Series: ser,
 			}, &plots.Options{WidthPx: 640, HeightPx: 440})
 			return err
 		}, func() error {
-			_, err := plots.Save(r.Path(lf), plots.Line{
-				Title:  fmt.Sprintf("%s, depth %d: training loss", act, c.Depth),
+			_, err := plots.Save(dir.Path("loss_"+p.act+".png"), plots.Line{
+				Title:  fmt.Sprintf("%s, depth %d: training loss", p.act, c.Depth),
 				X:      plots.Axis{Label: "Adam step"},
 				Y:      plots.Axis{Label: "mean squared error", Log: true},
-				Series: lser, Legend: plots.BottomLeft,
+				Series: lser,
 			}, &plots.Options{WidthPx: 640, HeightPx: 420})
 			return err
 		})
 	}
-	if err := nnExpParallel(jobs); err != nil {
-		return err
+	return parallel(jobs)
+}
+
+// residualLower says how b compares with a as "N times lower" or "N times
+// higher".
+func residualLower(a, b float64) string {
+	if b <= a {
+		return fmt.Sprintf("%.3g times lower", a/b)
 	}
+	return fmt.Sprintf("%.3g times higher", b/a)
+}
+
+func residualReport(rep *runner.Report, c residualConfig, res *residualResult) {
+	alpha := res.alpha
+	rep.Heading("Setup")
+	rep.Paraf("Two MLPs from the plane to one output, each with an input layer Linear(2→%d) + φ, %d hidden layers of width %d and a linear read-out: "+
+		"the plain net has hidden layers h_l = φ(h_{l−1}W_l + b_l); the residual net wraps each in an identity skip connection (nn.Residual), "+
+		"h_l = h_{l−1} + α·φ(h_{l−1}W_l + b_l) with α = %.4g%s. "+
+		"Both start from the same weights (drawn once, copied): hidden weights from N(0, g²/%d) with g = %g (nn.GlorotNormal(g)), biases zero. "+
+		"They learn y = sin(πx₁)·cos(πx₂) from %d points uniform on [−1, 1]² with the mean squared error, full batch, %d Adam steps of learning rate %g, "+
+		"for φ in %v. The Trainer records every step (nn.History).",
+		c.Width, c.Depth, c.Width, alpha, runner.Choose(c.Branch == 0, " (1/√depth, so that the branches together add O(1) to the variance)", ""),
+		c.Width, c.InitScale, c.Samples, c.Steps, c.LR, c.Activations)
+	rep.Para("Backpropagation through a residual block adds the branch's contribution to the gradient instead of replacing it:")
+	rep.Code("plain:     dL/dh_{l−1} = (dL/dh_l ⊙ φ'(z_l)) W_lᵀ\n" +
+		"residual:  dL/dh_{l−1} = dL/dh_l + α (dL/dh_l ⊙ φ'(z_l)) W_lᵀ        (the identity highway)")
+	rep.Para("so in the plain net the gradient is multiplied by a factor γ ≈ g·rms(φ') per layer (see vanishing_exploding), while in the residual net " +
+		"it is carried to every layer unchanged, plus corrections of relative size about α·γ per block.")
 
 	rep.Heading("Results")
 	t := rep.Table("activation", "net", "‖dL/dW_1‖", "‖dL/dW_L‖", "‖dL/dW_1‖/‖dL/dW_L‖", "‖dL/dh_0‖/‖dL/dh_L‖", "initial loss", "final loss", "min loss")
-	for _, p := range pairs {
+	for _, p := range res.pairs {
 		for _, n := range []struct {
 			name string
 			prof residualProfile
@@ -352,11 +377,17 @@ func runResidual(r *runner.LegacyRun, c residualConfig) error {
 				n.hist.Loss[0], n.hist.Loss[len(n.hist.Loss)-1], slices.Min(n.hist.Loss))
 		}
 	}
-	rep.Para("‖dL/dh_0‖/‖dL/dh_L‖ is how much of the gradient at the top of the hidden stack reaches its bottom; for the plain net it is about γ^L.")
-	for _, p := range pairs {
+	var roots []string
+	for _, p := range res.pairs {
+		roots = append(roots, fmt.Sprintf("%s (%s)", runner.Num(math.Pow(p.plain.hidden[0]/p.plain.hidden[c.Depth], 1/float64(c.Depth))), p.act))
+	}
+	rep.Paraf("‖dL/dh_0‖/‖dL/dh_L‖ is how much of the gradient at the top of the hidden stack reaches its bottom. For the plain net it is a product of "+
+		"L = %d per-layer factors, whose geometric mean, its L-th root, is %s. The variance of the %d targets, the loss of the best constant prediction, is %s.",
+		c.Depth, joinAnd(roots), c.Samples, runner.Num(res.targetVar))
+	for _, p := range res.pairs {
 		rep.Subheading(p.act)
-		rep.Figure("grads_init_"+p.act+".png", fmt.Sprintf("%s: at initialisation, the norm of each hidden layer's parameter gradient (‖dL/dW_l‖, weight and bias) and of the gradient with respect to each hidden state (‖dL/dh_l‖), plain and residual, log scale.", p.act))
-		rep.Figure("loss_"+p.act+".png", fmt.Sprintf("%s: training loss of both nets from the same initial weights (log scale).", p.act))
+		rep.Figure("grads_init_"+p.act+".png", fmt.Sprintf("%s: at initialisation, the norm of each hidden layer's parameter gradient (‖dL/dW_l‖, weight and bias; solid) and of the gradient with respect to each hidden state (‖dL/dh_l‖; dashed), plain and residual, log scale.", p.act))
+		rep.Figure("loss_"+p.act+".png", fmt.Sprintf("%s: training loss of both nets from the same initial weights (log scale); the dotted line is the variance of the target.", p.act))
 		lo, hi, mean := slices.Min(p.branchShare), slices.Max(p.branchShare), 0.0
 		for _, v := range p.branchShare {
 			mean += v / float64(len(p.branchShare))
@@ -364,24 +395,22 @@ func runResidual(r *runner.LegacyRun, c residualConfig) error {
 		pl, rs := p.plainHist.Loss, p.resHist.Loss
 		rep.Paraf("The identity highway in numbers: in the residual net the branch adds a term of relative size ‖α(dL/dh_l ⊙ φ')W_lᵀ‖/‖dL/dh_l‖ between %.3g and %.3g (mean %.3g) "+
 			"to the gradient passed down each block, so the gradient at the bottom is %.3g times the one at the top, against %.3g in the plain net. "+
-			"After %d steps the plain net's loss is %.3g and the residual net's %.3g (%.3g times lower).",
+			"After %d steps the plain net's loss is %.3g and the residual net's %.3g (%s).",
 			lo, hi, mean, p.res.hidden[0]/p.res.hidden[c.Depth], p.plain.hidden[0]/p.plain.hidden[c.Depth],
-			c.Steps, pl[len(pl)-1], rs[len(rs)-1], pl[len(pl)-1]/rs[len(rs)-1])
+			c.Steps, pl[len(pl)-1], rs[len(rs)-1], residualLower(pl[len(pl)-1], rs[len(rs)-1]))
 		ct := rep.Table("adjoint.Check, small residual net (depth 3, width 4)", "max rel. error")
 		ct.Row("reverse mode vs central differences", p.fd.RevFD.MaxRel)
 		ct.Row("forward mode vs central differences", p.fd.FwdFD.MaxRel)
 		if p.fd.SecondOrder {
 			ct.Row("Hessian vs central differences of the gradient", p.fd.HessFD.MaxRel)
 		}
-	}
-	if len(pairs) > 0 && slices.Contains(c.Activations, "relu") {
-		rep.Paraf("With ReLU and g = %g the plain net is below ReLU's critical gain √2: each layer multiplies the gradient by about g/√2, and the forward signal shrinks the same way, "+
-			"so the first layers get almost no gradient and the output barely depends on the input; training stalls at the variance of the target. "+
-			"The residual net with the very same weights trains, because neither the signal nor the gradient has to pass through the weights to get through a block.", c.InitScale)
+		if p.act == "relu" {
+			residualReLUNote(rep, c, res, p)
+		}
 	}
 
 	var worstHighway, worstRec, worstFD, worstFDSecond float64
-	for _, p := range pairs {
+	for _, p := range res.pairs {
 		worstHighway = max(worstHighway, p.highwayErr)
 		worstRec = max(worstRec, p.recErr)
 		worstFD = max(worstFD, p.fd.RevFD.MaxRel, p.fd.FwdFD.MaxRel)
@@ -396,14 +425,28 @@ func runResidual(r *runner.LegacyRun, c residualConfig) error {
 		rep.Timing(fmt.Sprintf("%s: training plain net (%d steps)", p.act, c.Steps), p.plainT)
 		rep.Timing(fmt.Sprintf("%s: training residual net (%d steps)", p.act, c.Steps), p.resT)
 	}
-	rep.Timing(fmt.Sprintf("all %d trainings, run concurrently", 2*len(pairs)), trainT)
+	rep.Timing(fmt.Sprintf("all %d trainings, run concurrently", 2*len(res.pairs)), res.trainT)
 	rep.Check("identity highway: dL/dh_{l−1} = dL/dh_l + branch VJP, every block", worstHighway, c.Tol)
 	rep.Check("Trainer's step-0 record (loss, per-layer gradient norms) vs nn.LayerGradNorms at initialisation", worstRec, c.Tol)
 	rep.Check("adjoint.Check: small residual nets, reverse and forward mode vs central differences", worstFD, c.FDTol)
 	if worstFDSecond > 0 {
 		rep.Check("adjoint.Check: small residual nets, Hessian vs central differences", worstFDSecond, c.FDTol)
 	}
-	return nil
+}
+
+// residualReLUNote says what the ReLU pair shows: where the gain stands
+// against ReLU's critical √2, and whether the plain net's training stalled
+// at the variance of the target while the residual net's did not.
+func residualReLUNote(rep *runner.Report, c residualConfig, res *residualResult, p residualPair) {
+	pl, rs := p.plainHist.Loss, p.resHist.Loss
+	plainEnd, resEnd := pl[len(pl)-1], rs[len(rs)-1]
+	stalled := math.Abs(plainEnd/res.targetVar-1) < 0.05
+	rep.Paraf("With ReLU the critical gain is √2 ≈ 1.41, and g = %g is %s it: the plain net's first hidden layer gets a gradient %s times "+
+		"its last one's. Its loss ends at %s, %s the variance of the target (%s)%s. The residual net with the very same weights ends at %s, %s.",
+		c.InitScale, runner.Compare(c.InitScale, math.Sqrt2), runner.Num(p.plain.weight[0]/p.plain.weight[c.Depth-1]),
+		runner.Num(plainEnd), runner.Choose(stalled, "within 5% of", "not near"), runner.Num(res.targetVar),
+		runner.Choose(stalled, ": training stalled at the best constant prediction", ""),
+		runner.Num(resEnd), residualLower(plainEnd, resEnd)+" than the plain net's")
 }
 
 // residualFinish compares the Trainer's step-0 record with the profile

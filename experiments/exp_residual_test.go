@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/adjointkit/adjointkit/adjoint"
@@ -14,7 +15,7 @@ import (
 func TestResidualNetsSameWeights(t *testing.T) {
 	c := *runner.Defaults[residualConfig]("residual", false)
 	c.Depth, c.Width = 4, 5
-	plain, res := residualNets(&runner.LegacyRun{Seed: 1}, c, "tanh", 0.3)
+	plain, res := residualNets(rand.New(rand.NewPCG(1, 2)), c, "tanh", 0.3)
 	pv, rv := nn.ParamValues(plain.Params()), nn.ParamValues(res.Params())
 	if len(pv) != len(rv) {
 		t.Fatalf("%d vs %d parameters", len(pv), len(rv))
@@ -29,7 +30,7 @@ func TestResidualNetsSameWeights(t *testing.T) {
 	}
 	// α = 0: every block is the identity, so the output is the read-out of
 	// the input layer's activation.
-	_, res0 := residualNets(&runner.LegacyRun{Seed: 1}, c, "tanh", 0)
+	_, res0 := residualNets(rand.New(rand.NewPCG(1, 2)), c, "tanh", 0)
 	x := adjoint.Const(adjoint.FromData([]float64{0.3, -0.2, 0.9, 0.1}, 2, 2))
 	layers := res0.Children()
 	parts := res0.Split(nn.Vars(res0))

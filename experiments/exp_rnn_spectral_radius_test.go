@@ -33,17 +33,6 @@ func TestRNNSpecRadius(t *testing.T) {
 	}
 }
 
-func TestRNNSpecSlope(t *testing.T) {
-	ks := []int{3, 4, 5, 6, 7, 8}
-	y := make([]float64, len(ks))
-	for i, k := range ks {
-		y[i] = 2 * math.Pow(1.3, float64(k))
-	}
-	if s := rnnSpecSlope(ks, y); math.Abs(s-math.Log(1.3)) > 1e-13 {
-		t.Errorf("slope %v, want log 1.3 = %v", s, math.Log(1.3))
-	}
-}
-
 func TestRNNSpecValidate(t *testing.T) {
 	c := *runner.Defaults[rnnSpecConfig]("rnn_spectral_radius", false)
 	if err := c.Validate(); err != nil {

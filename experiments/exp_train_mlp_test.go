@@ -10,7 +10,7 @@ import (
 // TestTrainMLPSpirals checks the data: alternating labels, and each point
 // within a few noise widths of the spiral arm of its class.
 func TestTrainMLPSpirals(t *testing.T) {
-	x, labels := trainMLPSpirals(&runner.LegacyRun{Seed: 3}, 200, 1.5, 0)
+	x, labels := trainMLPSpirals((&runner.Env{Seed: 3}).Rand(), 200, 1.5, 0)
 	for i, k := range labels {
 		if k != i%2 {
 			t.Fatalf("label %d = %d, want %d", i, k, i%2)

@@ -377,10 +377,11 @@ func twoLayerFigures(dir runner.Dir, c twoLayerConfig, res *twoLayerResult) erro
 		YLabel:     "hidden unit i",
 		ColorLabel: "dL/dW1[i, j]",
 		Z:          res.ad.dW1, Rows: hid, Cols: n,
-		// Cell centres at 1 … n and 1 … h: the axes count as the
-		// subscripts of W1 do.
-		XExtent: plots.Extent{Min: 0.5, Max: float64(n) + 0.5},
-		YExtent: plots.Extent{Min: 0.5, Max: float64(hid) + 0.5},
+		// Cell centres at 1 … n and 1 … h, labelled with whole numbers:
+		// the axes count as the subscripts of W1 do.
+		XExtent:    plots.Extent{Min: 0.5, Max: float64(n) + 0.5},
+		YExtent:    plots.Extent{Min: 0.5, Max: float64(hid) + 0.5},
+		IndexTicks: true,
 	}, &plots.Options{WidthPx: 480, HeightPx: 360})
 	return err
 }

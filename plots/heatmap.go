@@ -52,6 +52,14 @@ type HeatMap struct {
 	// centres at the column and row indices.
 	XExtent, YExtent Extent
 
+	// IndexTicks puts the ticks of both axes on whole numbers only, as
+	// the zero extents do, for grids whose cells are numbered from
+	// another origin: with XExtent {0.5, n + 0.5} the columns are
+	// labelled 1 … n at their centres. Extents should then put cell
+	// centres on whole numbers. False means round linear ticks (1, 2,
+	// 5 × 10^k, fractions included) for non-zero extents.
+	IndexTicks bool
+
 	// OriginLower draws row 0 at the bottom with the Y axis pointing up,
 	// like a graph. By default row 0 is at the top and the Y axis points
 	// down, like a printed matrix or an image.
@@ -113,6 +121,9 @@ func (f HeatMap) layout(format Format) (drawFunc, []string) {
 	if ye.isZero() {
 		ye = Extent{-0.5, float64(f.Rows) - 0.5}
 		yt = indexTicks{}
+	}
+	if f.IndexTicks {
+		xt, yt = indexTicks{}, indexTicks{}
 	}
 	p.X.Min, p.X.Max = xe.Min, xe.Max
 	p.X.Tick.Marker = xt

@@ -6,6 +6,9 @@ import (
 	"image/color"
 	"image/png"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/plot/palette/moreland"
@@ -217,5 +220,35 @@ func TestIndexTicks(t *testing.T) {
 	ticks := negatedTicks{indexTicks{}}.Ticks(-2.5, 0.5)
 	if len(ticks) != 3 || ticks[0].Value != 0 || ticks[0].Label != "0" || ticks[2].Value != -2 || ticks[2].Label != "2" {
 		t.Errorf("negated ticks %v", ticks)
+	}
+}
+
+// TestHeatMapIndexTicks checks that IndexTicks labels cells numbered from
+// 1 at their centres, with whole numbers only, where the same extents
+// alone give round linear ticks at cell edges too.
+func TestHeatMapIndexTicks(t *testing.T) {
+	fig := HeatMap{
+		Z: []float64{1, 2, 3, 4, 5, 6}, Rows: 3, Cols: 2,
+		XExtent: Extent{Min: 0.5, Max: 2.5}, YExtent: Extent{Min: 0.5, Max: 3.5},
+		ZRange: Extent{Min: 100, Max: 200}, // colour-bar labels apart from the axes'
+	}
+	labels := func(fig HeatMap) []string {
+		data, _ := render(t, fig, &Options{Format: SVG, WidthPx: 400, HeightPx: 300})
+		var l []string
+		for _, f := range strings.Fields(svgText(t, data)) {
+			if v, err := strconv.ParseFloat(f, 64); err == nil && v < 100 {
+				l = append(l, f)
+			}
+		}
+		slices.Sort(l)
+		return l
+	}
+	if got := labels(fig); !slices.Contains(got, "1.5") {
+		t.Errorf("without IndexTicks: labels %q, want linear ticks such as 1.5", got)
+	}
+	fig.IndexTicks = true
+	want := []string{"1", "1", "2", "2", "3"} // columns 1, 2 and rows 1, 2, 3
+	if got := labels(fig); !slices.Equal(got, want) {
+		t.Errorf("IndexTicks: labels %q, want %q", got, want)
 	}
 }

@@ -989,3 +989,25 @@ func TestPagesShowExistingImages(t *testing.T) {
 		t.Errorf("a missing image: %v", errs)
 	}
 }
+
+// TestTimingNote checks that a timing note is written in the Timings
+// section, after its table, and so is left out of the comparison of two
+// runs as the times are.
+func TestTimingNote(t *testing.T) {
+	var r Report
+	r.Para("The body.")
+	r.Timing("solve", 0.25)
+	r.TimingNote("The time grows like n^1.93.")
+	r.CheckTrue("ok", true, "fine")
+	md := string(r.markdown(header{title: "t"}, ""))
+	ti, ni, vi := strings.Index(md, timingsHeading), strings.Index(md, "grows like n^1.93"), strings.Index(md, verificationHeading)
+	if !(ti >= 0 && ti < strings.Index(md, "| solve |") && strings.Index(md, "| solve |") < ni && ni < vi) {
+		t.Errorf("the note is not after the Timings table:\n%s", md)
+	}
+	if s := runnertest.StripTimings(md); strings.Contains(s, "grows like") || !strings.Contains(s, "The body.") {
+		t.Errorf("StripTimings kept the note or lost the body:\n%s", s)
+	}
+	if strings.Contains(r.Text(), "grows like") || len(r.TimingNotes()) != 1 {
+		t.Errorf("the note is in the body, or TimingNotes lost it: %q\n%s", r.TimingNotes(), r.Text())
+	}
+}

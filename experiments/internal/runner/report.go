@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,6 +30,7 @@ type Report struct {
 	blocks  []block
 	metrics []metric
 	timings []timing
+	notes   []string // paragraphs of the Timings section
 	checks  []check
 	names   map[string]bool // metric and check names in use
 }
@@ -144,10 +146,19 @@ func (r *Report) Metric(name string, v float64) {
 // Timing records a wall-clock duration in seconds. Timings are listed in the
 // report's Timings section, the only place of a report that differs between
 // two runs of the same config, and are not part of results.json. The runner
-// records the total wall time itself. Wall-clock figures belong here and
-// nowhere else in the report.
+// records the total wall time itself. Wall-clock figures belong here (and
+// numbers derived from them in TimingNote) and nowhere else in the report.
 func (r *Report) Timing(name string, seconds float64) {
 	r.timings = append(r.timings, timing{name: oneLine(name), seconds: seconds})
+}
+
+// TimingNote adds a paragraph (Markdown) to the Timings section, after its
+// table: a sentence quoting numbers derived from wall-clock times, such as a
+// growth rate fitted to measured times or a speed-up. Such numbers vary from
+// run to run like the times themselves, so they belong here and not in the
+// body. Generate the sentence from the numbers, as any outcome sentence.
+func (r *Report) TimingNote(text string) {
+	r.notes = append(r.notes, strings.TrimSpace(text))
 }
 
 // Check records a verification check of a measured error against a
@@ -208,6 +219,10 @@ func (r *Report) Text() string {
 	r.body(&b, "")
 	return b.String()
 }
+
+// TimingNotes returns the paragraphs added with TimingNote, for tests of
+// the Report step.
+func (r *Report) TimingNotes() []string { return slices.Clone(r.notes) }
 
 // CollapseRows is the number of rows above which a table is collapsed.
 const CollapseRows = 12
@@ -349,14 +364,19 @@ func (r *Report) markdown(h header, dir string) []byte {
 		mdTableCollapsed(&b, fmt.Sprintf("%d metrics", len(r.metrics)), []string{"metric", "value"}, rows, CollapseRows)
 	}
 
-	if len(r.timings) > 0 {
+	if len(r.timings) > 0 || len(r.notes) > 0 {
 		b.WriteString(timingsHeading + "\n\n")
 		b.WriteString("Wall-clock times vary from run to run; they are not part of results.json.\n\n")
-		rows := make([][]string, len(r.timings))
-		for i, t := range r.timings {
-			rows[i] = []string{t.name, Num(t.seconds)}
+		if len(r.timings) > 0 {
+			rows := make([][]string, len(r.timings))
+			for i, t := range r.timings {
+				rows[i] = []string{t.name, Num(t.seconds)}
+			}
+			mdTableCollapsed(&b, fmt.Sprintf("%d timings", len(r.timings)), []string{"timing", "seconds"}, rows, CollapseRows)
 		}
-		mdTableCollapsed(&b, fmt.Sprintf("%d timings", len(r.timings)), []string{"timing", "seconds"}, rows, CollapseRows)
+		for _, n := range r.notes {
+			fmt.Fprintf(&b, "%s\n\n", n)
+		}
 	}
 
 	b.WriteString(verificationHeading + "\n\n")

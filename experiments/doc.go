@@ -213,12 +213,7 @@
 //
 // Experiments not yet written this way still register through the
 // temporary bridge runner.RegisterLegacy, with one Run function that does
-// all three steps: chaos_adjoint,
-// hypergradient_lr, imaml,
-// lorenz96_4dvar, lotka_volterra_fit, maml_sinusoid, ode_convergence,
-// ode_sensitivity_scaling, pendulum_fit,
-// projectile_control,
-// spring_chain_identification, steady_design and unroll_length.
-// Each is converted by splitting its Run into the three
+// all three steps: hypergradient_lr, imaml, maml_sinusoid and
+// unroll_length. Each is converted by splitting its Run into the three
 // steps above; the bridge goes when the list is empty.
 package main

@@ -28,6 +28,8 @@ type lvFitConfig struct {
 	Noise float64 `toml:"noise"`
 	// RTol is the ODE tolerance (relative and absolute).
 	RTol float64 `toml:"rtol"`
+	// MaxIterations bounds each L-BFGS run, 1 to 100000.
+	MaxIterations int `toml:"max_iterations"`
 	// FDStep is the relative central-difference step of the check.
 	FDStep float64 `toml:"fd_step"`
 	// FDTol is the tolerance of the gradient check.
@@ -43,6 +45,7 @@ func (c lvFitConfig) Validate() error {
 		runner.InRange("observations", c.Observations, 2, 10000),
 		runner.InRange("noise", c.Noise, 0.0, 10.0),
 		runner.InRange("rtol", c.RTol, 1e-14, 1e-3),
+		runner.InRange("max_iterations", c.MaxIterations, 1, 100000),
 		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
 		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
 		runner.InRange("fit_tol", c.FitTol, 0.0, 1.0),
@@ -67,28 +70,30 @@ func (c lvFitConfig) Validate() error {
 }
 
 func init() {
-	runner.RegisterLegacy(runner.LegacySpec[lvFitConfig]{
+	physRegisterTrajFit(runner.Spec[lvFitConfig, physTrajFitResult]{
 		Name:    "lotka_volterra_fit",
 		Theme:   "physics",
 		Summary: "Lotka–Volterra rates α, β, δ, γ from noisy observations at 20 times: L-BFGS on adjoint gradients.",
 		Defaults: func() lvFitConfig {
 			return lvFitConfig{
 				Truth: []float64{1.5, 1, 3, 1}, Initial: []float64{1.2, 0.8, 2.5, 1.3}, Y0: []float64{1, 1},
-				T1: 10, Observations: 20, Noise: 0.1, RTol: 1e-10, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
+				T1: 10, Observations: 20, Noise: 0.1, RTol: 1e-10, MaxIterations: 500, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
 			}
 		},
-		Run: runLVFit,
-	})
+	}, lvFitConfig.spec)
 }
 
-func runLVFit(r *runner.LegacyRun, c lvFitConfig) error {
-	times := physLinspace(c.T1/float64(c.Observations), c.T1, c.Observations)
-	return physTrajFit(r, physTrajFitSpec{
-		Model: physics.LotkaVolterra{}, Y0: c.Y0, Truth: c.Truth, Initial: c.Initial,
+// spec is the trajectory fit the configuration describes: all four rates
+// of physics.LotkaVolterra (in its default order α, β, δ, γ) from both
+// populations.
+func (c lvFitConfig) spec() physTrajFitSpec {
+	return physTrajFitSpec{
+		Model: physics.LotkaVolterra{Order: physics.AlphaBetaDeltaGamma}, Y0: c.Y0, Truth: c.Truth, Initial: c.Initial,
 		Params:     []int{0, 1, 2, 3},
 		ParamNames: []string{"α (prey growth)", "β (predation)", "δ (predator growth)", "γ (predator death)"},
 		Observe:    []int{0, 1},
 		StateNames: []string{"prey x", "predator y"},
-		T1:         c.T1, Times: times, Noise: c.Noise, RTol: c.RTol, FDStep: c.FDStep, FDTol: c.FDTol, FitTol: c.FitTol,
-	})
+		T1:         c.T1, Times: physLinspace(c.T1/float64(c.Observations), c.T1, c.Observations),
+		Noise: c.Noise, RTol: c.RTol, FDStep: c.FDStep, FDTol: c.FDTol, FitTol: c.FitTol, MaxIterations: c.MaxIterations,
+	}
 }

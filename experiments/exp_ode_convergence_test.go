@@ -79,3 +79,14 @@ func TestODEConvConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestODEConvLocal checks the local slopes on an exact power law with a
+// point below the floor.
+func TestODEConvLocal(t *testing.T) {
+	x := []float64{1, 0.5, 0.25, 0.125}
+	y := []float64{2, 2.0 / 32, 2.0 / 1024, 1e-20}
+	got := odeConvLocal(x, y, 1e-16)
+	if len(got) != 2 || math.Abs(got[0]-5) > 1e-12 || math.Abs(got[1]-5) > 1e-12 {
+		t.Errorf("local slopes %v, want [5 5]", got)
+	}
+}

@@ -33,6 +33,8 @@ type pendulumFitConfig struct {
 	Noise float64 `toml:"noise"`
 	// RTol is the ODE tolerance (relative and absolute).
 	RTol float64 `toml:"rtol"`
+	// MaxIterations bounds each L-BFGS run, 1 to 100000.
+	MaxIterations int `toml:"max_iterations"`
 	// FDStep, FDTol and FitTol: see lotka_volterra_fit.
 	FDStep float64    `toml:"fd_step"`
 	FDTol  runner.Tol `toml:"fd_tol"`
@@ -53,6 +55,7 @@ func (c pendulumFitConfig) Validate() error {
 		runner.InRange("observations", c.Observations, 2, 10000),
 		runner.InRange("noise", c.Noise, 0.0, 10.0),
 		runner.InRange("rtol", c.RTol, 1e-14, 1e-3),
+		runner.InRange("max_iterations", c.MaxIterations, 1, 100000),
 		runner.InRange("fd_step", c.FDStep, 1e-10, 1e-2),
 		runner.InRange("fd_tol", c.FDTol, 0.0, 1.0),
 		runner.InRange("fit_tol", c.FitTol, 0.0, 1.0),
@@ -60,7 +63,7 @@ func (c pendulumFitConfig) Validate() error {
 }
 
 func init() {
-	runner.RegisterLegacy(runner.LegacySpec[pendulumFitConfig]{
+	physRegisterTrajFit(runner.Spec[pendulumFitConfig, physTrajFitResult]{
 		Name:    "pendulum_fit",
 		Theme:   "physics",
 		Summary: "Damped driven pendulum: length and damping from a noisy angle trajectory, L-BFGS on adjoint gradients.",
@@ -68,20 +71,20 @@ func init() {
 			return pendulumFitConfig{
 				Length: 1.2, Damping: 0.25, Amplitude: 0.6, Frequency: 1.4,
 				InitialLength: 0.9, InitialDamping: 0.1, Theta0: 1, T1: 15, Observations: 60, Noise: 0.05,
-				RTol: 1e-10, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
+				RTol: 1e-10, MaxIterations: 500, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
 			}
 		},
 		Quick: func(c *pendulumFitConfig) {
 			c.T1 = min(c.T1, 6)
 			c.Observations = min(c.Observations, 24)
 		},
-		Run: runPendulumFit,
-	})
+	}, pendulumFitConfig.spec)
 }
 
-func runPendulumFit(r *runner.LegacyRun, c pendulumFitConfig) error {
-	times := physLinspace(c.T1/float64(c.Observations), c.T1, c.Observations)
-	return physTrajFit(r, physTrajFitSpec{
+// spec is the trajectory fit the configuration describes: the length and
+// damping of physics.Pendulum from its angle, the drive known.
+func (c pendulumFitConfig) spec() physTrajFitSpec {
+	return physTrajFitSpec{
 		Model: &physics.Pendulum{}, Y0: []float64{c.Theta0, 0},
 		Truth:      []float64{c.Length, c.Damping, c.Amplitude, c.Frequency},
 		Initial:    []float64{c.InitialLength, c.InitialDamping},
@@ -89,6 +92,7 @@ func runPendulumFit(r *runner.LegacyRun, c pendulumFitConfig) error {
 		ParamNames: []string{"length L (m)", "damping c (1/s)"},
 		Observe:    []int{0},
 		StateNames: []string{"angle θ (rad)", "angular velocity ω (rad/s)"},
-		T1:         c.T1, Times: times, Noise: c.Noise, RTol: c.RTol, FDStep: c.FDStep, FDTol: c.FDTol, FitTol: c.FitTol,
-	})
+		T1:         c.T1, Times: physLinspace(c.T1/float64(c.Observations), c.T1, c.Observations),
+		Noise: c.Noise, RTol: c.RTol, FDStep: c.FDStep, FDTol: c.FDTol, FitTol: c.FitTol, MaxIterations: c.MaxIterations,
+	}
 }

@@ -214,11 +214,11 @@
 // Experiments not yet written this way still register through the
 // temporary bridge runner.RegisterLegacy, with one Run function that does
 // all three steps: adjoint_state, chaos_adjoint, checkpointing,
-// conv_symmetry, forward_vs_reverse, hypergradient_lr, imaml, logistic,
-// lorenz96_4dvar, lotka_volterra_fit, maml_sinusoid, ode_convergence,
+// conv_symmetry, forward_vs_reverse, logistic,
+// lorenz96_4dvar, lotka_volterra_fit, ode_convergence,
 // ode_sensitivity_scaling, pendulum_fit, pooling_routing,
 // projectile_control, residual, rnn_spectral_radius,
-// spring_chain_identification, steady_design, train_mlp, unroll_length and
+// spring_chain_identification, steady_design, train_mlp and
 // vanishing_exploding. Each is converted by splitting its Run into the three
 // steps above; the bridge goes when the list is empty.
 package main

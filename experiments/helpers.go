@@ -71,3 +71,8 @@ func subscript(i int) string {
 	}
 	return b.String()
 }
+
+// flatTensors concatenates the data of ts into one new slice.
+func flatTensors(ts []*adjoint.Tensor) []float64 {
+	return adjoint.LayoutOf(ts...).Pack(nil, ts...)
+}

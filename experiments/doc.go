@@ -210,10 +210,4 @@
 //		rep.Timing("gradient", res.seconds)
 //		rep.Check("adjoint vs central differences", e, c.FDTol)
 //	}
-//
-// Experiments not yet written this way still register through the
-// temporary bridge runner.RegisterLegacy, with one Run function that does
-// all three steps: hypergradient_lr, imaml, maml_sinusoid and
-// unroll_length. Each is converted by splitting its Run into the three
-// steps above; the bridge goes when the list is empty.
 package main

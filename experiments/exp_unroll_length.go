@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
+
+	"gonum.org/v1/gonum/floats"
 
 	"github.com/adjointkit/adjointkit/adjoint"
 	"github.com/adjointkit/adjointkit/experiments/internal/runner"
@@ -28,6 +32,7 @@ type unrollLengthConfig struct {
 	Truncations []int      `toml:"truncations"`  // truncation lengths K (each 1 to trunc_length)
 	FDLength    int        `toml:"fd_length"`    // unroll length of the finite-difference check, 1 to 10000
 	FDTol       runner.Tol `toml:"fd_tol"`       // tolerance of meta-gradient vs finite differences
+	TruncTol    runner.Tol `toml:"trunc_tol"`    // tolerance of truncation K = T vs the full meta-gradient (rounding only)
 }
 
 // Validate checks every key's range.
@@ -40,6 +45,7 @@ func (c unrollLengthConfig) Validate() error {
 		runner.InRange("trunc_length", c.TruncLength, 1, 100000),
 		runner.InRange("fd_length", c.FDLength, 1, 10000),
 		runner.InRange("fd_tol", c.FDTol, 0, 1),
+		runner.InRange("trunc_tol", c.TruncTol, 0, 1),
 	}
 	if len(c.LRs) == 0 || len(c.LRs) > 8 {
 		errs = append(errs, runner.ParamErrorf("lrs", "must list 1 to 8 learning rates, got %d", len(c.LRs)))
@@ -57,6 +63,9 @@ func (c unrollLengthConfig) Validate() error {
 		errs = append(errs, runner.ParamErrorf("truncations", "must list at least one truncation length"))
 	}
 	for _, k := range c.Truncations {
+		if c.TruncLength < 1 || c.TruncLength > 100000 {
+			break // checked once trunc_length is valid
+		}
 		if k < 1 || k > c.TruncLength {
 			errs = append(errs, runner.ParamErrorf("truncations", "values must be between 1 and trunc_length = %d, got %d", c.TruncLength, k))
 			break
@@ -66,7 +75,7 @@ func (c unrollLengthConfig) Validate() error {
 }
 
 func init() {
-	runner.RegisterLegacy(runner.LegacySpec[unrollLengthConfig]{
+	runner.Register(runner.Spec[unrollLengthConfig, unrollLengthResult]{
 		Name:    "unroll_length",
 		Theme:   "metalearn",
 		Summary: "Meta-gradient norm against unroll length for several inner learning rates: long unrolls make meta-gradients explode, and truncating them biases the gradient.",
@@ -75,7 +84,7 @@ func init() {
 				LRs: []float64{0.3, 1, 2, 3}, Lengths: []int{1, 2, 5, 10, 20, 50, 100, 200, 1000},
 				Hidden: 8, NTrain: 32, NVal: 64, Snapshots: 16,
 				TruncLength: 200, Truncations: []int{1, 2, 5, 10, 20, 50, 100, 200},
-				FDLength: 10, FDTol: 1e-6,
+				FDLength: 10, FDTol: 1e-6, TruncTol: 1e-12,
 			}
 		},
 		Quick: func(c *unrollLengthConfig) {
@@ -91,7 +100,9 @@ func init() {
 			c.Hidden = min(c.Hidden, 6)
 			c.FDLength = min(c.FDLength, 5)
 		},
-		Run: runUnrollLength,
+		Compute: computeUnrollLength,
+		Figures: unrollLengthFigures,
+		Report:  unrollLengthReport,
 	})
 }
 
@@ -104,8 +115,7 @@ type unrollLengthProblem struct {
 	outer func(ps []*adjoint.Var) *adjoint.Var
 }
 
-func newUnrollLengthProblem(r *runner.LegacyRun, c unrollLengthConfig) unrollLengthProblem {
-	rng := r.Rand()
+func newUnrollLengthProblem(rng *rand.Rand, c unrollLengthConfig) unrollLengthProblem {
 	model := nn.NewSequential([]int{1},
 		nn.NewLinear(rng, 1, c.Hidden, nn.GlorotNormal(1)), nn.Tanh(),
 		nn.NewLinear(rng, c.Hidden, c.Hidden, nn.GlorotNormal(1)), nn.Tanh(),
@@ -140,93 +150,125 @@ type unrollLengthCell struct {
 	ok                 bool    // false if the run diverged
 }
 
-func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
-	rep := r.Report
-	p := newUnrollLengthProblem(r, c)
+// unrollLengthTrunc is the truncation study of one learning rate.
+type unrollLengthTrunc struct {
+	lr     float64
+	relErr []float64 // ‖g_K − g‖/‖g‖ for each K of truncations
+	cosine []float64 // cos∠(g_K, g)
+}
+
+// unrollLengthResult is what computeUnrollLength finds.
+type unrollLengthResult struct {
+	cells [][]unrollLengthCell // [learning rate][length]
+	// profiles holds, for each learning rate, ‖dL/dθ_k‖ for k = 0 … T
+	// along the longest unroll; nil where that run diverged.
+	profiles     [][]float64
+	maxStored    int                 // the most states the engine stored in any run
+	trunc        []unrollLengthTrunc // learning rates whose full run at trunc_length did not diverge
+	truncFullErr float64             // truncation K = T against the full gradient, largest over the rates
+	fdErrs       []float64           // [learning rate] dL/dη vs central differences at fd_length
+	seconds      float64             // wall time of every unroll
+}
+
+// computeUnrollLength differentiates the validation loss through every
+// (learning rate, length) unroll, through truncated unrolls, and by finite
+// differences.
+func computeUnrollLength(env *runner.Env, c unrollLengthConfig) (*unrollLengthResult, error) {
+	p := newUnrollLengthProblem(env.Rand(), c)
 	pol := adjoint.Binomial(c.Snapshots)
 	start := time.Now()
+	res := &unrollLengthResult{cells: make([][]unrollLengthCell, len(c.LRs)), profiles: make([][]float64, len(c.LRs))}
+	total := len(c.LRs)*len(c.Lengths) + len(c.LRs) + len(c.LRs)
+	done := 0
+	step := func(what string) error {
+		if err := env.Context().Err(); err != nil {
+			return err
+		}
+		env.Progress(done, total, what)
+		done++
+		return nil
+	}
 
 	// Meta-gradient against unroll length.
-	cells := make([][]unrollLengthCell, len(c.LRs))
-	var adjProfiles [][]float64 // ‖dL/dθ_k‖ against k for the longest unroll
-	maxStored := 0
 	for i, lr := range c.LRs {
-		cells[i] = make([]unrollLengthCell, len(c.Lengths))
+		res.cells[i] = make([]unrollLengthCell, len(c.Lengths))
 		for j, n := range c.Lengths {
-			if err := r.Context().Err(); err != nil {
-				return err
+			if err := step(fmt.Sprintf("η = %g, T = %d", lr, n)); err != nil {
+				return nil, err
 			}
-			r.Progress(i*len(c.Lengths)+j, len(c.LRs)*len(c.Lengths), fmt.Sprintf("η = %g, T = %d", lr, n))
 			var prof []float64
 			s := &metalearn.UnrollSettings{Policy: pol}
 			if j == len(c.Lengths)-1 {
 				prof = make([]float64, n+1)
 				s.OnAdjoint = func(k int, norm float64) { prof[k] = norm }
 			}
-			res, err := p.grad(lr, n, s)
+			g, err := p.grad(lr, n, s)
 			if errors.Is(err, adjoint.ErrNonFinite) {
-				if prof != nil {
-					adjProfiles = append(adjProfiles, nil)
-				}
 				continue // diverged: left out
 			}
 			if err != nil {
-				return err
+				return nil, fmt.Errorf("η = %g, T = %d: %w", lr, n, err)
 			}
-			maxStored = max(maxStored, res.Recurrence.PeakStored)
-			cells[i][j] = unrollLengthCell{loss: res.Loss, dEta: math.Abs(res.HyperGrad[0].Data[0]), dTheta: flatNorm(flatTensors(res.ParamsGrad)), ok: true}
+			res.maxStored = max(res.maxStored, g.Recurrence.PeakStored)
+			res.cells[i][j] = unrollLengthCell{loss: g.Loss, dEta: math.Abs(g.HyperGrad[0].Data[0]), dTheta: floats.Norm(flatTensors(g.ParamsGrad), 2), ok: true}
 			if prof != nil {
-				adjProfiles = append(adjProfiles, prof)
+				res.profiles[i] = prof
 			}
 		}
 	}
 
 	// Truncation bias at trunc_length.
-	type truncRow struct {
-		lr              float64
-		relErr, cosine  []float64
-		full, truncated []float64 // dL/dη
-	}
-	var truncRows []truncRow
-	var truncFullErr float64 // truncation K = T against the full gradient
 	for _, lr := range c.LRs {
+		if err := step(fmt.Sprintf("η = %g, truncation", lr)); err != nil {
+			return nil, err
+		}
 		full, err := p.grad(lr, c.TruncLength, &metalearn.UnrollSettings{Policy: pol})
 		if errors.Is(err, adjoint.ErrNonFinite) {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("η = %g, T = %d: %w", lr, c.TruncLength, err)
 		}
 		g := append([]float64{full.HyperGrad[0].Data[0]}, flatTensors(full.ParamsGrad)...)
-		row := truncRow{lr: lr}
-		for _, k := range c.Truncations {
+		truncated := func(k int) ([]float64, error) {
 			tr, err := p.grad(lr, c.TruncLength, &metalearn.UnrollSettings{Policy: pol, Truncate: k})
 			if err != nil {
-				return err
+				return nil, fmt.Errorf("η = %g, T = %d truncated to K = %d: %w", lr, c.TruncLength, k, err)
 			}
-			gt := append([]float64{tr.HyperGrad[0].Data[0]}, flatTensors(tr.ParamsGrad)...)
-			row.relErr = append(row.relErr, unrollLengthDist(gt, g)/flatNorm(g))
-			row.cosine = append(row.cosine, unrollLengthDot(gt, g)/(flatNorm(gt)*flatNorm(g)))
-			row.full = append(row.full, g[0])
-			row.truncated = append(row.truncated, gt[0])
-			if k == c.TruncLength {
-				truncFullErr = max(truncFullErr, relErr(gt, g))
-			}
+			return append([]float64{tr.HyperGrad[0].Data[0]}, flatTensors(tr.ParamsGrad)...), nil
 		}
-		truncRows = append(truncRows, row)
+		row := unrollLengthTrunc{lr: lr}
+		for _, k := range c.Truncations {
+			gt, err := truncated(k)
+			if err != nil {
+				return nil, err
+			}
+			row.relErr = append(row.relErr, floats.Distance(gt, g, 2)/floats.Norm(g, 2))
+			row.cosine = append(row.cosine, floats.Dot(gt, g)/(floats.Norm(gt, 2)*floats.Norm(g, 2)))
+		}
+		res.trunc = append(res.trunc, row)
+		// Truncating at K = T must give the full gradient, whether or not
+		// truncations lists T (a -quick run's list does not).
+		gt, err := truncated(c.TruncLength)
+		if err != nil {
+			return nil, err
+		}
+		res.truncFullErr = max(res.truncFullErr, relErr(gt, g))
 	}
 
 	// Finite differences of the whole run for every rate at fd_length.
 	// The step shrinks with the gradient, so that it stays within the
 	// length scale on which the (possibly chaotic) run is smooth.
-	var fdErr float64
-	fdErrs := make([]float64, len(c.LRs))
+	res.fdErrs = make([]float64, len(c.LRs))
 	for li, lr := range c.LRs {
-		res, err := p.grad(lr, c.FDLength, nil)
-		if err != nil {
-			return fmt.Errorf("η = %g, T = %d: %w", lr, c.FDLength, err)
+		if err := step(fmt.Sprintf("η = %g, finite differences", lr)); err != nil {
+			return nil, err
 		}
-		fdH := 1e-4 / max(1, math.Abs(res.HyperGrad[0].Data[0]))
+		g, err := p.grad(lr, c.FDLength, nil)
+		if err != nil {
+			return nil, fmt.Errorf("η = %g, T = %d: %w", lr, c.FDLength, err)
+		}
+		fdH := 1e-4 / max(1, math.Abs(g.HyperGrad[0].Data[0]))
 		var f [4]float64
 		for i, d := range []float64{2 * fdH, fdH, -fdH, -2 * fdH} {
 			h := metalearn.Hyper{LR: adjoint.Const(adjoint.Scalar(lr + d))}
@@ -236,17 +278,18 @@ func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 			}
 			final, err := metalearn.Unroll(metalearn.SGD{}, h, ps, p.inner, c.FDLength, &metalearn.UnrollSettings{FirstOrder: true})
 			if err != nil {
-				return err
+				return nil, fmt.Errorf("η = %g + %g, T = %d: %w", lr, d, c.FDLength, err)
 			}
 			f[i] = p.outer(final).Item()
 		}
 		num := (-f[0] + 8*f[1] - 8*f[2] + f[3]) / (12 * fdH)
-		fdErrs[li] = math.Abs(num-res.HyperGrad[0].Data[0]) / math.Abs(num)
-		fdErr = max(fdErr, fdErrs[li])
+		res.fdErrs[li] = math.Abs(num-g.HyperGrad[0].Data[0]) / math.Abs(num)
 	}
-	secs := time.Since(start).Seconds()
+	res.seconds = time.Since(start).Seconds()
+	return res, nil
+}
 
-	// Figures.
+func unrollLengthFigures(dir runner.Dir, c unrollLengthConfig, res *unrollLengthResult) error {
 	lengths := make([]float64, len(c.Lengths))
 	for j, n := range c.Lengths {
 		lengths[j] = float64(n)
@@ -254,10 +297,10 @@ func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 	var sEta, sTheta, sLoss []plots.Series
 	for i, lr := range c.LRs {
 		ye, yt, yl := make([]float64, len(c.Lengths)), make([]float64, len(c.Lengths)), make([]float64, len(c.Lengths))
-		for j, cell := range cells[i] {
+		for j, cell := range res.cells[i] {
 			ye[j], yt[j], yl[j] = math.NaN(), math.NaN(), math.NaN()
 			if cell.ok {
-				ye[j], yt[j], yl[j] = math.Log10(cell.dEta), math.Log10(cell.dTheta), cell.loss
+				ye[j], yt[j], yl[j] = cell.dEta, cell.dTheta, cell.loss
 			}
 		}
 		name := fmt.Sprintf("η = %g", lr)
@@ -266,41 +309,34 @@ func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 		sLoss = append(sLoss, plots.Series{Name: name, X: lengths, Y: yl, Points: true})
 	}
 	opt := &plots.Options{WidthPx: 720, HeightPx: 420}
-	// The meta-gradients span hundreds of decades: their logarithms are
-	// plotted on a linear axis.
 	for _, f := range []struct {
 		file, title, ylabel string
 		series              []plots.Series
-		logY                bool
 	}{
-		{"grad_lr.png", "Hypergradient against unroll length", "log₁₀ |dL/dη|", sEta, false},
-		{"grad_init.png", "Meta-gradient w.r.t. the initial weights", "log₁₀ ‖dL/dθ₀‖", sTheta, false},
-		{"loss.png", "Validation loss after T steps", "validation MSE", sLoss, true},
+		{"grad_lr.png", "Hypergradient against unroll length", "|dL/dη|", sEta},
+		{"grad_init.png", "Meta-gradient w.r.t. the initial weights", "‖dL/dθ₀‖", sTheta},
+		{"loss.png", "Validation loss after T steps", "validation MSE", sLoss},
 	} {
-		if _, err := plots.Save(r.Path(f.file), plots.Line{
-			Title: f.title, X: plots.Axis{Label: "unroll length T", Log: true}, Y: plots.Axis{Label: f.ylabel, Log: f.logY},
-			Series: f.series, Legend: plots.Outside,
+		if _, err := plots.Save(dir.Path(f.file), plots.Line{
+			Title: f.title, X: plots.Axis{Label: "unroll length T", Log: true}, Y: plots.Axis{Label: f.ylabel, Log: true},
+			Series: f.series,
 		}, opt); err != nil {
 			return err
 		}
 	}
-	nLast := c.Lengths[len(c.Lengths)-1]
 	var sAdj []plots.Series
-	for i, prof := range adjProfiles {
-		if prof == nil {
-			continue
-		}
+	for i, prof := range res.profiles {
 		ks := make([]float64, len(prof))
-		ly := make([]float64, len(prof))
 		for k := range ks {
 			ks[k] = float64(k)
-			ly[k] = math.Log10(prof[k])
 		}
-		sAdj = append(sAdj, plots.Series{Name: fmt.Sprintf("η = %g", c.LRs[i]), X: ks, Y: ly})
+		// A diverged run keeps its legend entry with no line, so colours
+		// match the other figures.
+		sAdj = append(sAdj, plots.Series{Name: fmt.Sprintf("η = %g", c.LRs[i]), X: ks, Y: prof})
 	}
-	if _, err := plots.Save(r.Path("adjoint.png"), plots.Line{
-		Title: fmt.Sprintf("Adjoint of the parameters along a %d-step unroll", nLast), X: plots.Axis{Label: "inner step k"},
-		Y: plots.Axis{Label: "log₁₀ ‖dL/dθ‖ at step k"}, Series: sAdj, Legend: plots.Outside,
+	if _, err := plots.Save(dir.Path("adjoint.png"), plots.Line{
+		Title: fmt.Sprintf("Adjoint of the parameters along a %d-step unroll", c.Lengths[len(c.Lengths)-1]), X: plots.Axis{Label: "inner step k"},
+		Y: plots.Axis{Label: "‖dL/dθₖ‖", Log: true}, Series: sAdj,
 	}, opt); err != nil {
 		return err
 	}
@@ -311,46 +347,64 @@ func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 		}
 	}
 	var sTr []plots.Series
-	for _, row := range truncRows {
-		sTr = append(sTr, plots.Series{Name: fmt.Sprintf("η = %g", row.lr), X: ks, Y: row.relErr[:len(ks)], Points: true})
+	for _, row := range res.trunc {
+		sTr = append(sTr, plots.Series{Name: fmt.Sprintf("η = %g", row.lr), X: ks, Y: row.relErr[:len(ks)], Points: true, Color: slices.Index(c.LRs, row.lr) + 1})
 	}
-	if _, err := plots.Save(r.Path("truncation.png"), plots.Line{
+	_, err := plots.Save(dir.Path("truncation.png"), plots.Line{
 		Title: fmt.Sprintf("Truncation bias, T = %d", c.TruncLength), X: plots.Axis{Label: "steps backpropagated K", Log: true},
-		Y: plots.Axis{Label: "‖g_K − g‖ / ‖g‖", Log: true}, Series: sTr, Legend: plots.Outside,
-	}, opt); err != nil {
-		return err
-	}
+		Y: plots.Axis{Label: "‖g_K − g‖ / ‖g‖", Log: true}, Series: sTr,
+	}, opt)
+	return err
+}
 
-	// Report.
+func unrollLengthReport(rep *runner.Report, c unrollLengthConfig, res *unrollLengthResult) {
+	nLast := c.Lengths[len(c.Lengths)-1]
 	rep.Heading("Setup")
 	rep.Paraf("A 1-%d-%d-1 tanh network with a tanh output (so that the loss stays bounded whatever η) is trained by T steps of full-batch gradient "+
-		"descent with learning rate η on %d points of y = (sin 3x + x/2)/2 from a fixed initialisation θ₀; the meta-loss is the validation MSE on %d other points. For each η and T the meta-gradients dL/dη and dL/dθ₀ are "+
-		"computed exactly through the whole unroll by metalearn.UnrollGrad (second order, binomial checkpointing with %d snapshots: at most %d states stored "+
-		"for any T). Runs whose training diverges are left out of the figures.",
-		c.Hidden, c.Hidden, c.NTrain, c.NVal, c.Snapshots, maxStored)
+		"descent with learning rate η on %d points of y = (sin 3x + x/2)/2 from a fixed initialisation θ₀; the meta-loss is the validation MSE on %d other points. "+
+		"For each η and T the meta-gradients dL/dη and dL/dθ₀ are computed exactly through the whole unroll by `metalearn.UnrollGrad` "+
+		"(second order, binomial checkpointing with %d snapshots: at most %d states stored for any T). Runs whose training diverges are left out of the figures.",
+		c.Hidden, c.Hidden, c.NTrain, c.NVal, c.Snapshots, res.maxStored)
+
 	rep.Heading("Meta-gradient against unroll length")
-	rep.Figure("grad_lr.png", "log₁₀ of the hypergradient |dL/dη| for each learning rate as the unroll grows (T on a log axis).")
-	rep.Figure("grad_init.png", "log₁₀ of the meta-gradient norm with respect to the initial parameters.")
-	rep.Figure("loss.png", "The validation loss itself: it settles while the meta-gradients of the large learning rates keep growing.")
-	rep.Figure("adjoint.png", fmt.Sprintf("log₁₀ ‖dL/dθₖ‖ going back along the longest unroll (T = %d): the backward pass multiplies by (I − η∇²L) at each step, "+
+	rep.Figure("grad_lr.png", "The hypergradient |dL/dη| for each learning rate as the unroll grows.")
+	rep.Figure("grad_init.png", "The norm of the meta-gradient with respect to the initial parameters, ‖dL/dθ₀‖.")
+	rep.Figure("loss.png", "The validation loss itself after T steps.")
+	rep.Figure("adjoint.png", fmt.Sprintf("‖dL/dθₖ‖ going back along the longest unroll (T = %d), from k = T to k = 0: the backward pass multiplies by (I − η∇²L) at each step, "+
 		"which grows the adjoint along directions where η times the curvature exceeds 2 (or the curvature is negative).", nLast))
-	// Growth rate of the largest rate's hypergradient over the longer unrolls.
+	var growth []string
+	for i, lr := range c.LRs {
+		if prof := res.profiles[i]; prof != nil {
+			f := prof[0] / prof[len(prof)-1]
+			growth = append(growth, fmt.Sprintf("%s by a factor %s for η = %g", runner.Choose(f > 1, "grows", "shrinks"), runner.Num(math.Max(f, 1/f)), lr))
+		}
+	}
+	if len(growth) > 0 {
+		rep.Paraf("From k = %d back to k = 0 the adjoint norm %s.", nLast, strings.Join(growth, "; "))
+	}
+
+	// Growth of the largest rate's hypergradient over the longer unrolls.
 	li := len(c.LRs) - 1
-	var growth float64
-	var g0, g1, n0, n1 = math.NaN(), math.NaN(), 0, 0
-	for j, cell := range cells[li] {
+	g0, g1, n0, n1 := math.NaN(), math.NaN(), 0, 0
+	lossLo, lossHi := math.Inf(1), math.Inf(-1)
+	for j, cell := range res.cells[li] {
 		if cell.ok && c.Lengths[j] >= 10 {
 			if math.IsNaN(g0) {
 				g0, n0 = cell.dEta, c.Lengths[j]
 			}
 			g1, n1 = cell.dEta, c.Lengths[j]
+			lossLo, lossHi = math.Min(lossLo, cell.loss), math.Max(lossHi, cell.loss)
 		}
 	}
 	if n1 > n0 {
-		growth = (math.Log10(g1) - math.Log10(g0)) / float64(n1-n0)
-		rep.Paraf("With η = %g the hypergradient grows from %s at T = %d to %s at T = %d, about %.3g decades per inner step, "+
-			"while the validation loss stays bounded (%s at T = %d): the meta-gradient explodes although training does not.",
-			c.LRs[li], runner.Num(g0), n0, runner.Num(g1), n1, growth, runner.Num(cells[li][len(c.Lengths)-1].loss), c.Lengths[len(c.Lengths)-1])
+		growth := (math.Log10(g1) - math.Log10(g0)) / float64(n1-n0)
+		rep.Paraf("With η = %g the hypergradient %s from %s at T = %d to %s at T = %d (%.3g decades per inner step), "+
+			"while the validation loss after T steps, bounded by the tanh output, stays between %s and %s over the same lengths: %s",
+			c.LRs[li], runner.Choose(g1 > g0, "grows", "does not grow"), runner.Num(g0), n0, runner.Num(g1), n1, growth,
+			runner.Num(lossLo), runner.Num(lossHi),
+			runner.Choose(g1 >= 1e3*g0,
+				"the meta-gradient explodes (by more than three orders of magnitude) although training does not.",
+				"at these lengths the meta-gradient does not grow by three orders of magnitude."))
 		rep.Metric(fmt.Sprintf("log10 growth per step of |dL/deta|, eta=%g", c.LRs[li]), growth)
 	}
 	header := []string{"η"}
@@ -360,7 +414,7 @@ func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 	tab := rep.Table(header...)
 	for i, lr := range c.LRs {
 		row := []any{fmt.Sprintf("%g", lr)}
-		for _, cell := range cells[i] {
+		for _, cell := range res.cells[i] {
 			if cell.ok {
 				row = append(row, cell.dEta)
 			} else {
@@ -370,21 +424,37 @@ func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 		tab.Row(row...)
 	}
 	rep.Para("Table: |dL/dη| for each learning rate (rows) and unroll length (columns).")
+
 	rep.Heading("Truncation bias")
 	rep.Paraf("Truncated backpropagation differentiates only the last K of T = %d steps (the earlier ones are treated as constants and the gradient "+
 		"with respect to θ₀ is passed straight through). The figure shows the relative error of the truncated meta-gradient g_K = (dL/dη, dL/dθ₀) against the full one.", c.TruncLength)
-	rep.Figure("truncation.png", "Relative error of the truncated meta-gradient against the number of steps backpropagated.")
+	rep.Figure("truncation.png", "Relative error of the truncated meta-gradient against the number of steps backpropagated, K < T.")
 	th := []string{"η"}
 	for _, k := range c.Truncations {
 		th = append(th, fmt.Sprintf("K = %d", k))
 	}
 	tt := rep.Table(th...)
-	for _, row := range truncRows {
-		cellsRow := []any{fmt.Sprintf("%g", row.lr)}
+	var trends []string
+	for _, row := range res.trunc {
+		cells := []any{fmt.Sprintf("%g", row.lr)}
 		for i := range row.relErr {
-			cellsRow = append(cellsRow, fmt.Sprintf("%s (cos %.2f)", runner.Num(row.relErr[i]), row.cosine[i]))
+			cells = append(cells, fmt.Sprintf("%s (cos %.2f)", runner.Num(row.relErr[i]), row.cosine[i]))
 		}
-		tt.Row(cellsRow...)
+		tt.Row(cells...)
+		// The trend over K < T, as in the figure (K = T is exact).
+		var e []float64
+		for i, k := range c.Truncations {
+			if k < c.TruncLength {
+				e = append(e, row.relErr[i])
+			}
+		}
+		if n := len(e); n >= 2 {
+			trends = append(trends, fmt.Sprintf("%s from %s at K = %d to %s at K = %d for η = %g",
+				runner.Trend(e), runner.Num(e[0]), c.Truncations[0], runner.Num(e[n-1]), c.Truncations[n-1], row.lr))
+		}
+	}
+	if len(trends) > 0 {
+		rep.Paraf("As K grows towards T the relative error %s.", strings.Join(trends, "; "))
 	}
 
 	rep.Heading("Finite-difference check")
@@ -392,35 +462,15 @@ func runUnrollLength(r *runner.LegacyRun, c unrollLengthConfig) error {
 		"inside the region where the run depends smoothly on η.", c.FDLength)
 	ft := rep.Table("η", "dL/dη rel. error")
 	for i, lr := range c.LRs {
-		ft.Row(fmt.Sprintf("%g", lr), fdErrs[i])
+		ft.Row(fmt.Sprintf("%g", lr), res.fdErrs[i])
 	}
 	for i, lr := range c.LRs {
-		last := cells[i][len(c.Lengths)-1]
-		if last.ok {
+		if last := res.cells[i][len(c.Lengths)-1]; last.ok {
 			rep.Metric(fmt.Sprintf("|dL/deta| at T=%d, eta=%g", nLast, lr), last.dEta)
 		}
 	}
-	rep.Timing("all unrolls", secs)
-	rep.Check(fmt.Sprintf("dL/dη vs 4-point central differences of the whole run (T = %d, every η)", c.FDLength), fdErr, c.FDTol)
-	rep.Check(fmt.Sprintf("truncation K = T equals the full meta-gradient (T = %d)", c.TruncLength), truncFullErr, 1e-12)
-	rep.CheckTrue(fmt.Sprintf("binomial checkpointing kept at most %d states", c.Snapshots), maxStored <= c.Snapshots, fmt.Sprintf("peak %d", maxStored))
-	return nil
-}
-
-// unrollLengthDist is ‖a − b‖.
-func unrollLengthDist(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += (a[i] - b[i]) * (a[i] - b[i])
-	}
-	return math.Sqrt(s)
-}
-
-// unrollLengthDot is ⟨a, b⟩.
-func unrollLengthDot(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
+	rep.Timing("all unrolls", res.seconds)
+	rep.Check(fmt.Sprintf("dL/dη vs 4-point central differences of the whole run (T = %d, every η)", c.FDLength), slices.Max(res.fdErrs), c.FDTol)
+	rep.Check(fmt.Sprintf("truncation K = T equals the full meta-gradient (T = %d)", c.TruncLength), res.truncFullErr, c.TruncTol)
+	rep.CheckTrue(fmt.Sprintf("binomial checkpointing kept at most %d states", c.Snapshots), res.maxStored <= c.Snapshots, fmt.Sprintf("peak %d", res.maxStored))
 }

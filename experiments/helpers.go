@@ -170,3 +170,8 @@ func joinAnd(items []string) string {
 		return strings.Join(items[:n-1], ", ") + " and " + items[n-1]
 	}
 }
+
+// flatTensors concatenates the data of ts into one new slice.
+func flatTensors(ts []*adjoint.Tensor) []float64 {
+	return adjoint.LayoutOf(ts...).Pack(nil, ts...)
+}

@@ -6,8 +6,10 @@ import (
 	"github.com/adjointkit/adjointkit/adjoint"
 )
 
-// The shared workloads W1, W3 and W4 (../shared/bench/WORKLOADS.md) built
-// with this package's layers. Run with
+// Workloads W1 (an MLP 784-256-256-10), W3 (a tanh RNN, hidden 64, T = 100)
+// and W4 (a small CNN on 28×28 images) of BENCHMARKS.md, built with this
+// package's layers; BENCHMARKS.md sets their timings beside PyTorch 1.13 and
+// gorgonia v0.9.18 on the same workloads. Run with
 //
 //	GOMAXPROCS=1 go test ./nn -run '^$' -bench 'W[134]' -benchmem
 //

@@ -3,10 +3,11 @@ package ode_test
 import (
 	"errors"
 	"fmt"
-	"github.com/adjointkit/adjointkit/physics"
-	"gonum.org/v1/gonum/mat"
 	"math"
 	"strings"
+
+	"github.com/adjointkit/adjointkit/physics"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/adjointkit/adjointkit/adjoint"
 	"github.com/adjointkit/adjointkit/ode"
@@ -36,21 +37,12 @@ func ExampleSolve() {
 	// t = 2: y = 0.36787944 (exact 0.36787944)
 }
 
-// lotkaVolterra is written once with adjoint operations; ode.Traced derives
-// its VJPs, JVPs and Jacobians.
-var lotkaVolterra = &ode.Traced{N: 2, NP: 4, F: func(_, u, p *adjoint.Var) *adjoint.Var {
-	x, y := adjoint.Slice(u, 0, 0, 1), adjoint.Slice(u, 0, 1, 2)
-	at := func(i int) *adjoint.Var { return adjoint.Slice(p, 0, i, i+1) }
-	xy := adjoint.Mul(x, y)
-	return adjoint.Concat(0,
-		adjoint.Sub(adjoint.Mul(at(0), x), adjoint.Mul(at(1), xy)),
-		adjoint.Sub(adjoint.Mul(at(3), xy), adjoint.Mul(at(2), y)))
-}}
-
 // The gradient of g = ‖1 − u(10)‖²/2 for the Lotka–Volterra system of
-// SUNDIALS CVODES's adjoint example, by the checkpointed interpolating
-// adjoint (CVODES's method).
+// SUNDIALS CVODES's adjoint example (package physics' model, in that
+// example's parameter order), by the checkpointed interpolating adjoint
+// (CVODES's method).
 func ExampleGradient() {
+	lotkaVolterra := physics.LotkaVolterra{Order: physics.AlphaBetaGammaDelta}
 	prob := ode.Problem{System: lotkaVolterra, T0: 0, T1: 10, Y0: []float64{1, 1}, P: []float64{1.5, 1, 3, 1}}
 	cost := ode.Cost{Terminal: ode.SquaredError([]float64{1, 1})}
 	res, err := ode.Gradient(prob, cost, ode.DP5, &ode.Interpolating{}, &ode.Settings{RTol: 1e-10, ATol: 1e-14})
@@ -65,20 +57,11 @@ func ExampleGradient() {
 	// dg/dp  = [0.62196159 0.06800140 0.16917646 0.27256069]
 }
 
-// robertson is the stiff chemical kinetics problem.
-var robertson = &ode.Traced{N: 3, NP: 3, F: func(_, y, p *adjoint.Var) *adjoint.Var {
-	at := func(v *adjoint.Var, i int) *adjoint.Var { return adjoint.Slice(v, 0, i, i+1) }
-	a := adjoint.Mul(at(p, 0), at(y, 0))
-	b := adjoint.Mul(at(p, 1), adjoint.Mul(at(y, 1), at(y, 2)))
-	c := adjoint.Mul(at(p, 2), adjoint.Square(at(y, 1)))
-	return adjoint.Concat(0, adjoint.Sub(b, a), adjoint.Sub(adjoint.Sub(a, b), c), c)
-}}
-
 // Stiff problems need a stiff solver, forward and backward: the gradient of
-// G = ∫ y3 dt over [0, 4·10⁷] for Robertson's kinetics with Rodas4 at the
-// classic tolerances, by two adjoint methods.
+// G = ∫ y3 dt over [0, 4·10⁷] for Robertson's kinetics (package physics'
+// model) with Rodas4 at the classic tolerances, by two adjoint methods.
 func ExampleGradient_stiff() {
-	prob := ode.Problem{System: robertson, T0: 0, T1: 4e7, Y0: []float64{1, 0, 0}, P: []float64{0.04, 1e4, 3e7}}
+	prob := ode.Problem{System: physics.Robertson{}, T0: 0, T1: 4e7, Y0: []float64{1, 0, 0}, P: []float64{0.04, 1e4, 3e7}}
 	cost := ode.Cost{Integral: &ode.Integral{
 		G:    func(_ float64, y, _ []float64) float64 { return y[2] },
 		Grad: func(gy, _ []float64, _ float64, _, _ []float64) { gy[2]++ },
@@ -100,7 +83,7 @@ func ExampleGradient_stiff() {
 // An explicit solver on a stiff problem stops at the step limit with an
 // error that says where and suggests a stiff solver.
 func ExampleError() {
-	prob := ode.Problem{System: robertson, T0: 0, T1: 4e7, Y0: []float64{1, 0, 0}, P: []float64{0.04, 1e4, 3e7}}
+	prob := ode.Problem{System: physics.Robertson{}, T0: 0, T1: 4e7, Y0: []float64{1, 0, 0}, P: []float64{0.04, 1e4, 3e7}}
 	_, err := ode.Solve(prob, ode.DP5, &ode.Settings{MaxSteps: 2000})
 	var e *ode.Error
 	if errors.As(err, &e) {
@@ -119,6 +102,7 @@ func ExampleError() {
 // adjoint through the op. ode.Gradient with the same misfit as a Cost
 // (LeastSquaresOf) computes the same numbers.
 func ExampleOp() {
+	lotkaVolterra := physics.LotkaVolterra{Order: physics.AlphaBetaGammaDelta}
 	times := []float64{1, 2, 3, 4, 5}
 	counts := []float64{0.27, 1.95, 1.93, 0.31, 0.66} // predators observed at times
 	set := &ode.Settings{RTol: 1e-10, ATol: 1e-12}

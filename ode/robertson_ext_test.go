@@ -1,10 +1,12 @@
-package ode
+package ode_test
 
 import (
 	"errors"
 	"math"
 	"testing"
 
+	"github.com/adjointkit/adjointkit/ode"
+	"github.com/adjointkit/adjointkit/physics"
 	"gonum.org/v1/gonum/diff/fd"
 )
 
@@ -13,9 +15,9 @@ import (
 // tolerances 10⁴ times tighter than the classic ones.
 func robertsonFD(t *testing.T, T float64) (g float64, dp, dy []float64) {
 	t.Helper()
-	set := &Settings{RTol: 1e-10, ATolVec: []float64{1e-12, 1e-18, 1e-10}, MaxSteps: 1e6}
+	set := &ode.Settings{RTol: 1e-10, ATolVec: []float64{1e-12, 1e-18, 1e-10}, MaxSteps: 1e6}
 	G := func(p, y0 []float64) float64 {
-		v, _, err := Evaluate(Problem{System: robertson{}, T0: 0, T1: T, Y0: y0, P: p}, Cost{Integral: robIntegral}, Rodas4, set)
+		v, _, err := ode.Evaluate(ode.Problem{System: robertson, T0: 0, T1: T, Y0: y0, P: p}, ode.Cost{Integral: robIntegral}, ode.Rodas4, set)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,20 +42,20 @@ func robertsonFD(t *testing.T, T float64) (g float64, dp, dy []float64) {
 // dG/dy₀ by each adjoint method agree with finite differences of tighter
 // solves and with each other.
 func TestRobertson(t *testing.T) {
-	classic := &Settings{RTol: 1e-6, ATolVec: robATol}
-	cost := Cost{Integral: robIntegral}
+	classic := &ode.Settings{RTol: 1e-6, ATolVec: robATol}
+	cost := ode.Cost{Integral: robIntegral}
 	for _, T := range []float64{50, 4e7} {
 		g, dpFD, dyFD := robertsonFD(t, T)
 		t.Logf("T = %g: finite differences: G %.10g, dG/dp %.8g, dG/dy0 %.8g", T, g, dpFD, dyFD)
-		prob := Problem{System: robertson{}, T0: 0, T1: T, Y0: robY0, P: robP}
-		var results []*GradientResult
-		for _, m := range []Sensitivity{&Interpolating{}, &Discrete{}, &Forward{}} {
-			res, err := Gradient(prob, cost, Rodas4, m, classic)
+		prob := ode.Problem{System: robertson, T0: 0, T1: T, Y0: robY0, P: robP}
+		var results []*ode.GradientResult
+		for _, m := range []ode.Sensitivity{&ode.Interpolating{}, &ode.Discrete{}, &ode.Forward{}} {
+			res, err := ode.Gradient(prob, cost, ode.Rodas4, m, classic)
 			if err != nil {
 				t.Fatalf("T = %g, %v: %v", T, m, err)
 			}
 			eg := math.Abs(res.Value-g) / g
-			ep, ey := elemRel(res.DP, dpFD), elemRel(res.DY0, dyFD)
+			ep, ey := ode.ElemRel(res.DP, dpFD), ode.ElemRel(res.DY0, dyFD)
 			t.Logf("  %-22v G %.10g dG/dp %.8g dG/dy0 %.8g | rel err vs FD: G %.1e dp %.1e dy0 %.1e | fwd %v | bwd %v",
 				m, res.Value, res.DP, res.DY0, eg, ep, ey, res.Forward, res.Backward)
 			if eg > 1e-5 || ep > 2e-5 || ey > 2e-5 {
@@ -62,19 +64,19 @@ func TestRobertson(t *testing.T) {
 			results = append(results, res)
 		}
 		for _, r := range results[1:] {
-			if e := math.Max(elemRel(r.DP, results[0].DP), elemRel(r.DY0, results[0].DY0)); e > 1e-5 {
+			if e := math.Max(ode.ElemRel(r.DP, results[0].DP), ode.ElemRel(r.DY0, results[0].DY0)); e > 1e-5 {
 				t.Errorf("T = %g: methods disagree by %g", T, e)
 			}
 		}
 		// Backsolve re-integrates y backwards through the stiff decay:
 		// unstable, as documented. It must fail cleanly, not return garbage.
-		res, err := Gradient(prob, cost, Rodas4, &Backsolve{}, classic)
+		res, err := ode.Gradient(prob, cost, ode.Rodas4, &ode.Backsolve{}, classic)
 		if err == nil {
-			if e := elemRel(res.DP, dpFD); e > 1e-3 {
+			if e := ode.ElemRel(res.DP, dpFD); e > 1e-3 {
 				t.Errorf("T = %g: backsolve returned an inaccurate gradient (rel err %g) without an error", T, e)
 			}
 		} else {
-			var se *Error
+			var se *ode.Error
 			if !errors.As(err, &se) {
 				t.Errorf("T = %g: backsolve error %v is not an *Error", T, err)
 			}
@@ -85,7 +87,7 @@ func TestRobertson(t *testing.T) {
 
 // robertsonAltVJP is robertson with its VJP summed in another, algebraically
 // identical order: the same derivative up to rounding.
-type robertsonAltVJP struct{ robertson }
+type robertsonAltVJP struct{ physics.Robertson }
 
 func (robertsonAltVJP) VJP(yb, pb []float64, _ float64, y, p, v []float64) {
 	if yb != nil {
@@ -107,11 +109,11 @@ func (robertsonAltVJP) VJP(yb, pb []float64, _ float64, y, p, v []float64) {
 // rounding so much that these two VJPs once took 231 and 415 backward
 // steps. The exact time derivative leaves rounding nothing to amplify.
 func TestRobertsonBackwardSteps(t *testing.T) {
-	set := &Settings{RTol: 1e-6, ATolVec: robATol}
-	cost := Cost{Integral: robIntegral}
+	set := &ode.Settings{RTol: 1e-6, ATolVec: robATol}
+	cost := ode.Cost{Integral: robIntegral}
 	var steps []int
-	for _, sys := range []System{robertson{}, robertsonAltVJP{}} {
-		res, err := Gradient(Problem{System: sys, T0: 0, T1: 4e7, Y0: robY0, P: robP}, cost, Rodas4, &Interpolating{}, set)
+	for _, sys := range []ode.System{robertson, robertsonAltVJP{}} {
+		res, err := ode.Gradient(ode.Problem{System: sys, T0: 0, T1: 4e7, Y0: robY0, P: robP}, cost, ode.Rodas4, &ode.Interpolating{}, set)
 		if err != nil {
 			t.Fatal(err)
 		}

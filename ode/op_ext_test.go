@@ -1,4 +1,4 @@
-package ode
+package ode_test
 
 import (
 	"errors"
@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/ode"
 	"gonum.org/v1/gonum/diff/fd"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -34,9 +36,9 @@ func mixedIntegrand(_, y, p *adjoint.Var) *adjoint.Var {
 
 // mixedOp is the op of the mixed cost, with the running cost traced for a
 // Traced system (exact to every order) and hand-written otherwise (fast).
-func mixedOp(sys System, s Solver, m Sensitivity, set *Settings) *Op {
-	op := &Op{System: sys, T0: 0, T1: 10, Times: mixedTimes, Solver: s, Method: m, Settings: set}
-	if _, ok := sys.(*Traced); ok {
+func mixedOp(sys ode.System, s ode.Solver, m ode.Sensitivity, set *ode.Settings) *ode.Op {
+	op := &ode.Op{System: sys, T0: 0, T1: 10, Times: mixedTimes, Solver: s, Method: m, Settings: set}
+	if _, ok := sys.(*ode.Traced); ok {
 		op.Integrand = mixedIntegrand
 	} else {
 		op.Integral = lvMixedCost().Integral
@@ -46,12 +48,12 @@ func mixedOp(sys System, s Solver, m Sensitivity, set *Settings) *Op {
 
 // shortOp is a shorter Lotka–Volterra solve with the traced running cost,
 // for the costlier second-order tests.
-func shortOp(s Solver, m Sensitivity, set *Settings) *Op {
-	return &Op{System: tracedLV, T0: 0, T1: 2, Times: []float64{0.5, 2}, Integrand: mixedIntegrand, Solver: s, Method: m, Settings: set}
+func shortOp(s ode.Solver, m ode.Sensitivity, set *ode.Settings) *ode.Op {
+	return &ode.Op{System: tracedLV, T0: 0, T1: 2, Times: []float64{0.5, 2}, Integrand: mixedIntegrand, Solver: s, Method: m, Settings: set}
 }
 
 // shortLoss is a nonlinear loss of shortOp's outputs and θ.
-func shortLoss(t testing.TB, op *Op) func(xs ...*adjoint.Var) *adjoint.Var {
+func shortLoss(t testing.TB, op *ode.Op) func(xs ...*adjoint.Var) *adjoint.Var {
 	return func(xs ...*adjoint.Var) *adjoint.Var {
 		ys, q, err := op.SolveIntegral(xs[0], xs[1])
 		if err != nil {
@@ -63,7 +65,7 @@ func shortLoss(t testing.TB, op *Op) func(xs ...*adjoint.Var) *adjoint.Var {
 }
 
 // mixedLoss is the cost as a function of (y₀, θ) through the op.
-func mixedLoss(t testing.TB, op *Op) func(xs ...*adjoint.Var) *adjoint.Var {
+func mixedLoss(t testing.TB, op *ode.Op) func(xs ...*adjoint.Var) *adjoint.Var {
 	return func(xs ...*adjoint.Var) *adjoint.Var {
 		ys, q, err := op.SolveIntegral(xs[0], xs[1])
 		if err != nil {
@@ -88,31 +90,31 @@ func opGrad(t testing.TB, f func(xs ...*adjoint.Var) *adjoint.Var, y0, p []float
 // and solver (the same computation, up to rounding), and the finite
 // differences of the op's values.
 func TestOpMatchesGradient(t *testing.T) {
-	set := &Settings{RTol: 1e-10, ATol: 1e-12}
+	set := &ode.Settings{RTol: 1e-10, ATol: 1e-12}
 	type tc struct {
-		sys System
-		s   Solver
-		m   Sensitivity
+		sys ode.System
+		s   ode.Solver
+		m   ode.Sensitivity
 	}
 	var cases []tc
-	for _, s := range []Solver{DP5, Rodas4} {
-		for _, m := range []Sensitivity{&Forward{}, &Backsolve{}, &Interpolating{}, &Interpolating{CheckpointEvery: -1}, &Discrete{}} {
-			cases = append(cases, tc{lotkaVolterra{}, s, m})
+	for _, s := range []ode.Solver{ode.DP5, ode.Rodas4} {
+		for _, m := range []ode.Sensitivity{&ode.Forward{}, &ode.Backsolve{}, &ode.Interpolating{}, &ode.Interpolating{CheckpointEvery: -1}, &ode.Discrete{}} {
+			cases = append(cases, tc{lv, s, m})
 		}
 	}
 	// Traced systems are slow; one of them shows the traced running cost.
-	cases = append(cases, tc{tracedLV, DP5, &Interpolating{}})
+	cases = append(cases, tc{tracedLV, ode.DP5, &ode.Interpolating{}})
 	for _, c := range cases {
 		sys, s, m := c.sys, c.s, c.m
 		{
 			{
 				op := mixedOp(sys, s, m, set)
 				v, dy, dp := opGrad(t, mixedLoss(t, op), lvY0, lvP)
-				ref, err := Gradient(lvProblem(sys), lvMixedCost(), s, m, set)
+				ref, err := ode.Gradient(lvProblem(sys), lvMixedCost(), s, m, set)
 				if err != nil {
 					t.Fatal(err)
 				}
-				e := math.Max(relErr(dp, ref.DP), relErr(dy, ref.DY0))
+				e := math.Max(ode.RelErr(dp, ref.DP), ode.RelErr(dy, ref.DY0))
 				// The op takes G from its own forward solve, Gradient with
 				// Forward from the solve of the solution with its
 				// sensitivities, under a joint error control: the two
@@ -127,7 +129,7 @@ func TestOpMatchesGradient(t *testing.T) {
 		}
 	}
 	// Against central differences of the op's own values.
-	op := mixedOp(lotkaVolterra{}, DP5, nil, set)
+	op := mixedOp(lv, ode.DP5, nil, set)
 	f := mixedLoss(t, op)
 	_, dy, dp := opGrad(t, f, lvY0, lvP)
 	val := func(y0, p []float64) float64 {
@@ -137,7 +139,7 @@ func TestOpMatchesGradient(t *testing.T) {
 	fs := &fd.Settings{Formula: fd.Central, Step: 1e-5}
 	fd.Gradient(dyFD, func(y []float64) float64 { return val(y, lvP) }, lvY0, fs)
 	fd.Gradient(dpFD, func(p []float64) float64 { return val(lvY0, p) }, lvP, fs)
-	if e := math.Max(relErr(dy, dyFD), relErr(dp, dpFD)); e > 1e-6 {
+	if e := math.Max(ode.RelErr(dy, dyFD), ode.RelErr(dp, dpFD)); e > 1e-6 {
 		t.Errorf("op gradient vs finite differences: rel err %g", e)
 	}
 }
@@ -145,17 +147,17 @@ func TestOpMatchesGradient(t *testing.T) {
 // dualityGap returns |⟨ȳ, J u⟩ − ⟨Jᵀȳ, u⟩| / |⟨ȳ, J u⟩| for the op's
 // flattened outputs, J u by forward mode (the op's JVP: forward
 // sensitivities) and Jᵀȳ by reverse mode (its VJP: the adjoint method).
-func dualityGap(op *Op, y0, p []float64, seed uint64) float64 {
+func dualityGap(op *ode.Op, y0, p []float64, seed uint64) float64 {
 	r := rand.New(rand.NewPCG(seed, 1))
 	yv, pv := adjoint.Param(adjoint.Vector(y0...)), adjoint.Param(adjoint.Vector(p...))
 	ys, q, _ := op.SolveIntegral(yv, pv)
 	out := adjoint.Concat(0, adjoint.Reshape(ys, -1), adjoint.Reshape(q, 1))
-	ybar := adjoint.Vector(randVec(r, out.Size())...)
-	uy, up := adjoint.Vector(randVec(r, len(y0))...), adjoint.Vector(randVec(r, len(p))...)
+	ybar := adjoint.Vector(ode.RandVec(r, out.Size())...)
+	uy, up := adjoint.Vector(ode.RandVec(r, len(y0))...), adjoint.Vector(ode.RandVec(r, len(p))...)
 	ju := adjoint.Tangent(out, []*adjoint.Var{yv, pv}, []*adjoint.Var{adjoint.Const(uy), adjoint.Const(up)}, false)
 	g := adjoint.VJP(out, ybar, yv, pv)
-	fwd := dot(ybar.Data, ju.Value().Data)
-	rev := dot(g[0].Data, uy.Data) + dot(g[1].Data, up.Data)
+	fwd := floats.Dot(ybar.Data, ju.Value().Data)
+	rev := floats.Dot(g[0].Data, uy.Data) + floats.Dot(g[1].Data, up.Data)
 	return math.Abs(fwd-rev) / math.Abs(fwd)
 }
 
@@ -165,9 +167,9 @@ func dualityGap(op *Op, y0, p []float64, seed uint64) float64 {
 // derivative of the computed solution, as is the JVP (a Runge–Kutta or
 // Rosenbrock step of the tangent system is the derivative of the step).
 func TestOpDuality(t *testing.T) {
-	for _, m := range []Sensitivity{&Forward{}, &Backsolve{}, &Interpolating{}, &Discrete{}} {
-		for _, s := range []Solver{DP5, Rodas4} {
-			op := mixedOp(lotkaVolterra{}, s, m, &Settings{RTol: 1e-10, ATol: 1e-12})
+	for _, m := range []ode.Sensitivity{&ode.Forward{}, &ode.Backsolve{}, &ode.Interpolating{}, &ode.Discrete{}} {
+		for _, s := range []ode.Solver{ode.DP5, ode.Rodas4} {
+			op := mixedOp(lv, s, m, &ode.Settings{RTol: 1e-10, ATol: 1e-12})
 			gap := dualityGap(op, lvY0, lvP, 3)
 			t.Logf("%v %v: duality gap %.2g", s, m, gap)
 			if gap > 1e-7 {
@@ -178,19 +180,19 @@ func TestOpDuality(t *testing.T) {
 	// With the discrete adjoint the JVP follows the forward solve's steps,
 	// so both are exact derivatives of the computed solution with its
 	// steps held fixed, whatever the tolerance.
-	op := mixedOp(lotkaVolterra{}, DP5, &Discrete{}, &Settings{RTol: 1e-4})
+	op := mixedOp(lv, ode.DP5, &ode.Discrete{}, &ode.Settings{RTol: 1e-4})
 	if gap := dualityGap(op, lvY0, lvP, 6); gap > 1e-12 {
 		t.Errorf("adaptive steps at rtol 1e-4, DP5, discrete: duality gap %g", gap)
 	}
-	for _, s := range []Solver{RK4, DP5} {
-		op := mixedOp(lotkaVolterra{}, s, &Discrete{}, &Settings{Step: 0.05})
+	for _, s := range []ode.Solver{ode.RK4, ode.DP5} {
+		op := mixedOp(lv, s, &ode.Discrete{}, &ode.Settings{Step: 0.05})
 		if gap := dualityGap(op, lvY0, lvP, 4); gap > 1e-12 {
 			t.Errorf("fixed steps, %v, discrete: duality gap %g", s, gap)
 		}
 	}
 	// Rosenbrock steps of the tangent system are the derivative of the
 	// steps only with the exact Jacobian: a Traced system's.
-	op = shortOp(Rodas4, &Discrete{}, &Settings{Step: 0.05})
+	op = shortOp(ode.Rodas4, &ode.Discrete{}, &ode.Settings{Step: 0.05})
 	if gap := dualityGap(op, lvY0, lvP, 5); gap > 1e-12 {
 		t.Errorf("fixed steps, Rodas4, discrete: duality gap %g", gap)
 	}
@@ -203,8 +205,8 @@ func TestOpDuality(t *testing.T) {
 // reverse-over-reverse and forward-over-reverse against each other
 // (rounding) and against central differences.
 func TestOpCheckFixedSteps(t *testing.T) {
-	for _, s := range []Solver{RK4, Rodas4} {
-		op := shortOp(s, &Discrete{}, &Settings{Step: 0.1})
+	for _, s := range []ode.Solver{ode.RK4, ode.Rodas4} {
+		op := shortOp(s, &ode.Discrete{}, &ode.Settings{Step: 0.1})
 		f := func(xs ...*adjoint.Var) *adjoint.Var {
 			ys, q, err := op.SolveIntegral(xs[0], xs[1])
 			if err != nil {
@@ -229,20 +231,20 @@ func TestOpCheckFixedSteps(t *testing.T) {
 // discrete adjoint, to the solves' accuracy. (TestOpCheckFixedSteps and
 // TestCVODESHessian check Hessians against finite differences.)
 func TestOpHessianAdaptive(t *testing.T) {
-	set := &Settings{RTol: 1e-8, ATol: 1e-10}
+	set := &ode.Settings{RTol: 1e-8, ATol: 1e-10}
 	xs := []*adjoint.Tensor{adjoint.Vector(lvY0...), adjoint.Vector(lvP...)}
 	var hs []*mat.SymDense
-	for _, m := range []Sensitivity{&Interpolating{}, &Discrete{}} {
-		op := shortOp(DP5, m, set)
+	for _, m := range []ode.Sensitivity{&ode.Interpolating{}, &ode.Discrete{}} {
+		op := shortOp(ode.DP5, m, set)
 		f := shortLoss(t, op)
 		h := adjoint.HessianArgs(nil, f, xs)
-		if _, ok := m.(*Interpolating); ok {
+		if _, ok := m.(*ode.Interpolating); ok {
 			for j := range 6 {
 				e := make([]float64, 6)
 				e[j] = 1
 				col := adjoint.HVPArgs(f, xs, []*adjoint.Tensor{adjoint.Vector(e[:2]...), adjoint.Vector(e[2:]...)})
 				got := append(slices.Clone(col[0].Data), col[1].Data...)
-				if d := relErr(got, mat.Col(nil, j, h)); d > 1e-6 {
+				if d := ode.RelErr(got, mat.Col(nil, j, h)); d > 1e-6 {
 					t.Errorf("%v: column %d forward-over-adjoint vs reverse: rel err %g", m, j, d)
 				}
 			}
@@ -263,18 +265,18 @@ func TestOpHessianAdaptive(t *testing.T) {
 // second derivatives) gets second derivatives from central differences of
 // its VJPs, close to the exact ones of the same system written with Traced.
 func TestOpHandWrittenSecondOrder(t *testing.T) {
-	set := &Settings{RTol: 1e-10, ATol: 1e-12}
+	set := &ode.Settings{RTol: 1e-10, ATol: 1e-12}
 	xs := []*adjoint.Tensor{adjoint.Vector(lvY0...), adjoint.Vector(lvP...)}
-	exact := adjoint.HessianArgs(nil, shortLoss(t, shortOp(DP5, nil, set)), xs)
-	hand := shortOp(DP5, nil, set)
-	hand.System, hand.Integrand, hand.Integral = lotkaVolterra{}, nil, lvMixedCost().Integral
+	exact := adjoint.HessianArgs(nil, shortLoss(t, shortOp(ode.DP5, nil, set)), xs)
+	hand := shortOp(ode.DP5, nil, set)
+	hand.System, hand.Integrand, hand.Integral = lv, nil, lvMixedCost().Integral
 	approx := adjoint.HessianArgs(nil, shortLoss(t, hand), xs)
 	if !mat.EqualApprox(exact, approx, 1e-6*mat.Norm(exact, math.Inf(1))) {
 		t.Errorf("hand-written\n%v\nTraced\n%v", mat.Formatted(approx), mat.Formatted(exact))
 	}
 	msg := func() (msg string) {
 		defer func() { msg, _ = recover().(string) }()
-		bare := shortOp(DP5, nil, set)
+		bare := shortOp(ode.DP5, nil, set)
 		bare.System = bareLV{}
 		adjoint.HessianArgs(nil, shortLoss(t, bare), xs)
 		return ""
@@ -287,27 +289,27 @@ func TestOpHandWrittenSecondOrder(t *testing.T) {
 // TestOpErrors: a failed solve returns an error and NaN and is reported by
 // Err once; so is a failed solve inside a derivative pass.
 func TestOpErrors(t *testing.T) {
-	op := &Op{System: lotkaVolterra{}, T0: 0, T1: 10, Settings: &Settings{MaxSteps: 5}}
+	op := &ode.Op{System: lv, T0: 0, T1: 10, Settings: &ode.Settings{MaxSteps: 5}}
 	ys, err := op.Solve(adjoint.Const(adjoint.Vector(lvY0...)), adjoint.Param(adjoint.Vector(lvP...)))
-	var oe *Error
-	if !errors.As(err, &oe) || !errors.Is(err, ErrMaxSteps) {
+	var oe *ode.Error
+	if !errors.As(err, &oe) || !errors.Is(err, ode.ErrMaxSteps) {
 		t.Errorf("Solve error %v", err)
 	}
 	if !math.IsNaN(ys.Value().Data[0]) {
 		t.Errorf("failed solve returned %v", ys.Value())
 	}
-	if !errors.Is(op.Err(), ErrMaxSteps) || op.Err() != nil {
+	if !errors.Is(op.Err(), ode.ErrMaxSteps) || op.Err() != nil {
 		t.Error("Err did not report the failure exactly once")
 	}
 	// The forward solve succeeds, the backward one fails.
-	op = &Op{System: lotkaVolterra{}, T0: 0, T1: 10, Method: &Interpolating{Tol: Tolerances{MaxSteps: 3}}}
+	op = &ode.Op{System: lv, T0: 0, T1: 10, Method: &ode.Interpolating{Tol: ode.Tolerances{MaxSteps: 3}}}
 	pv := adjoint.Param(adjoint.Vector(lvP...))
 	ys, err = op.Solve(adjoint.Const(adjoint.Vector(lvY0...)), pv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := adjoint.Grad(adjoint.Sum(ys), pv)[0]
-	if !math.IsNaN(g.Data[0]) || !errors.Is(op.Err(), ErrMaxSteps) {
+	if !math.IsNaN(g.Data[0]) || !errors.Is(op.Err(), ode.ErrMaxSteps) {
 		t.Errorf("failed backward solve: gradient %v", g)
 	}
 }
@@ -316,10 +318,12 @@ func TestOpErrors(t *testing.T) {
 func TestOpMisuse(t *testing.T) {
 	y0, p := adjoint.Const(adjoint.Vector(lvY0...)), adjoint.Const(adjoint.Vector(lvP...))
 	for name, f := range map[string]func(){
-		"SaveAt":        func() { (&Op{System: lotkaVolterra{}, T1: 1, Settings: &Settings{SaveAt: []float64{1}}}).Solve(y0, p) },
-		"times outside": func() { (&Op{System: lotkaVolterra{}, T1: 1, Times: []float64{2}}).Solve(y0, p) },
-		"state size":    func() { (&Op{System: lotkaVolterra{}, T1: 1}).Solve(p, p) },
-		"no integrand":  func() { (&Op{System: lotkaVolterra{}, T1: 1}).SolveIntegral(y0, p) },
+		"SaveAt": func() {
+			(&ode.Op{System: lv, T1: 1, Settings: &ode.Settings{SaveAt: []float64{1}}}).Solve(y0, p)
+		},
+		"times outside": func() { (&ode.Op{System: lv, T1: 1, Times: []float64{2}}).Solve(y0, p) },
+		"state size":    func() { (&ode.Op{System: lv, T1: 1}).Solve(p, p) },
+		"no integrand":  func() { (&ode.Op{System: lv, T1: 1}).SolveIntegral(y0, p) },
 	} {
 		msg := func() (msg string) {
 			defer func() { msg, _ = recover().(string) }()
@@ -335,7 +339,7 @@ func TestOpMisuse(t *testing.T) {
 // TestOpConcurrent: one op differentiated from several goroutines at once
 // (run with -race) gives the same gradients as one at a time.
 func TestOpConcurrent(t *testing.T) {
-	op := mixedOp(lotkaVolterra{}, DP5, &Interpolating{}, &Settings{RTol: 1e-8})
+	op := mixedOp(lv, ode.DP5, &ode.Interpolating{}, &ode.Settings{RTol: 1e-8})
 	f := mixedLoss(t, op)
 	_, wantY, wantP := opGrad(t, f, lvY0, lvP)
 	yv, pv := adjoint.Param(adjoint.Vector(lvY0...)), adjoint.Param(adjoint.Vector(lvP...))

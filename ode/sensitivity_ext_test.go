@@ -1,4 +1,4 @@
-package ode
+package ode_test
 
 import (
 	"math"
@@ -7,27 +7,29 @@ import (
 	"testing"
 
 	"github.com/adjointkit/adjointkit/adjoint"
+	"github.com/adjointkit/adjointkit/ode"
 	"gonum.org/v1/gonum/diff/fd"
+	"gonum.org/v1/gonum/floats"
 )
 
 // lvMixedCost has all three kinds of terms, with explicit dependence on p:
 // a terminal term p1·‖y‖², an integral ∫ p0·x² + y dt, and a data misfit at
 // observation times including T0, T1 and a repeated time.
-func lvMixedCost() Cost {
+func lvMixedCost() ode.Cost {
 	times := []float64{0, 1.5, 1.5, 4, 7.25, 10}
 	data := make([][]float64, len(times))
 	for i := range data {
 		data[i] = []float64{1 + 0.1*float64(i), 0.8}
 	}
-	return Cost{
-		Terminal: &Terminal{
-			G: func(y, p []float64) float64 { return p[1] * dot(y, y) },
+	return ode.Cost{
+		Terminal: &ode.Terminal{
+			G: func(y, p []float64) float64 { return p[1] * floats.Dot(y, y) },
 			Grad: func(gy, gp, y, p []float64) {
-				axpy(gy, 2*p[1], y)
-				gp[1] += dot(y, y)
+				floats.AddScaled(gy, 2*p[1], y)
+				gp[1] += floats.Dot(y, y)
 			},
 		},
-		Integral: &Integral{
+		Integral: &ode.Integral{
 			G: func(_ float64, y, p []float64) float64 { return p[0]*y[0]*y[0] + y[1] },
 			Grad: func(gy, gp []float64, _ float64, y, p []float64) {
 				gy[0] += 2 * p[0] * y[0]
@@ -35,18 +37,18 @@ func lvMixedCost() Cost {
 				gp[0] += y[0] * y[0]
 			},
 		},
-		Observations: LeastSquares(times, data),
+		Observations: ode.LeastSquares(times, data),
 	}
 }
 
 // tracedMixedCost is lvMixedCost's terminal and integral written with
 // adjoint operations.
-func tracedMixedCost() Cost {
+func tracedMixedCost() ode.Cost {
 	c := lvMixedCost()
-	c.Terminal = TracedTerminal(func(y, p *adjoint.Var) *adjoint.Var {
+	c.Terminal = ode.TracedTerminal(func(y, p *adjoint.Var) *adjoint.Var {
 		return adjoint.Mul(adjoint.Slice(p, 0, 1, 2), adjoint.Sum(adjoint.Square(y)))
 	})
-	c.Integral = TracedIntegral(func(_, y, p *adjoint.Var) *adjoint.Var {
+	c.Integral = ode.TracedIntegral(func(_, y, p *adjoint.Var) *adjoint.Var {
 		x := adjoint.Slice(y, 0, 0, 1)
 		return adjoint.Sum(adjoint.Add(adjoint.Mul(adjoint.Slice(p, 0, 0, 1), adjoint.Square(x)), adjoint.Slice(y, 0, 1, 2)))
 	})
@@ -55,12 +57,12 @@ func tracedMixedCost() Cost {
 
 // gradFD returns central finite differences of the cost with respect to p
 // and y₀, each value from Evaluate with the given solver and settings.
-func gradFD(t *testing.T, prob Problem, cost Cost, s Solver, set *Settings, step float64) (dp, dy []float64) {
+func gradFD(t *testing.T, prob ode.Problem, cost ode.Cost, s ode.Solver, set *ode.Settings, step float64) (dp, dy []float64) {
 	t.Helper()
 	val := func(p, y0 []float64) float64 {
 		pr := prob
 		pr.P, pr.Y0 = p, y0
-		v, _, err := Evaluate(pr, cost, s, set)
+		v, _, err := ode.Evaluate(pr, cost, s, set)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,16 +80,16 @@ func gradFD(t *testing.T, prob Problem, cost Cost, s Solver, set *Settings, step
 // an explicit and the stiff solver.
 func TestMixedCost(t *testing.T) {
 	cost := lvMixedCost()
-	prob := lvProblem(lotkaVolterra{})
-	set := &Settings{RTol: 1e-10, ATol: 1e-12}
-	for _, s := range []Solver{DP5, Rodas4} {
+	prob := lvProblem(lv)
+	set := &ode.Settings{RTol: 1e-10, ATol: 1e-12}
+	for _, s := range []ode.Solver{ode.DP5, ode.Rodas4} {
 		dpFD, dyFD := gradFD(t, prob, cost, s, set, 1e-5)
-		for _, m := range []Sensitivity{&Forward{}, &Backsolve{}, &Interpolating{}, &Discrete{}} {
-			res, err := Gradient(prob, cost, s, m, set)
+		for _, m := range []ode.Sensitivity{&ode.Forward{}, &ode.Backsolve{}, &ode.Interpolating{}, &ode.Discrete{}} {
+			res, err := ode.Gradient(prob, cost, s, m, set)
 			if err != nil {
 				t.Fatalf("%v, %v: %v", s, m, err)
 			}
-			e := math.Max(relErr(res.DP, dpFD), relErr(res.DY0, dyFD))
+			e := math.Max(ode.RelErr(res.DP, dpFD), ode.RelErr(res.DY0, dyFD))
 			t.Logf("%-6v %-22v G %.12g rel err vs FD %.1e", s, m, res.Value, e)
 			if e > 1e-6 {
 				t.Errorf("%v, %v: gradient rel err %g vs finite differences\n got %v %v\nwant %v %v", s, m, e, res.DP, res.DY0, dpFD, dyFD)
@@ -102,20 +104,20 @@ func TestMixedCost(t *testing.T) {
 // while the continuous methods differ from it by the discretisation error.
 func TestDiscreteIsExact(t *testing.T) {
 	cost := lvMixedCost()
-	prob := lvProblem(lotkaVolterra{})
+	prob := lvProblem(lv)
 	for _, c := range []struct {
-		s Solver
+		s ode.Solver
 		h float64
-	}{{RK4, 0.05}, {DP5, 0.1}, {Rodas4, 0.05}, {Heun, 0.01}} {
-		set := &Settings{Step: c.h}
+	}{{ode.RK4, 0.05}, {ode.DP5, 0.1}, {ode.Rodas4, 0.05}, {ode.Heun, 0.01}} {
+		set := &ode.Settings{Step: c.h}
 		dpFD, dyFD := gradFD(t, prob, cost, c.s, set, 1e-6)
-		res, err := Gradient(prob, cost, c.s, &Discrete{}, set)
+		res, err := ode.Gradient(prob, cost, c.s, &ode.Discrete{}, set)
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := math.Max(relErr(res.DP, dpFD), relErr(res.DY0, dyFD))
-		ic, _ := Gradient(prob, cost, DP5, &Interpolating{}, &Settings{RTol: 1e-10, ATol: 1e-12})
-		ec := math.Max(relErr(ic.DP, dpFD), relErr(ic.DY0, dyFD))
+		e := math.Max(ode.RelErr(res.DP, dpFD), ode.RelErr(res.DY0, dyFD))
+		ic, _ := ode.Gradient(prob, cost, ode.DP5, &ode.Interpolating{}, &ode.Settings{RTol: 1e-10, ATol: 1e-12})
+		ec := math.Max(ode.RelErr(ic.DP, dpFD), ode.RelErr(ic.DY0, dyFD))
 		t.Logf("%-6v h = %v: discrete adjoint vs FD of the discrete solution %.1e (continuous gradient differs by %.1e)", c.s, c.h, e, ec)
 		if e > 1e-8 {
 			t.Errorf("%v: discrete adjoint differs from the discrete derivative by %g", c.s, e)
@@ -129,29 +131,22 @@ func TestDiscreteIsExact(t *testing.T) {
 func TestStepVJP(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	integ := lvMixedCost().Integral
-	for _, sys := range []System{lotkaVolterra{}, tracedLV} {
-		for _, s := range []Solver{DP5, Tsit5, BS3, Rodas4} {
+	for _, sys := range []ode.System{lv, tracedLV} {
+		for _, s := range []ode.Solver{ode.DP5, ode.Tsit5, ode.BS3, ode.Rodas4} {
 			p := slices.Clone(lvP)
-			var st Stats
-			fld := newSysField(newSysOps(sys, p, &st, nil), integ)
-			ts, hs := []float64{0.3}, []float64{0.2}
-			var step adjoint.Step
-			if tab, ok := s.(*Tableau); ok {
-				step = newRKStep(tab, fld, ts, hs)
-			} else {
-				step = newRosStep(s.(*RosenbrockTableau), fld, ts, hs)
-			}
+			var st ode.Stats
+			step := ode.NewStep(s, sys, p, &st, integ, []float64{0.3}, []float64{0.2})
 			x := []float64{1.1, 0.7, 0.2}
-			nb := randVec(r, 3)
-			dx, dp := randVec(r, 3), randVec(r, 4)
+			nb := ode.RandVec(r, 3)
+			dx, dp := ode.RandVec(r, 3), ode.RandVec(r, 4)
 			xb, pb := make([]float64, 3), make([]float64, 4)
 			step.VJP(xb, pb, 0, x, p, nb)
-			lhs := dot(xb, dx) + dot(pb, dp)
+			lhs := floats.Dot(xb, dx) + floats.Dot(pb, dp)
 			const e = 1e-6
 			next := func(sgn float64) []float64 {
 				xs, ps := slices.Clone(x), slices.Clone(p)
-				axpy(xs, sgn*e, dx)
-				axpy(ps, sgn*e, dp)
+				floats.AddScaled(xs, sgn*e, dx)
+				floats.AddScaled(ps, sgn*e, dp)
 				copy(p, ps) // the field reads the parameters in place
 				out := make([]float64, 3)
 				step.Eval(out, 0, xs, ps)
@@ -178,12 +173,12 @@ func TestStepVJP(t *testing.T) {
 // engine's policies give identical bits and store fewer states.
 func TestCheckpointPolicies(t *testing.T) {
 	cost := lvMixedCost()
-	prob := lvProblem(lotkaVolterra{})
-	set := &Settings{RTol: 1e-9, ATol: 1e-12}
-	for _, s := range []Solver{DP5, Rodas4} {
-		var ref *GradientResult
+	prob := lvProblem(lv)
+	set := &ode.Settings{RTol: 1e-9, ATol: 1e-12}
+	for _, s := range []ode.Solver{ode.DP5, ode.Rodas4} {
+		var ref *ode.GradientResult
 		for _, k := range []int{-1, 1, 7, 20, 1000} {
-			res, err := Gradient(prob, cost, s, &Interpolating{CheckpointEvery: k}, set)
+			res, err := ode.Gradient(prob, cost, s, &ode.Interpolating{CheckpointEvery: k}, set)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,16 +187,16 @@ func TestCheckpointPolicies(t *testing.T) {
 				ref = res
 				continue
 			}
-			if e := math.Max(relErr(res.DP, ref.DP), relErr(res.DY0, ref.DY0)); e > 1e-8 {
+			if e := math.Max(ode.RelErr(res.DP, ref.DP), ode.RelErr(res.DY0, ref.DY0)); e > 1e-8 {
 				t.Errorf("%v: CheckpointEvery %d changes the gradient by %g", s, k, e)
 			}
 		}
-		d0, err := Gradient(prob, cost, s, &Discrete{}, set)
+		d0, err := ode.Gradient(prob, cost, s, &ode.Discrete{}, set)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, pol := range []adjoint.Policy{adjoint.Every(2), adjoint.Every(9), adjoint.Binomial(4)} {
-			d, err := Gradient(prob, cost, s, &Discrete{Policy: pol}, set)
+			d, err := ode.Gradient(prob, cost, s, &ode.Discrete{Policy: pol}, set)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,12 +213,12 @@ func TestCheckpointPolicies(t *testing.T) {
 // TestOnAdjoint: the adjoint trajectory handed to the caller starts at T1
 // with ∂g/∂y, runs backwards, and ends at dG/dy₀.
 func TestOnAdjoint(t *testing.T) {
-	prob := lvProblem(lotkaVolterra{})
-	set := &Settings{RTol: 1e-8, ATol: 1e-10}
-	for _, mk := range []func(f func(float64, []float64)) Sensitivity{
-		func(f func(float64, []float64)) Sensitivity { return &Interpolating{OnAdjoint: f} },
-		func(f func(float64, []float64)) Sensitivity { return &Backsolve{OnAdjoint: f} },
-		func(f func(float64, []float64)) Sensitivity { return &Discrete{OnAdjoint: f} },
+	prob := lvProblem(lv)
+	set := &ode.Settings{RTol: 1e-8, ATol: 1e-10}
+	for _, mk := range []func(f func(float64, []float64)) ode.Sensitivity{
+		func(f func(float64, []float64)) ode.Sensitivity { return &ode.Interpolating{OnAdjoint: f} },
+		func(f func(float64, []float64)) ode.Sensitivity { return &ode.Backsolve{OnAdjoint: f} },
+		func(f func(float64, []float64)) ode.Sensitivity { return &ode.Discrete{OnAdjoint: f} },
 	} {
 		var ts []float64
 		var lams [][]float64
@@ -231,7 +226,7 @@ func TestOnAdjoint(t *testing.T) {
 			ts = append(ts, t)
 			lams = append(lams, slices.Clone(lam))
 		})
-		res, err := Gradient(prob, lvCost, DP5, m, set)
+		res, err := ode.Gradient(prob, lvCost, ode.DP5, m, set)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,10 +238,10 @@ func TestOnAdjoint(t *testing.T) {
 				t.Fatalf("%v: times not decreasing at %d", m, i)
 			}
 		}
-		if e := relErr(lams[0], []float64{res.YT[0] - 1, res.YT[1] - 1}); e > 1e-14 {
+		if e := ode.RelErr(lams[0], []float64{res.YT[0] - 1, res.YT[1] - 1}); e > 1e-14 {
 			t.Errorf("%v: λ(T) off by %g", m, e)
 		}
-		if e := relErr(lams[len(lams)-1], res.DY0); e > 1e-14 {
+		if e := ode.RelErr(lams[len(lams)-1], res.DY0); e > 1e-14 {
 			t.Errorf("%v: λ(0) = %v, dG/dy0 = %v", m, lams[len(lams)-1], res.DY0)
 		}
 	}
@@ -255,23 +250,23 @@ func TestOnAdjoint(t *testing.T) {
 // TestTracedCosts: the traced cost adapters give the hand-written costs'
 // values and gradients.
 func TestTracedCosts(t *testing.T) {
-	res1, err := Gradient(lvProblem(lotkaVolterra{}), lvMixedCost(), DP5, &Interpolating{}, nil)
+	res1, err := ode.Gradient(lvProblem(lv), lvMixedCost(), ode.DP5, &ode.Interpolating{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res2, err := Gradient(lvProblem(lotkaVolterra{}), tracedMixedCost(), DP5, &Interpolating{}, nil)
+	res2, err := ode.Gradient(lvProblem(lv), tracedMixedCost(), ode.DP5, &ode.Interpolating{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Rounding differences between the two formulations perturb the step
 	// sizes at the default tolerance (1e-6).
-	if e := math.Max(relErr(res2.DP, res1.DP), relErr(res2.DY0, res1.DY0)); e > 1e-7 || math.Abs(res1.Value-res2.Value) > 1e-9*res1.Value {
+	if e := math.Max(ode.RelErr(res2.DP, res1.DP), ode.RelErr(res2.DY0, res1.DY0)); e > 1e-7 || math.Abs(res1.Value-res2.Value) > 1e-9*res1.Value {
 		t.Errorf("traced cost: gradient differs by %g, value %v vs %v", e, res2.Value, res1.Value)
 	}
-	tc := TracedTerminal(func(y, _ *adjoint.Var) *adjoint.Var {
+	tc := ode.TracedTerminal(func(y, _ *adjoint.Var) *adjoint.Var {
 		return adjoint.Scale(adjoint.Sum(adjoint.Square(adjoint.AddScalar(y, -1))), 0.5)
 	})
-	hw := SquaredError([]float64{1, 1})
+	hw := ode.SquaredError([]float64{1, 1})
 	y, p := []float64{1.7, 0.2}, lvP
 	if a, b := tc.G(y, p), hw.G(y, p); math.Abs(a-b) > 1e-15 {
 		t.Errorf("G %v vs %v", a, b)
@@ -279,10 +274,10 @@ func TestTracedCosts(t *testing.T) {
 	g1, g2 := make([]float64, 2), make([]float64, 2)
 	tc.Grad(g1, make([]float64, 4), y, p)
 	hw.Grad(g2, make([]float64, 4), y, p)
-	if relErr(g1, g2) > 1e-15 {
+	if ode.RelErr(g1, g2) > 1e-15 {
 		t.Errorf("Grad %v vs %v", g1, g2)
 	}
-	obs := TracedObservations([]float64{1}, func(_ int, y, _ *adjoint.Var) *adjoint.Var { return adjoint.Sum(y) })
+	obs := ode.TracedObservations([]float64{1}, func(_ int, y, _ *adjoint.Var) *adjoint.Var { return adjoint.Sum(y) })
 	gy := make([]float64, 2)
 	if v := obs.G(0, y, p); math.Abs(v-1.9) > 1e-15 {
 		t.Errorf("observation value %v", v)
@@ -296,12 +291,12 @@ func TestTracedCosts(t *testing.T) {
 // TestEvaluate: Evaluate's value is Gradient's.
 func TestEvaluate(t *testing.T) {
 	cost := lvMixedCost()
-	prob := lvProblem(lotkaVolterra{})
-	v, st, err := Evaluate(prob, cost, DP5, nil)
+	prob := lvProblem(lv)
+	v, st, err := ode.Evaluate(prob, cost, ode.DP5, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Gradient(prob, cost, DP5, &Interpolating{}, nil)
+	res, err := ode.Gradient(prob, cost, ode.DP5, &ode.Interpolating{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,19 +308,19 @@ func TestEvaluate(t *testing.T) {
 // TestReversedInterval: gradients over an interval integrated backwards in
 // time (T1 < T0), with observations, against finite differences.
 func TestReversedInterval(t *testing.T) {
-	prob := Problem{System: lotkaVolterra{}, T0: 10, T1: 0, Y0: []float64{1.0263447675, 0.909691078}, P: lvP}
+	prob := ode.Problem{System: lv, T0: 10, T1: 0, Y0: []float64{1.0263447675, 0.909691078}, P: lvP}
 	cost := lvMixedCost()
 	for i := range cost.Observations.Times {
 		cost.Observations.Times[i] = 10 - cost.Observations.Times[i]
 	}
-	set := &Settings{RTol: 1e-10, ATol: 1e-12}
-	dpFD, dyFD := gradFD(t, prob, cost, DP5, set, 1e-6)
-	for _, m := range []Sensitivity{&Forward{}, &Backsolve{}, &Interpolating{}, &Discrete{}} {
-		res, err := Gradient(prob, cost, DP5, m, set)
+	set := &ode.Settings{RTol: 1e-10, ATol: 1e-12}
+	dpFD, dyFD := gradFD(t, prob, cost, ode.DP5, set, 1e-6)
+	for _, m := range []ode.Sensitivity{&ode.Forward{}, &ode.Backsolve{}, &ode.Interpolating{}, &ode.Discrete{}} {
+		res, err := ode.Gradient(prob, cost, ode.DP5, m, set)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := math.Max(relErr(res.DP, dpFD), relErr(res.DY0, dyFD)); e > 1e-7 {
+		if e := math.Max(ode.RelErr(res.DP, dpFD), ode.RelErr(res.DY0, dyFD)); e > 1e-7 {
 			t.Errorf("%v: rel err %g against finite differences", m, e)
 		}
 	}

@@ -130,37 +130,6 @@ func firstDiff(a, b string) string {
 	return "one is a prefix of the other"
 }
 
-// TestLegacyList checks that doc.go lists exactly the experiments still
-// registered through the temporary bridge, so the list the conversion
-// follows does not go stale.
-func TestLegacyList(t *testing.T) {
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.ReplaceAll(string(doc), "\n//", "")
-	_, after, ok := strings.Cut(text, "temporary bridge runner.RegisterLegacy, with one Run function that does all three steps:")
-	list, _, ok2 := strings.Cut(after, ". Each is converted")
-	if !ok || !ok2 {
-		t.Fatal("doc.go has no list of the experiments on the bridge")
-	}
-	var listed []string
-	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if f != "and" {
-			listed = append(listed, f)
-		}
-	}
-	var legacy []string
-	for _, name := range runner.Names() {
-		if info, _ := runner.Lookup(name); info.Legacy {
-			legacy = append(legacy, name)
-		}
-	}
-	if !slices.Equal(listed, legacy) {
-		t.Errorf("doc.go lists %v on the bridge; registered through it: %v", listed, legacy)
-	}
-}
-
 // TestDocCommands checks that the commands doc.go suggests name
 // experiments that exist and files that exist.
 func TestDocCommands(t *testing.T) {

@@ -20,8 +20,4 @@
 // what is allowed, using the positions the toml package keeps for every key.
 // Main and Run are the command; the experiments command is a thin main
 // around Main that embeds the default suite.
-//
-// RegisterLegacy and LegacyRun are a temporary bridge for experiments still
-// written as one Run function; see the list in the experiments command's
-// documentation.
 package runner

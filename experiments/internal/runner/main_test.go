@@ -597,20 +597,6 @@ func TestNoChecks(t *testing.T) {
 	wantContains(t, "index.md", readFile(t, filepath.Join(out, "index.md")), "| NO CHECKS |")
 }
 
-// TestLegacyBridge checks that an experiment of the first runner still runs.
-func TestLegacyBridge(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	file := writeFile(t, dir, "old.toml", "experiment = \"legacy\"\n")
-	if code, _, stderr := runT(t, nil, "-out", out, "-config", file); code != ExitOK {
-		t.Fatalf("exit status %d; stderr:\n%s", code, stderr)
-	}
-	wantContains(t, "report.md", readFile(t, filepath.Join(out, "old", "report.md")), "[note.txt](note.txt)", "| the bridge works | yes | — | PASS |")
-	if info, _ := Lookup("legacy"); !info.Legacy {
-		t.Error("Lookup does not say the experiment is legacy")
-	}
-}
-
 // TestDeterminism checks that the same config and seed give the same
 // results.json and, timings aside, the same report.md; and that -seed
 // changes the numbers.

@@ -15,8 +15,7 @@ import (
 // This file registers experiments that exist only in the test binary:
 // selftest, which exercises every part of the Env, Dir and Report API and
 // can be told to fail in each way a run can fail; noop, which records no
-// checks; legacy, written against the temporary bridge; and badquick, whose
-// Quick loosens a tolerance for large n.
+// checks; and badquick, whose Quick loosens a tolerance for large n.
 
 // selftestConfig is the [params] table of the selftest experiment.
 type selftestConfig struct {
@@ -78,19 +77,6 @@ func init() {
 		Summary: "Does nothing and verifies nothing (test-only).",
 		Compute: func(*Env, struct{}) (*struct{}, error) { return &struct{}{}, nil },
 		Report:  func(r *Report, _ struct{}, _ *struct{}) { r.Para("Nothing to see here.") },
-	})
-	RegisterLegacy(LegacySpec[struct{}]{
-		Name:    "legacy",
-		Theme:   "ode",
-		Summary: "An experiment of the first runner, through the bridge (test-only).",
-		Run: func(r *LegacyRun, _ struct{}) error {
-			if err := os.WriteFile(r.Path("note.txt"), []byte(fmt.Sprint(r.Rand().Float64())), 0o644); err != nil {
-				return err
-			}
-			r.Report.Figure("note.txt", "A number.")
-			r.Report.CheckTrue("the bridge works", true, "yes")
-			return nil
-		},
 	})
 	Register(Spec[badQuickConfig, struct{}]{
 		Name:     "badquick",

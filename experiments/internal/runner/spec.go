@@ -95,7 +95,6 @@ type experiment struct {
 	theme   string
 	summary string
 	typ     reflect.Type // the configuration struct type C
-	legacy  bool         // registered with RegisterLegacy
 
 	title    func(cfg any) string // the title for a *C; nil if none
 	defaults func() any           // a fresh *C holding the defaults
@@ -165,8 +164,7 @@ func Register[C, R any](s Spec[C, R]) {
 	add(e)
 }
 
-// newExperiment checks and builds the type-erased parts shared by Register
-// and RegisterLegacy.
+// newExperiment checks and builds the type-erased parts of a Spec.
 func newExperiment[C any](name, theme, summary string, defaults func() C, quick func(*C), title func(C) string) *experiment {
 	if !validName.MatchString(name) {
 		panic(fmt.Sprintf("runner: invalid experiment name %q (want lower-case letters, digits, '-' and '_')", name))
@@ -267,9 +265,6 @@ func Names() []string {
 // Info describes a registered experiment, for tests and tools.
 type Info struct {
 	Name, Theme, Summary string
-	// Legacy reports whether the experiment still has the single Run
-	// function of the first runner (RegisterLegacy).
-	Legacy bool
 }
 
 // Lookup returns what is registered under name, and whether anything is.
@@ -278,7 +273,7 @@ func Lookup(name string) (Info, bool) {
 	if e == nil {
 		return Info{}, false
 	}
-	return Info{Name: e.name, Theme: e.theme, Summary: e.summary, Legacy: e.legacy}, true
+	return Info{Name: e.name, Theme: e.theme, Summary: e.summary}, true
 }
 
 // Defaults returns a pointer to a fresh copy of the defaults of the

@@ -760,37 +760,35 @@ func nodeReportMethods(rep *runner.Report, c nodeConfig, res *nodeResult) {
 		"The last column is the largest relative difference from the verified gradient (rtol %g); wall times are in the Timings section.",
 		c.TableBatch, res.verifyStarts, n, c.BatchTime, 8*n, n+res.np, c.VerifyRTol)
 	t := rep.Table("method", "forward steps", "backward steps", "f", "VJPs", "JVPs", "stored vectors", "stored KiB", "gradient-pass state (floats)", "rel. difference from verified")
+	peak := func(m nodeMethodRun) int { return max(m.fwd.PeakStored, m.bwd.PeakStored) }
 	var worst float64
 	var worstName string
-	minStored, maxStored := res.methods[0], res.methods[0]
 	for _, m := range res.methods {
-		stored := max(m.fwd.PeakStored, m.bwd.PeakStored)
 		d := relErr(m.grad, res.trained.opGrad)
 		if d > worst || worstName == "" {
 			worst, worstName = d, m.name
 		}
-		if stored < max(minStored.fwd.PeakStored, minStored.bwd.PeakStored) {
+		t.Row(m.name, m.fwd.Steps, m.bwd.Steps, m.fwd.FEvals+m.bwd.FEvals, m.fwd.VJPs+m.bwd.VJPs, m.fwd.JVPs+m.bwd.JVPs,
+			peak(m), fmt.Sprintf("%.1f", float64(peak(m)*8*n)/1024), m.work, d)
+		rep.Timing(fmt.Sprintf("one gradient, %s (best of %d)", m.name, m.reps), m.seconds)
+		rep.Metric(m.name+" stored vectors", float64(peak(m)))
+	}
+	adj, fwd := res.methods[:len(res.methods)-1], res.methods[len(res.methods)-1] // forward sensitivities come last
+	minStored, maxStored, maxVJP := adj[0], adj[0], 0
+	for _, m := range adj {
+		if peak(m) < peak(minStored) {
 			minStored = m
 		}
-		if stored > max(maxStored.fwd.PeakStored, maxStored.bwd.PeakStored) {
+		if peak(m) > peak(maxStored) {
 			maxStored = m
 		}
-		t.Row(m.name, m.fwd.Steps, m.bwd.Steps, m.fwd.FEvals+m.bwd.FEvals, m.fwd.VJPs+m.bwd.VJPs, m.fwd.JVPs+m.bwd.JVPs,
-			stored, fmt.Sprintf("%.1f", float64(stored*8*n)/1024), m.work, d)
-		rep.Timing(fmt.Sprintf("one gradient, %s (best of %d)", m.name, m.reps), m.seconds)
-		rep.Metric(m.name+" stored vectors", float64(stored))
-	}
-	peak := func(m nodeMethodRun) int { return max(m.fwd.PeakStored, m.bwd.PeakStored) }
-	fwd := res.methods[len(res.methods)-1]
-	var maxVJP int
-	for _, m := range res.methods[:len(res.methods)-1] {
 		maxVJP = max(maxVJP, m.fwd.VJPs+m.bwd.VJPs)
 	}
-	rep.Paraf("The fewest vectors are stored by the %s (%d), the most by the %s (%d). Forward sensitivities store none but "+
-		"integrate %d floats, %s times the adjoint methods' %d, and make %d JVPs against at most %d VJPs for an adjoint method: "+
-		"with %d parameters and %d states, the adjoint methods are the ones that scale. Every method's gradient is within %s of "+
-		"the verified one (largest: %s).",
-		minStored.name, peak(minStored), maxStored.name, peak(maxStored), fwd.work, runner.Num(float64(fwd.work)/float64(n+res.np)),
+	rep.Paraf("Among the adjoint methods the fewest vectors are stored by the %s (%d), the most by the %s (%d). Forward "+
+		"sensitivities store %d but integrate %d floats, %s times an adjoint method's %d, and make %d JVPs against at most %d "+
+		"VJPs for an adjoint method: with %d parameters and %d states, the adjoint methods are the ones that scale. Every "+
+		"method's gradient is within %s of the verified one (largest: %s).",
+		minStored.name, peak(minStored), maxStored.name, peak(maxStored), peak(fwd), fwd.work, runner.Num(float64(fwd.work)/float64(n+res.np)),
 		n+res.np, fwd.fwd.JVPs+fwd.bwd.JVPs, maxVJP, res.np, n, runner.Num(worst), worstName)
 	rep.Check("every method's gradient vs the verified gradient (relative)", worst, c.MethodsTol)
 }

@@ -93,6 +93,61 @@ var torchLayerCases = map[string]func() Layer{
 	"batchnorm2d_train":      func() Layer { return NewBatchNorm2D(2, nil) },
 	"batchnorm2d_eval":       func() Layer { return evalMode(NewBatchNorm2D(2, &BatchNormSettings{Eps: 1e-3})) },
 	"batchnorm2d_noaffine":   func() Layer { return NewBatchNorm2D(3, &BatchNormSettings{NoAffine: true}) },
+	"conv2d":                 func() Layer { return NewConv2D(newRNG(6), 3, 4, 3, 3, nil) },
+	"conv2d_dil2_stride3": func() Layer {
+		return NewConv2D(newRNG(6), 2, 3, 3, 2, &Conv2DSettings{Stride: 3, PaddingHW: [2]int{2, 1}, Dilation: 2})
+	},
+	"conv2d_groups2": func() Layer {
+		return NewConv2D(newRNG(6), 4, 6, 3, 3, &Conv2DSettings{StrideHW: [2]int{1, 2}, Padding: 1, Groups: 2})
+	},
+	"conv2d_depthwise": func() Layer {
+		return NewConv2D(newRNG(6), 3, 6, 3, 3, &Conv2DSettings{Padding: 1, Groups: 3, NoBias: true})
+	},
+	"conv2d_reflect": func() Layer {
+		return NewConv2D(newRNG(6), 2, 3, 3, 3, &Conv2DSettings{Stride: 2, PaddingHW: [2]int{2, 1}, PaddingMode: PadReflect})
+	},
+	"conv2d_replicate": func() Layer {
+		return NewConv2D(newRNG(6), 2, 2, 2, 3, &Conv2DSettings{PaddingHW: [2]int{1, 2}, DilationHW: [2]int{1, 2}, PaddingMode: PadReplicate})
+	},
+	"conv2d_circular": func() Layer {
+		return NewConv2D(newRNG(6), 2, 4, 3, 3, &Conv2DSettings{Padding: 2, Groups: 2, PaddingMode: PadCircular})
+	},
+	"conv1d": func() Layer {
+		return NewConv1D(newRNG(6), 3, 4, 3, &Conv1DSettings{Stride: 2, Padding: 1, Dilation: 2})
+	},
+	"conv1d_depthwise_reflect": func() Layer {
+		return NewConv1D(newRNG(6), 4, 4, 3, &Conv1DSettings{Padding: 2, Groups: 4, PaddingMode: PadReflect})
+	},
+	"convt2d": func() Layer {
+		return NewConvTranspose2D(newRNG(6), 3, 2, 3, 3, &ConvTranspose2DSettings{Stride: 2, Padding: 1, OutputPadding: 1})
+	},
+	"convt2d_groups_dil": func() Layer {
+		return NewConvTranspose2D(newRNG(6), 4, 6, 3, 2, &ConvTranspose2DSettings{StrideHW: [2]int{2, 3}, PaddingHW: [2]int{1, 0},
+			OutputPaddingHW: [2]int{1, 2}, DilationHW: [2]int{2, 1}, Groups: 2})
+	},
+	"convt2d_outpad_dilation": func() Layer {
+		return NewConvTranspose2D(newRNG(6), 2, 3, 2, 2, &ConvTranspose2DSettings{Dilation: 3, OutputPadding: 2, NoBias: true})
+	},
+	"maxpool_2x2_odd": func() Layer { return NewMaxPool2D(2, 0) },
+	"maxpool_ceil_pad": func() Layer {
+		return NewMaxPool2DWindow(3, 2, &Pool2DSettings{StrideHW: [2]int{2, 1}, Padding: 1, CeilMode: true})
+	},
+	"maxpool_dilation": func() Layer {
+		return NewMaxPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, Dilation: 2, CeilMode: true})
+	},
+	"avgpool_ceil_pad": func() Layer {
+		return NewAvgPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true})
+	},
+	"avgpool_ceil_pad_exclude": func() Layer {
+		return NewAvgPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true, ExcludePadding: true})
+	},
+	"avgpool_divisor": func() Layer {
+		return NewAvgPool2DWindow(2, 3, &Pool2DSettings{StrideHW: [2]int{1, 2}, Padding: 1, Divisor: 5})
+	},
+	"adaptive_avg":      func() Layer { return NewAdaptiveAvgPool2D(3, 4) },
+	"adaptive_avg_up":   func() Layer { return NewAdaptiveAvgPool2D(4, 7) },
+	"adaptive_avg_keep": func() Layer { return NewAdaptiveAvgPool2D(0, 2) },
+	"adaptive_max":      func() Layer { return NewAdaptiveMaxPool2D(3, 2) },
 	"embedding": func() Layer {
 		return NewEmbedding(newRNG(2), 10, 3, &EmbeddingSettings{Padding: true, PaddingIndex: 1})
 	},

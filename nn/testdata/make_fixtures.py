@@ -147,6 +147,39 @@ def layer_cases():
         randomize(m, gen)
         plain(name, m, x, train, set_stats(count))
 
+    # Convolutions and pools, with odd geometries: dilation 2 with stride
+    # 3, groups and depthwise, every padding mode, transposed convolutions
+    # with output padding (also one of a stride or more, allowed below the
+    # dilation), ceil mode with padding, adaptive pools whose sizes do not
+    # divide.
+    for name, m, x in [
+        ("conv2d", tnn.Conv2d(3, 4, 3), x_(2, 3, 6, 5)),
+        ("conv2d_dil2_stride3", tnn.Conv2d(2, 3, (3, 2), stride=3, padding=(2, 1), dilation=2), x_(2, 2, 11, 9)),
+        ("conv2d_groups2", tnn.Conv2d(4, 6, 3, stride=(1, 2), padding=1, groups=2), x_(2, 4, 5, 7)),
+        ("conv2d_depthwise", tnn.Conv2d(3, 6, 3, padding=1, groups=3, bias=False), x_(2, 3, 5, 4)),
+        ("conv2d_reflect", tnn.Conv2d(2, 3, 3, stride=2, padding=(2, 1), padding_mode="reflect"), x_(2, 2, 6, 5)),
+        ("conv2d_replicate", tnn.Conv2d(2, 2, (2, 3), padding=(1, 2), dilation=(1, 2), padding_mode="replicate"), x_(1, 2, 4, 5)),
+        ("conv2d_circular", tnn.Conv2d(2, 4, 3, padding=2, groups=2, padding_mode="circular"), x_(2, 2, 3, 4)),
+        ("conv1d", tnn.Conv1d(3, 4, 3, stride=2, padding=1, dilation=2), x_(2, 3, 11)),
+        ("conv1d_depthwise_reflect", tnn.Conv1d(4, 4, 3, padding=2, groups=4, padding_mode="reflect"), x_(2, 4, 6)),
+        ("convt2d", tnn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), x_(2, 3, 4, 3)),
+        ("convt2d_groups_dil", tnn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 3), padding=(1, 0), output_padding=(1, 2),
+                                                   dilation=(2, 1), groups=2), x_(2, 4, 3, 4)),
+        ("convt2d_outpad_dilation", tnn.ConvTranspose2d(2, 3, 2, dilation=3, output_padding=2, bias=False), x_(1, 2, 3, 3)),
+        ("maxpool_2x2_odd", tnn.MaxPool2d(2), x_(2, 3, 5, 7)),
+        ("maxpool_ceil_pad", tnn.MaxPool2d((3, 2), stride=(2, 1), padding=1, ceil_mode=True), x_(2, 3, 7, 6)),
+        ("maxpool_dilation", tnn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True), x_(2, 2, 8, 9)),
+        ("avgpool_ceil_pad", tnn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), x_(2, 3, 8, 7)),
+        ("avgpool_ceil_pad_exclude", tnn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), x_(2, 3, 8, 7)),
+        ("avgpool_divisor", tnn.AvgPool2d((2, 3), stride=(1, 2), padding=(1, 1), divisor_override=5), x_(2, 2, 5, 6)),
+        ("adaptive_avg", tnn.AdaptiveAvgPool2d((3, 4)), x_(2, 3, 7, 5)),
+        ("adaptive_avg_up", tnn.AdaptiveAvgPool2d((4, 7)), x_(2, 2, 3, 5)),
+        ("adaptive_avg_keep", tnn.AdaptiveAvgPool2d((None, 2)), x_(2, 2, 3, 5)),
+        ("adaptive_max", tnn.AdaptiveMaxPool2d((3, 2)), x_(2, 3, 7, 5)),
+    ]:
+        randomize(m, gen)
+        plain(name, m, x)
+
     emb = tnn.Embedding(10, 3, padding_idx=1)
     with torch.no_grad():
         emb.weight.copy_(torch.randn(10, 3, generator=gen))

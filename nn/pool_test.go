@@ -263,7 +263,7 @@ func TestPoolOutputSize(t *testing.T) {
 func TestAdaptiveWindows(t *testing.T) {
 	a := newAdaptive("test", 3, 4)
 	for _, c := range []struct {
-		n, ax         int
+		n, ax        int
 		start, count []int
 	}{
 		{7, 0, []int{0, 2, 4}, []int{3, 3, 3}},

@@ -48,6 +48,8 @@ var (
 	_ Init     = InitFunc(nil)
 	_ Init     = torchDefault{}
 	_ BiasInit = torchDefault{}
+	_ Init     = torchRNNDefault{}
+	_ BiasInit = torchRNNDefault{}
 )
 
 // TorchDefault is PyTorch's default initialisation of Linear and
@@ -74,6 +76,30 @@ func (torchDefault) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
 // Bias draws U(−1/√fanIn, 1/√fanIn).
 func (torchDefault) Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, _ int) {
 	fill(rng, b, uniform, 1/math.Sqrt(float64(fanIn)))
+}
+
+// TorchRNNDefault is PyTorch's default initialisation of torch.nn.RNN,
+// GRU and LSTM (reset_parameters): every weight and bias from
+// U(−1/√hidden, 1/√hidden). Give it as RNNSettings.InputInit and
+// RecurrentInit; the recurrent layers pass fanOut = hidden to both, and,
+// as it is a BiasInit, draw their biases with it too: GRU's two biases one
+// draw each, the single bias of RNN and LSTM (PyTorch's b_ih + b_hh) the
+// sum of two draws, so that every parameter has PyTorch's distribution
+// (and an LSTM's forget-gate bias no offset of one). For any other layer
+// it draws U(−1/√fanOut, 1/√fanOut). As with TorchDefault, the random
+// stream is this package's.
+func TorchRNNDefault() Init { return torchRNNDefault{} }
+
+type torchRNNDefault struct{}
+
+// Weights draws U(−1/√fanOut, 1/√fanOut).
+func (torchRNNDefault) Weights(rng *rand.Rand, w *adjoint.Tensor, _, fanOut int) {
+	fill(rng, w, uniform, 1/math.Sqrt(float64(fanOut)))
+}
+
+// Bias draws U(−1/√fanOut, 1/√fanOut).
+func (torchRNNDefault) Bias(rng *rand.Rand, b *adjoint.Tensor, _, fanOut int) {
+	fill(rng, b, uniform, 1/math.Sqrt(float64(fanOut)))
 }
 
 // GlorotUniform (Xavier uniform) draws from U(−a, a) with

@@ -306,6 +306,7 @@ type lossSetting struct {
 	IgnoreIndex    *int      `json:"ignore_index"`
 	LabelSmoothing float64   `json:"label_smoothing"`
 	BCEWeight      []float64 `json:"bce_weight"`
+	PosWeight      []float64 `json:"pos_weight"`
 	LogTarget      bool      `json:"log_target"`
 	Grad           bool      `json:"grad"`
 }
@@ -366,6 +367,15 @@ func TestLossesAgainstPyTorch(t *testing.T) {
 				bs.Weight = adjoint.FromData(s.BCEWeight, len(s.BCEWeight))
 			}
 			out = BCE(in, adjoint.Const(target), bs)
+		case "bce_logits":
+			bs := &BCEWithLogitsSettings{Reduction: red}
+			if s.BCEWeight != nil {
+				bs.Weight = adjoint.FromData(s.BCEWeight, len(s.BCEWeight))
+			}
+			if s.PosWeight != nil {
+				bs.PosWeight = adjoint.FromData(s.PosWeight, len(s.PosWeight))
+			}
+			out = BCEWithLogitsLoss(in, adjoint.Const(target), bs)
 		case "kldiv":
 			out = KLDiv(in, adjoint.Const(target), &KLDivSettings{Reduction: red, LogTarget: s.LogTarget})
 		default:

@@ -307,6 +307,18 @@ def loss_cases():
         add(f"bce_{red}", lambda a, b: F.binary_cross_entropy(a, b, reduction=red), q, y, {"loss": "bce", "reduction": red})
         add(f"bce_weight_{red}", lambda a, b: F.binary_cross_entropy(a, b, weight=bw, reduction=red), q, y,
             {"loss": "bce", "reduction": red, "bce_weight": bw.tolist()})
+    z = rn(3, 4) * 3
+    z[0, 0], z[1, 1] = 40.0, -40.0  # saturated logits
+    pw = torch.rand(4, generator=gen) * 3
+    for red in ["mean", "sum", "none"]:
+        add(f"bcelogits_{red}", lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=red), z, y,
+            {"loss": "bce_logits", "reduction": red})
+        add(f"bcelogits_weight_posweight_{red}",
+            lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=bw, pos_weight=pw, reduction=red), z, y,
+            {"loss": "bce_logits", "reduction": red, "bce_weight": bw.tolist(), "pos_weight": pw.tolist()})
+        add(f"bcelogits_posweight_{red}",
+            lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=pw, reduction=red), z, y,
+            {"loss": "bce_logits", "reduction": red, "pos_weight": pw.tolist()})
     # Probabilities at the bounds: the clamped logarithms (values only; the
     # gradients there differ by design, see nn.BCE).
     qb = torch.tensor([[0.0, 1.0, 0.0, 1.0], [0.5, 1e-50, 1.0 - 1e-16, 0.25]])

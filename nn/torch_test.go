@@ -433,8 +433,23 @@ type optimFixture struct {
 		PctStart       float64   `json:"pct_start"`
 		DivFactor      float64   `json:"div_factor"`
 		FinalDivFactor float64   `json:"final_div_factor"`
+		Periodic       bool      `json:"periodic"`
 		LRs            []float64 `json:"lrs"`
 	} `json:"schedules"`
+	Cycled map[string]struct {
+		Kind         string      `json:"kind"`
+		Nesterov     bool        `json:"nesterov"`
+		Max          float64     `json:"max"`
+		Total        int         `json:"total"`
+		PctStart     float64     `json:"pct_start"`
+		ThreePhase   bool        `json:"three_phase"`
+		Linear       bool        `json:"linear"`
+		BaseMomentum float64     `json:"base_momentum"`
+		MaxMomentum  float64     `json:"max_momentum"`
+		LRs          []float64   `json:"lrs"`
+		Momenta      []float64   `json:"momenta"`
+		Trajectory   [][]float64 `json:"trajectory"`
+	} `json:"cycled"`
 }
 
 func readOptimFixture(t *testing.T) optimFixture {
@@ -512,7 +527,7 @@ func TestSchedulesAgainstPyTorch(t *testing.T) {
 		case "exponential":
 			sch = ExponentialDecay{Base: s.Base, Gamma: s.Gamma}
 		case "warmup_cosine":
-			sch = WarmupCosine{Base: s.Base, Min: s.Min, Warmup: s.Warmup, StartFactor: s.StartFactor, Total: s.Total}
+			sch = WarmupCosine{Base: s.Base, Min: s.Min, Warmup: s.Warmup, StartFactor: s.StartFactor, Total: s.Total, Periodic: s.Periodic}
 		case "onecycle":
 			sch = OneCycle{Max: s.Base, Total: s.Total, PctStart: s.PctStart, DivFactor: s.DivFactor,
 				FinalDivFactor: s.FinalDivFactor, Linear: s.Linear, ThreePhase: s.ThreePhase}
@@ -530,6 +545,57 @@ func TestSchedulesAgainstPyTorch(t *testing.T) {
 		t.Logf("%s: max deviation %.2g of the base rate", name, worst)
 	}
 }
+
+// OneCycle with CycleMomentum gives OneCycleLR's rates and momenta, and
+// Scheduled passes both to SGD (momentum) and Adam (β₁), which then follow
+// torch.optim's trajectories.
+func TestOneCycleMomentumAgainstPyTorch(t *testing.T) {
+	f := readOptimFixture(t)
+	if len(f.Cycled) == 0 {
+		t.Fatal("no cycled cases in optim.json")
+	}
+	for name, c := range f.Cycled {
+		sch := OneCycle{Max: c.Max, Total: c.Total, PctStart: c.PctStart, ThreePhase: c.ThreePhase, Linear: c.Linear,
+			CycleMomentum: true, BaseMomentum: c.BaseMomentum, MaxMomentum: c.MaxMomentum}
+		var opt LROptimizer = &SGD{Momentum: 0.9, Nesterov: c.Nesterov}
+		if c.Kind == "adam" {
+			opt = NewAdam(0)
+		}
+		run := &Scheduled{Optimizer: opt, Schedule: sch}
+		p := adjoint.FromData(slices.Clone(f.P0), len(f.P0))
+		var rates, moms, traj float64
+		for k := range c.Total {
+			m, ok := sch.Momentum(k)
+			if !ok {
+				t.Fatalf("%s: no momentum", name)
+			}
+			rates = max(rates, math.Abs(sch.LR(k)-c.LRs[k])/c.Max)
+			moms = max(moms, math.Abs(m-c.Momenta[k]))
+			g := f.Grads[k%len(f.Grads)]
+			run.Step([]*adjoint.Tensor{p}, []*adjoint.Tensor{adjoint.FromData(slices.Clone(g), len(g))})
+			traj = max(traj, normRel(p, adjoint.FromData(c.Trajectory[k], len(g))))
+		}
+		// Closed forms against PyTorch's: rounding only. The trajectory
+		// compounds eighteen steps of O(1) values.
+		if rates > 1e-13 || moms > 1e-15 || traj > 1e-13 {
+			t.Errorf("%s: rates differ by %.3g of the peak, momenta by %.3g, trajectory by %.3g", name, rates, moms, traj)
+		}
+		t.Logf("%s: rates %.2g of the peak, momenta %.2g, trajectory %.2g", name, rates, moms, traj)
+	}
+	// A schedule that sets the momentum needs an optimiser that has one.
+	mustPanic(t, func() {
+		(&Scheduled{Optimizer: lrOnly{}, Schedule: OneCycle{Max: 1, Total: 5, CycleMomentum: true}}).Step(nil, nil)
+	}, "sets the momentum")
+	if _, ok := (OneCycle{Max: 1, Total: 5}).Momentum(0); ok {
+		t.Error("OneCycle without CycleMomentum sets the momentum")
+	}
+}
+
+// lrOnly is an optimiser with a learning rate and no momentum.
+type lrOnly struct{}
+
+func (lrOnly) Step(_, _ []*adjoint.Tensor) {}
+func (lrOnly) SetLR(float64)               {}
 
 // torchModel builds the model of make_fixtures.py's Net and the renaming
 // from this package's default keys to Net's.

@@ -23,8 +23,10 @@ Files:
                        sum(out*r) with respect to the input).
   losses.json          per case: the loss and its settings.
   optim.json           parameter trajectories of torch.optim optimisers on
-                       fixed gradients, clip_grad_norm_, and the learning
-                       rates of torch.optim.lr_scheduler schedules.
+                       fixed gradients, clip_grad_norm_, the learning
+                       rates of torch.optim.lr_scheduler schedules, and
+                       OneCycleLR with cycle_momentum (rates, momenta and
+                       trajectories).
   model.safetensors    the state_dict of a small trained LSTM+BatchNorm+MLP
                        model, with PyTorch's own keys.
   model_io.safetensors that model's input x, its eval-mode output y_eval,
@@ -407,6 +409,45 @@ def optim_cases():
               {"kind": "onecycle", "base": 0.5, "total": 40, "linear": tag == "linear", "three_phase": tag == "three_phase",
                "pct_start": kw.get("pct_start", 0.0), "div_factor": kw.get("div_factor", 0.0),
                "final_div_factor": kw.get("final_div_factor", 0.0)}, 40)
+
+    # Past T_max PyTorch's cosine goes on (WarmupCosine.Periodic).
+    sched("cosine_periodic", lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+          {"kind": "warmup_cosine", "base": 0.1, "min": 0.01, "warmup": 0, "start_factor": 0.0, "total": 10,
+           "periodic": True}, 45)
+    sched("warmup_cosine_periodic",
+          lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.2, total_iters=4),
+                                        S.CosineAnnealingLR(o, T_max=8, eta_min=0.002)], milestones=[4]),
+          {"kind": "warmup_cosine", "base": 0.1, "min": 0.002, "warmup": 4, "start_factor": 0.2, "total": 12,
+           "periodic": True}, 50)
+
+    # One-cycle with cycle_momentum (PyTorch's default): the learning rates,
+    # the momenta (SGD's momentum, Adam's betas[0]) and the parameters.
+    out["cycled"] = {}
+    for name, make, kw in [
+        ("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), {}),
+        ("sgd_three_phase_linear", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+         {"three_phase": True, "anneal_strategy": "linear", "base_momentum": 0.7, "max_momentum": 0.9}),
+        ("adam", lambda ps: torch.optim.Adam(ps, lr=0.1), {"pct_start": 0.4}),
+    ]:
+        total = 18
+        p = p0.clone().requires_grad_(True)
+        opt = make([p])
+        s = S.OneCycleLR(opt, max_lr=0.3, total_steps=total, **kw)
+        lrs, moms, traj = [], [], []
+        for k in range(total):
+            g = opt.param_groups[0]
+            lrs.append(g["lr"])
+            moms.append(g["betas"][0] if "betas" in g else g["momentum"])
+            p.grad = grads[k % steps].clone()
+            opt.step()
+            s.step()
+            traj.append(p.detach().tolist())
+        out["cycled"][name] = {"kind": "adam" if "adam" in name else "sgd", "nesterov": "three" in name,
+                               "max": 0.3, "total": total, "pct_start": kw.get("pct_start", 0.0),
+                               "three_phase": kw.get("three_phase", False),
+                               "linear": kw.get("anneal_strategy") == "linear",
+                               "base_momentum": kw.get("base_momentum", 0.0), "max_momentum": kw.get("max_momentum", 0.0),
+                               "lrs": lrs, "momenta": moms, "trajectory": traj}
 
     with open(os.path.join(OUT, "optim.json"), "w") as f:
         json.dump(out, f, indent=1)

@@ -216,11 +216,18 @@ type windows struct {
 	step               int
 }
 
+// newWindows returns windows for out positions with the given step, its
+// three lists carved from one allocation.
+func newWindows(out, step int) windows {
+	all := make([]int, 3*out)
+	return windows{start: all[:out:out], count: all[out : 2*out : 2*out], size: all[2*out:], step: step}
+}
+
 // windows returns the windows of axis ax for an input of length n.
 func (p *pool) windows(n, ax int) windows {
 	out := p.outLen(n, ax)
 	k, s, pad, d := p.k[ax], p.stride[ax], p.pad[ax], p.dil[ax]
-	ws := windows{start: make([]int, out), count: make([]int, out), size: make([]int, out), step: d}
+	ws := newWindows(out, d)
 	for i := range out {
 		first := i*s - pad
 		u0, u1 := 0, k
@@ -433,46 +440,47 @@ func (p *AvgPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	checkParams(p, ps)
 	checkInput(p, x)
 	s := x.Shape()
-	rows, cols := p.windows(s[2], 0), p.windows(s[3], 1)
-	div := make([]float64, len(rows.start)*len(cols.start))
-	for i := range rows.start {
-		for j := range cols.start {
-			d := rows.size[i] * cols.size[j]
-			switch {
-			case p.divisor != 0:
-				d = p.divisor
-			case p.exclude:
-				d = rows.count[i] * cols.count[j]
-			}
-			div[i*len(cols.start)+j] = float64(d)
-		}
+	m := windowSum{n: s[0], c: s[1], h: s[2], w: s[3], rows: p.windows(s[2], 0), cols: p.windows(s[3], 1), fixed: p.divisor}
+	// The divisor of window (i, j) is the product of per-axis factors:
+	// the padded window's extents, or the counts inside the image.
+	m.rowDiv, m.colDiv = m.rows.size, m.cols.size
+	if p.exclude {
+		m.rowDiv, m.colDiv = m.rows.count, m.cols.count
 	}
-	return averageOverWindows(x, rows, cols, div)
+	return m.average(x)
 }
 
 // Forward returns the mean of each window of x.
 func (p *AvgPool2D) Forward(x *adjoint.Var) *adjoint.Var { return p.Apply(nil, x) }
 
-// averageOverWindows returns the sum of each window of x [N, C, H, W]
-// divided by div (one divisor per output pixel, [OH·OW]).
-func averageOverWindows(x *adjoint.Var, rows, cols windows, div []float64) *adjoint.Var {
-	s := x.Shape()
-	m := windowSum{n: s[0], c: s[1], h: s[2], w: s[3], rows: rows, cols: cols, div: div}
-	return adjoint.ApplyBilinear(m, x, adjoint.ConstScalar(1), s[0], s[1], len(rows.start), len(cols.start))
+// average returns the window averages of x [N, C, H, W] as one bilinear
+// operation of x and a constant scale of 1.
+func (m windowSum) average(x *adjoint.Var) *adjoint.Var {
+	return adjoint.ApplyBilinear(m, x, adjoint.ConstScalar(1), m.n, m.c, len(m.rows.start), len(m.cols.start))
 }
 
 // windowSum is the bilinear map (x, s) ↦ s · (sum of each window of x) /
-// div, for images x [n, c, h, w] and a scalar s; the windows are rows ×
-// cols, each with a constant divisor.
+// divisor, for images x [n, c, h, w] and a scalar s; the windows are
+// rows × cols, window (i, j) divided by fixed if it is positive and by
+// rowDiv[i]·colDiv[j] otherwise (the integer divisor, as PyTorch's).
 type windowSum struct {
-	n, c, h, w int
-	rows, cols windows
-	div        []float64 // [oh·ow]
+	n, c, h, w     int
+	rows, cols     windows
+	rowDiv, colDiv []int
+	fixed          int
 }
 
 var _ adjoint.Bilinear = windowSum{}
 
-// Apply sets y = s · the window sums of x / div.
+// divisor returns the divisor of window (i, j).
+func (m *windowSum) divisor(i, j int) float64 {
+	if m.fixed > 0 {
+		return float64(m.fixed)
+	}
+	return float64(m.rowDiv[i] * m.colDiv[j])
+}
+
+// Apply sets y = s · the window sums of x / their divisors.
 func (m windowSum) Apply(y, x, s []float64) {
 	sc := s[0]
 	oh, ow := len(m.rows.start), len(m.cols.start)
@@ -490,15 +498,15 @@ func (m windowSum) Apply(y, x, s []float64) {
 						sum += x[r+v*cstep]
 					}
 				}
-				y[at] = sc * (sum / m.div[i*ow+j])
+				y[at] = sc * (sum / m.divisor(i, j))
 				at++
 			}
 		}
 	}
 }
 
-// AdjointA sets x to s · y / div spread over each window (overlaps add
-// up).
+// AdjointA sets x to s · y / divisor spread over each window (overlaps
+// add up).
 func (m windowSum) AdjointA(x, y, s []float64) {
 	clear(x)
 	sc := s[0]
@@ -510,7 +518,7 @@ func (m windowSum) AdjointA(x, y, s []float64) {
 		for i := range oh {
 			for j := range ow {
 				top := base + m.rows.start[i]*m.w + m.cols.start[j]
-				g := sc * (y[at] / m.div[i*ow+j])
+				g := sc * (y[at] / m.divisor(i, j))
 				at++
 				for u := range m.rows.count[i] {
 					r := top + u*rstep
@@ -523,7 +531,7 @@ func (m windowSum) AdjointA(x, y, s []float64) {
 	}
 }
 
-// AdjointB sets s to Σ y · (window sum of x / div).
+// AdjointB sets s to Σ y · (window sum of x / divisor).
 func (m windowSum) AdjointB(s, x, y []float64) {
 	one := []float64{1}
 	sums := make([]float64, len(y))
@@ -613,7 +621,7 @@ func (a *adaptive) OutShape(in []int) ([]int, error) {
 // length n: output i covers [⌊i·n/out⌋, ⌈(i+1)·n/out⌉).
 func (a *adaptive) windows(n, ax int) windows {
 	out := a.size(n, ax)
-	ws := windows{start: make([]int, out), count: make([]int, out), size: make([]int, out), step: 1}
+	ws := newWindows(out, 1)
 	for i := range out {
 		lo, hi := i*n/out, ((i+1)*n+out-1)/out
 		ws.start[i], ws.count[i], ws.size[i] = lo, hi-lo, hi-lo
@@ -626,14 +634,9 @@ func (p *AdaptiveAvgPool2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Va
 	checkParams(p, ps)
 	checkInput(p, x)
 	s := x.Shape()
-	rows, cols := p.windows(s[2], 0), p.windows(s[3], 1)
-	div := make([]float64, len(rows.start)*len(cols.start))
-	for i := range rows.start {
-		for j := range cols.start {
-			div[i*len(cols.start)+j] = float64(rows.count[i] * cols.count[j])
-		}
-	}
-	return averageOverWindows(x, rows, cols, div)
+	m := windowSum{n: s[0], c: s[1], h: s[2], w: s[3], rows: p.windows(s[2], 0), cols: p.windows(s[3], 1)}
+	m.rowDiv, m.colDiv = m.rows.count, m.cols.count
+	return m.average(x)
 }
 
 // Forward returns the mean of each window of x.

@@ -44,7 +44,46 @@ import (
 type Conv2D struct {
 	inC, outC, kh, kw int
 	convAxes
+	convParams
+}
+
+// convParams are a convolution layer's kernel and optional bias.
+type convParams struct {
 	w, b Param // b.Var is nil without a bias
+}
+
+// newConvParams draws a kernel of the given shape with init (and a bias
+// of out values with it, for a BiasInit), or no bias at all.
+func newConvParams(who string, rng *rand.Rand, init Init, noBias bool, fanIn, fanOut, out int, shape ...int) convParams {
+	c := convParams{w: newParam("weight", initWeight(who, rng, init, fanIn, fanOut, shape...))}
+	if !noBias {
+		c.b = newParam("bias", initBias(rng, init, fanIn, fanOut, out))
+	}
+	return c
+}
+
+// Params returns the kernel and the bias (the kernel alone without one).
+func (c *convParams) Params() []Param {
+	if c.b.Var == nil {
+		return []Param{c.w}
+	}
+	return []Param{c.w, c.b}
+}
+
+// bias returns the bias among the parameter values ps, nil without one.
+func (c *convParams) bias(ps []*adjoint.Var) *adjoint.Var {
+	if c.b.Var == nil {
+		return nil
+	}
+	return ps[1]
+}
+
+// noBias returns ", no bias" for a layer without one, for String.
+func (c *convParams) noBias() string {
+	if c.b.Var == nil {
+		return ", no bias"
+	}
+	return ""
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -272,33 +311,16 @@ func NewConv2D(rng *rand.Rand, in, out, kh, kw int, s *Conv2DSettings) *Conv2D {
 	}
 	a := newConvAxes("NewConv2D", axes(set.Stride, set.StrideHW, 1), axes(set.Padding, set.PaddingHW, 0),
 		axes(set.Dilation, set.DilationHW, 1), set.Groups, in, out, set.PaddingMode)
-	fanIn, fanOut := in/a.groups*kh*kw, out*kh*kw
-	w := initWeight("NewConv2D", rng, set.Init, fanIn, fanOut, out, in/a.groups, kh, kw)
-	c := &Conv2D{inC: in, outC: out, kh: kh, kw: kw, convAxes: a, w: newParam("weight", w)}
-	if !set.NoBias {
-		c.b = newParam("bias", initBias(rng, set.Init, fanIn, fanOut, out))
-	}
-	return c
+	return &Conv2D{inC: in, outC: out, kh: kh, kw: kw, convAxes: a,
+		convParams: newConvParams("NewConv2D", rng, set.Init, set.NoBias, in/a.groups*kh*kw, out*kh*kw, out, out, in/a.groups, kh, kw)}
 }
 
 // String describes the layer, as in "Conv2D(1→8, 3×3, stride 1, pad 0)",
 // followed by the options that are not the defaults (", dilation 2",
 // ", groups 4", ", reflect", ", no bias").
 func (c *Conv2D) String() string {
-	s := fmt.Sprintf("Conv2D(%d→%d, %d×%d, stride %s, pad %s%s", c.inC, c.outC, c.kh, c.kw,
-		pairString(c.stride), pairString(c.pad), c.describe())
-	if c.b.Var == nil {
-		s += ", no bias"
-	}
-	return s + ")"
-}
-
-// Params returns the kernel and the bias (the kernel alone without one).
-func (c *Conv2D) Params() []Param {
-	if c.b.Var == nil {
-		return []Param{c.w}
-	}
-	return []Param{c.w, c.b}
+	return fmt.Sprintf("Conv2D(%d→%d, %d×%d, stride %s, pad %s%s%s)", c.inC, c.outC, c.kh, c.kw,
+		pairString(c.stride), pairString(c.pad), c.describe(), c.noBias())
 }
 
 // OutShape maps [C, H, W] to [O, OH, OW].
@@ -332,11 +354,7 @@ func (c *Conv2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	pad := c.kernelPad()
 	g := &kernel.Conv2D{N: s[0], C: c.inC, H: s[2], W: s[3], O: c.outC, KH: c.kh, KW: c.kw,
 		SH: c.stride[0], SW: c.stride[1], PH: pad[0], PW: pad[1], DH: c.dil[0], DW: c.dil[1], Groups: c.groups}
-	var b *adjoint.Var
-	if len(ps) == 2 {
-		b = ps[1]
-	}
-	return applyBiased(convMap{g}, x, ps[0], b, s[0], c.outC, out[1], out[2])
+	return applyBiased(convMap{g}, x, ps[0], c.bias(ps), s[0], c.outC, out[1], out[2])
 }
 
 // Forward convolves x with the layer's own kernel and bias.

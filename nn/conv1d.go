@@ -24,7 +24,7 @@ import (
 type Conv1D struct {
 	inC, outC, k int
 	convAxes     // the height axis is trivial: stride, dilation 1, no padding
-	w, b         Param
+	convParams
 }
 
 var _ Layer = (*Conv1D)(nil)
@@ -71,31 +71,15 @@ func NewConv1D(rng *rand.Rand, in, out, k int, s *Conv1DSettings) *Conv1D {
 	}
 	a := newConvAxes("NewConv1D", [2]int{1, stride}, [2]int{0, set.Padding}, [2]int{1, dil},
 		set.Groups, in, out, set.PaddingMode)
-	fanIn, fanOut := in/a.groups*k, out*k
-	w := initWeight("NewConv1D", rng, set.Init, fanIn, fanOut, out, in/a.groups, k)
-	c := &Conv1D{inC: in, outC: out, k: k, convAxes: a, w: newParam("weight", w)}
-	if !set.NoBias {
-		c.b = newParam("bias", initBias(rng, set.Init, fanIn, fanOut, out))
-	}
-	return c
+	return &Conv1D{inC: in, outC: out, k: k, convAxes: a,
+		convParams: newConvParams("NewConv1D", rng, set.Init, set.NoBias, in/a.groups*k, out*k, out, out, in/a.groups, k)}
 }
 
 // String describes the layer, as in "Conv1D(4→8, 3, stride 1, pad 1)",
 // followed by the options that are not the defaults.
 func (c *Conv1D) String() string {
-	s := fmt.Sprintf("Conv1D(%d→%d, %d, stride %d, pad %d%s", c.inC, c.outC, c.k, c.stride[1], c.pad[1], c.describe())
-	if c.b.Var == nil {
-		s += ", no bias"
-	}
-	return s + ")"
-}
-
-// Params returns the kernel and the bias (the kernel alone without one).
-func (c *Conv1D) Params() []Param {
-	if c.b.Var == nil {
-		return []Param{c.w}
-	}
-	return []Param{c.w, c.b}
+	return fmt.Sprintf("Conv1D(%d→%d, %d, stride %d, pad %d%s%s)", c.inC, c.outC, c.k, c.stride[1], c.pad[1],
+		c.describe(), c.noBias())
 }
 
 // OutShape maps [C, L] to [O, OL].
@@ -125,12 +109,8 @@ func (c *Conv1D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	pad := c.kernelPad()
 	g := &kernel.Conv2D{N: n, C: c.inC, H: 1, W: x.Shape()[3], O: c.outC, KH: 1, KW: c.k,
 		SH: 1, SW: c.stride[1], PW: pad[1], DH: 1, DW: c.dil[1], Groups: c.groups}
-	var b *adjoint.Var
-	if len(ps) == 2 {
-		b = ps[1]
-	}
 	w := adjoint.Reshape(ps[0], c.outC, c.inC/c.groups, 1, c.k)
-	return adjoint.Reshape(applyBiased(convMap{g}, x, w, b, n, c.outC, 1, out[1]), n, c.outC, out[1])
+	return adjoint.Reshape(applyBiased(convMap{g}, x, w, c.bias(ps), n, c.outC, 1, out[1]), n, c.outC, out[1])
 }
 
 // Forward convolves x with the layer's own kernel and bias.

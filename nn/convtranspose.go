@@ -40,7 +40,7 @@ type ConvTranspose2D struct {
 	inC, outC, kh, kw int
 	convAxes
 	outPad [2]int
-	w, b   Param
+	convParams
 }
 
 var _ Layer = (*ConvTranspose2D)(nil)
@@ -96,13 +96,8 @@ func NewConvTranspose2D(rng *rand.Rand, in, out, kh, kw int, s *ConvTranspose2DS
 				op, a.stride, a.dil))
 		}
 	}
-	fanIn, fanOut := out/a.groups*kh*kw, in*kh*kw
-	w := initWeight("NewConvTranspose2D", rng, set.Init, fanIn, fanOut, in, out/a.groups, kh, kw)
-	c := &ConvTranspose2D{inC: in, outC: out, kh: kh, kw: kw, convAxes: a, outPad: op, w: newParam("weight", w)}
-	if !set.NoBias {
-		c.b = newParam("bias", initBias(rng, set.Init, fanIn, fanOut, out))
-	}
-	return c
+	return &ConvTranspose2D{inC: in, outC: out, kh: kh, kw: kw, convAxes: a, outPad: op,
+		convParams: newConvParams("NewConvTranspose2D", rng, set.Init, set.NoBias, out/a.groups*kh*kw, in*kh*kw, out, in, out/a.groups, kh, kw)}
 }
 
 // String describes the layer, as in "ConvTranspose2D(16→8, 4×4, stride 2,
@@ -113,19 +108,7 @@ func (c *ConvTranspose2D) String() string {
 	if c.outPad != [2]int{} {
 		s += ", output pad " + pairString(c.outPad)
 	}
-	s += c.describe()
-	if c.b.Var == nil {
-		s += ", no bias"
-	}
-	return s + ")"
-}
-
-// Params returns the kernel and the bias (the kernel alone without one).
-func (c *ConvTranspose2D) Params() []Param {
-	if c.b.Var == nil {
-		return []Param{c.w}
-	}
-	return []Param{c.w, c.b}
+	return s + c.describe() + c.noBias() + ")"
 }
 
 // outLen returns the output length along axis ax for input length n (−1
@@ -172,11 +155,7 @@ func (c *ConvTranspose2D) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var 
 	if extra := g.OutW() - s[3]; extra > 0 {
 		x = adjoint.Pad(x, 3, 0, extra)
 	}
-	var b *adjoint.Var
-	if len(ps) == 2 {
-		b = ps[1]
-	}
-	return applyBiased(convTMap{adjointA{convMap{g}}, g}, x, ps[0], b, s[0], c.outC, out[1], out[2])
+	return applyBiased(convTMap{adjointA{convMap{g}}, g}, x, ps[0], c.bias(ps), s[0], c.outC, out[1], out[2])
 }
 
 // Forward applies the layer with its own kernel and bias.

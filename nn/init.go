@@ -46,10 +46,8 @@ func (f InitFunc) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) 
 
 var (
 	_ Init     = InitFunc(nil)
-	_ Init     = torchDefault{}
-	_ BiasInit = torchDefault{}
-	_ Init     = torchRNNDefault{}
-	_ BiasInit = torchRNNDefault{}
+	_ Init     = torchUniform{}
+	_ BiasInit = torchUniform{}
 )
 
 // TorchDefault is PyTorch's default initialisation of Linear and
@@ -64,19 +62,7 @@ var (
 // stream is this package's, so the values differ from PyTorch's even for
 // the same seed: to reproduce a PyTorch model exactly, load its weights
 // (LoadTorch).
-func TorchDefault() Init { return torchDefault{} }
-
-type torchDefault struct{}
-
-// Weights draws U(−1/√fanIn, 1/√fanIn).
-func (torchDefault) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
-	fill(rng, w, uniform, 1/math.Sqrt(float64(fanIn)))
-}
-
-// Bias draws U(−1/√fanIn, 1/√fanIn).
-func (torchDefault) Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, _ int) {
-	fill(rng, b, uniform, 1/math.Sqrt(float64(fanIn)))
-}
+func TorchDefault() Init { return torchUniform{} }
 
 // TorchRNNDefault is PyTorch's default initialisation of torch.nn.RNN,
 // GRU and LSTM (reset_parameters): every weight and bias from
@@ -88,18 +74,27 @@ func (torchDefault) Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, _ int) {
 // (and an LSTM's forget-gate bias no offset of one). For any other layer
 // it draws U(−1/√fanOut, 1/√fanOut). As with TorchDefault, the random
 // stream is this package's.
-func TorchRNNDefault() Init { return torchRNNDefault{} }
+func TorchRNNDefault() Init { return torchUniform{byFanOut: true} }
 
-type torchRNNDefault struct{}
+// torchUniform draws weights and biases from U(−1/√n, 1/√n), n being
+// fanIn (TorchDefault) or fanOut (TorchRNNDefault).
+type torchUniform struct{ byFanOut bool }
 
-// Weights draws U(−1/√fanOut, 1/√fanOut).
-func (torchRNNDefault) Weights(rng *rand.Rand, w *adjoint.Tensor, _, fanOut int) {
-	fill(rng, w, uniform, 1/math.Sqrt(float64(fanOut)))
+func (t torchUniform) bound(fanIn, fanOut int) float64 {
+	if t.byFanOut {
+		return 1 / math.Sqrt(float64(fanOut))
+	}
+	return 1 / math.Sqrt(float64(fanIn))
 }
 
-// Bias draws U(−1/√fanOut, 1/√fanOut).
-func (torchRNNDefault) Bias(rng *rand.Rand, b *adjoint.Tensor, _, fanOut int) {
-	fill(rng, b, uniform, 1/math.Sqrt(float64(fanOut)))
+// Weights draws U(−1/√n, 1/√n).
+func (t torchUniform) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
+	fill(rng, w, uniform, t.bound(fanIn, fanOut))
+}
+
+// Bias draws U(−1/√n, 1/√n).
+func (t torchUniform) Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, fanOut int) {
+	fill(rng, b, uniform, t.bound(fanIn, fanOut))
 }
 
 // GlorotUniform (Xavier uniform) draws from U(−a, a) with

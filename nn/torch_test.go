@@ -638,6 +638,28 @@ func TestTorchModel(t *testing.T) {
 	}
 }
 
+// A convolutional encoder-decoder trained in PyTorch (a Sequential, so the
+// default keys apply) loads and gives PyTorch's outputs.
+func TestTorchConvModel(t *testing.T) {
+	rng := newRNG(10)
+	m := NewSequential([]int{1, 10, 10},
+		NewConv2D(rng, 1, 4, 3, 3, &Conv2DSettings{Stride: 2, Padding: 1}), ReLU(),
+		NewConv2D(rng, 4, 4, 3, 3, &Conv2DSettings{Padding: 1, Groups: 2, PaddingMode: PadReflect}), NewBatchNorm2D(4, nil),
+		NewConvTranspose2D(rng, 4, 2, 3, 3, &ConvTranspose2DSettings{Stride: 2, Padding: 1, OutputPadding: 1}), Tanh(),
+		NewMaxPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true}), NewAdaptiveAvgPool2D(3, 3),
+		NewFlatten(), NewLinear(rng, 18, 3, nil))
+	if err := LoadTorch(filepath.Join("testdata", "torch", "conv_model.safetensors"), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	io := fixture(t, "conv_model_io.safetensors")
+	SetTraining(m, false)
+	d := normRel(Predict(m, adjoint.Const(io["x"])).Value(), io["y_eval"])
+	t.Logf("deviation from PyTorch: %.2g", d)
+	if d > torchTol {
+		t.Errorf("outputs differ from PyTorch's by %.3g", d)
+	}
+}
+
 // snapshot returns copies of every parameter and buffer of m.
 func snapshot(m Layer) [][]float64 {
 	var out [][]float64

@@ -32,6 +32,9 @@ Files:
   model_io.safetensors that model's input x, its eval-mode output y_eval,
                        its train-mode output y_train and the running
                        statistics after that train-mode call (after/...).
+  conv_model.safetensors, conv_model_io.safetensors
+                       the same for a small convolutional encoder-decoder
+                       (input x, eval-mode output y_eval).
 """
 
 import json
@@ -496,8 +499,36 @@ def model_case():
     save_safetensors(os.path.join(OUT, "model_io.safetensors"), io)
 
 
+def conv_model_case():
+    """A small convolutional encoder-decoder in a torch.nn.Sequential (so
+    its keys are nn's defaults), trained a few steps with Adam."""
+    torch.manual_seed(6)
+    net = tnn.Sequential(
+        tnn.Conv2d(1, 4, 3, stride=2, padding=1), tnn.ReLU(),
+        tnn.Conv2d(4, 4, 3, padding=1, groups=2, padding_mode="reflect"), tnn.BatchNorm2d(4),
+        tnn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), tnn.Tanh(),
+        tnn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), tnn.AdaptiveAvgPool2d((3, 3)),
+        tnn.Flatten(), tnn.Linear(18, 3))
+    gen = torch.Generator().manual_seed(7)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(10):
+        x = torch.randn(8, 1, 10, 10, generator=gen)
+        target = torch.stack([x.mean((1, 2, 3)), x[:, 0, :5].mean((1, 2)), x.abs().mean((1, 2, 3))], 1)
+        loss = F.mse_loss(net(x), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    save_safetensors(os.path.join(OUT, "conv_model.safetensors"), net.state_dict(), {"format": "pt"})
+    x = torch.randn(3, 1, 10, 10, generator=gen)
+    net.eval()
+    with torch.no_grad():
+        y = net(x)
+    save_safetensors(os.path.join(OUT, "conv_model_io.safetensors"), {"x": x, "y_eval": y})
+
+
 layer_cases()
 loss_cases()
 optim_cases()
 model_case()
+conv_model_case()
 print("wrote", sorted(os.listdir(OUT)))

@@ -5,13 +5,18 @@
 // # Layers and models
 //
 // A Layer maps a batch (the batch size is always the leading dimension) to
-// a batch. The package provides Linear, Conv2D (NCHW, stride, padding),
-// MaxPool2D, AvgPool2D, Flatten, Embedding, the activations ReLU, Tanh,
+// a batch. The package provides Linear, the convolutions Conv1D, Conv2D
+// and ConvTranspose2D (NCHW; per-axis stride, padding in PyTorch's four
+// modes, dilation, groups and depthwise, output padding, optional bias),
+// the pools MaxPool2D and AvgPool2D (any window, padding, ceil mode) and
+// AdaptiveAvgPool2D and AdaptiveMaxPool2D, Flatten, Embedding, the
+// activations ReLU, Tanh,
 // Sigmoid, GELU, Softplus and Identity, the normalisations LayerNorm (over
 // any trailing dimensions), GroupNorm and BatchNorm1D/BatchNorm2D (batch
 // statistics and running averages in training, the averages in
-// evaluation), Dropout, the recurrent RNN, GRU and LSTM (stacked,
-// bidirectional, from an initial State to a final one) with LastStep, and
+// evaluation), Dropout, the recurrent RNN, GRU and LSTM (stacked, with
+// dropout between layers, bidirectional, from an initial State to a final
+// one) with LastStep, and
 // the containers Sequential and Residual:
 //
 //	rng := rand.New(rand.NewPCG(1, 2))
@@ -63,11 +68,13 @@
 // Orthogonal, Normal) take a scale factor and draw from a *rand.Rand passed
 // explicitly: the package keeps no global random state, so a seed fixes a
 // run. The default is GlorotUniform(1) with zero biases; TorchDefault()
-// draws weights and biases as PyTorch's Linear and convolutions do.
+// draws weights and biases as PyTorch's Linear and convolutions do, and
+// TorchRNNDefault() as its recurrent layers do.
 //
 // # Losses, optimisers and schedules
 //
-// MSE, BCEWithLogits and SoftmaxCrossEntropy are the basic losses; Huber,
+// MSE, BCEWithLogits and SoftmaxCrossEntropy are the basic losses
+// (BCEWithLogitsLoss adds weights, positive weights and reductions); Huber,
 // SmoothL1, NLL, CrossEntropy (class weights, ignored labels, label
 // smoothing, per-position labels), CrossEntropySoft, BCE on probabilities
 // and KLDiv follow torch.nn.functional exactly, including the reductions
@@ -75,7 +82,8 @@
 // optimisers are SGD (momentum, Nesterov, L2 decay) and Adam, whose two
 // weight decays are named apart: L2 (coupled, PyTorch's Adam) and
 // DecoupledDecay (AdamW, NewAdamW). Scheduled drives either through a
-// Schedule (StepDecay, ExponentialDecay, WarmupCosine, OneCycle);
+// Schedule (StepDecay, ExponentialDecay, WarmupCosine, OneCycle, which can
+// cycle the momentum too);
 // ClipGlobalNorm and Trainer.ClipNorm clip by the global norm.
 //
 // # Coming from PyTorch
@@ -84,7 +92,9 @@
 // nn/safetensors reads and writes the format) into a model built from the
 // corresponding layers, converting layouts: Linear's weight is [in, out]
 // here and [out, in] there, the recurrent weights likewise, and PyTorch's
-// two RNN/LSTM biases are one here. SaveTorch writes the other way, so
+// two RNN/LSTM biases are one here; convolution weights have PyTorch's
+// layouts ([out, in/groups, k…], and [in, out/groups, k…] for the
+// transposed convolution). SaveTorch writes the other way, so
 // that model.load_state_dict in PyTorch accepts the file. Keys default to
 // those of nested torch.nn.Sequential containers and can be renamed
 // (TorchSettings.Rename). Every tensor is checked (present, expected,
@@ -93,9 +103,10 @@
 // optimiser trajectories and learning rates to about 1e-15.
 //
 // Layers are immutable once built (apart from the training switch of
-// Dropout and BatchNorm, Dropout's random stream and BatchNorm's running
-// averages), so a model may be applied from several goroutines at once,
-// except for Dropout and BatchNorm in training mode. Optimisers and
+// Dropout, BatchNorm and the recurrent layers, the random streams of
+// dropout and BatchNorm's running averages), so a model may be applied
+// from several goroutines at once, except for Dropout, BatchNorm and
+// recurrent layers with dropout in training mode. Optimisers and
 // Trainers hold state and are not safe for concurrent use.
 //
 // Save and Load store parameters in a small documented binary format

@@ -46,8 +46,8 @@ func (f InitFunc) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) 
 
 var (
 	_ Init     = InitFunc(nil)
-	_ Init     = torchDefault{}
-	_ BiasInit = torchDefault{}
+	_ Init     = torchUniform{}
+	_ BiasInit = torchUniform{}
 )
 
 // TorchDefault is PyTorch's default initialisation of Linear and
@@ -62,18 +62,39 @@ var (
 // stream is this package's, so the values differ from PyTorch's even for
 // the same seed: to reproduce a PyTorch model exactly, load its weights
 // (LoadTorch).
-func TorchDefault() Init { return torchDefault{} }
+func TorchDefault() Init { return torchUniform{} }
 
-type torchDefault struct{}
+// TorchRNNDefault is PyTorch's default initialisation of torch.nn.RNN,
+// GRU and LSTM (reset_parameters): every weight and bias from
+// U(−1/√hidden, 1/√hidden). Give it as RNNSettings.InputInit and
+// RecurrentInit; the recurrent layers pass fanOut = hidden to both, and,
+// as it is a BiasInit, draw their biases with it too: GRU's two biases one
+// draw each, the single bias of RNN and LSTM (PyTorch's b_ih + b_hh) the
+// sum of two draws, so that every parameter has PyTorch's distribution
+// (and an LSTM's forget-gate bias no offset of one). For any other layer
+// it draws U(−1/√fanOut, 1/√fanOut). As with TorchDefault, the random
+// stream is this package's.
+func TorchRNNDefault() Init { return torchUniform{byFanOut: true} }
 
-// Weights draws U(−1/√fanIn, 1/√fanIn).
-func (torchDefault) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, _ int) {
-	fill(rng, w, uniform, 1/math.Sqrt(float64(fanIn)))
+// torchUniform draws weights and biases from U(−1/√n, 1/√n), n being
+// fanIn (TorchDefault) or fanOut (TorchRNNDefault).
+type torchUniform struct{ byFanOut bool }
+
+func (t torchUniform) bound(fanIn, fanOut int) float64 {
+	if t.byFanOut {
+		return 1 / math.Sqrt(float64(fanOut))
+	}
+	return 1 / math.Sqrt(float64(fanIn))
 }
 
-// Bias draws U(−1/√fanIn, 1/√fanIn).
-func (torchDefault) Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, _ int) {
-	fill(rng, b, uniform, 1/math.Sqrt(float64(fanIn)))
+// Weights draws U(−1/√n, 1/√n).
+func (t torchUniform) Weights(rng *rand.Rand, w *adjoint.Tensor, fanIn, fanOut int) {
+	fill(rng, w, uniform, t.bound(fanIn, fanOut))
+}
+
+// Bias draws U(−1/√n, 1/√n).
+func (t torchUniform) Bias(rng *rand.Rand, b *adjoint.Tensor, fanIn, fanOut int) {
+	fill(rng, b, uniform, t.bound(fanIn, fanOut))
 }
 
 // GlorotUniform (Xavier uniform) draws from U(−a, a) with

@@ -226,12 +226,3 @@ func matchShape(got, want []int) bool {
 	}
 	return true
 }
-
-// outDim returns the output size of a sliding window of size k with the
-// given stride and padding over n inputs, or -1 if n is unknown.
-func outDim(n, k, stride, pad int) int {
-	if n < 0 {
-		return -1
-	}
-	return (n+2*pad-k)/stride + 1
-}

@@ -24,12 +24,73 @@ func MSE(pred, target *adjoint.Var) *adjoint.Var {
 //
 // computed in the second form, which never forms σ(z) and so neither
 // overflows nor loses precision for large |z|. logits and targets must have
-// the same shape.
+// the same shape. BCEWithLogitsLoss adds PyTorch's options.
 func BCEWithLogits(logits, targets *adjoint.Var) *adjoint.Var {
 	if !slices.Equal(logits.Shape(), targets.Shape()) {
 		panic(fmt.Sprintf("nn: BCEWithLogits: logits shape %v, targets shape %v", logits.Shape(), targets.Shape()))
 	}
 	return adjoint.Mean(adjoint.Sub(adjoint.Softplus(logits), adjoint.Mul(targets, logits)))
+}
+
+// BCEWithLogitsSettings configures BCEWithLogitsLoss. A nil
+// *BCEWithLogitsSettings means the defaults described on each field.
+type BCEWithLogitsSettings struct {
+	// Reduction is how the elementwise losses combine; the zero value is
+	// ReduceMean, the mean over all elements.
+	Reduction Reduction
+	// Weight, when not nil, multiplies the elementwise losses; it must
+	// broadcast to the shape of the logits.
+	Weight *adjoint.Tensor
+	// PosWeight, when not nil, weighs the positive term of each element:
+	// p > 1 raises recall, p < 1 precision; PyTorch's pos_weight, one per
+	// class along the last dimension ([classes]) or anything else that
+	// broadcasts to the logits. nil means 1.
+	PosWeight *adjoint.Tensor
+}
+
+// BCEWithLogitsLoss is BCEWithLogits with the options of
+// torch.nn.BCEWithLogitsLoss, elementwise
+//
+//	ℓ = −w·(p·y·log σ(z) + (1−y)·log(1−σ(z))),
+//
+// with weight w and positive weight p. Without a positive weight it is
+// computed as BCEWithLogits is; with one as
+// w·(p·y·softplus(−z) + (1−y)·softplus(z)), a sum of non-negative terms
+// that loses no precision for large |z| either. logits and targets must
+// have the same shape.
+func BCEWithLogitsLoss(logits, targets *adjoint.Var, s *BCEWithLogitsSettings) *adjoint.Var {
+	var set BCEWithLogitsSettings
+	if s != nil {
+		set = *s
+	}
+	checkSameShape("BCEWithLogitsLoss", logits, targets)
+	var l *adjoint.Var
+	if set.PosWeight == nil {
+		l = adjoint.Sub(adjoint.Softplus(logits), adjoint.Mul(targets, logits))
+	} else {
+		pos := adjoint.Mul(adjoint.Const(set.PosWeight), targets)
+		if !slices.Equal(pos.Shape(), logits.Shape()) {
+			panic(fmt.Sprintf("nn: BCEWithLogitsLoss: pos weight shape %v does not broadcast to %v", set.PosWeight.Shape, logits.Shape()))
+		}
+		neg := adjoint.Sub(adjoint.ConstScalar(1), targets)
+		l = adjoint.Add(adjoint.Mul(pos, adjoint.Softplus(adjoint.Neg(logits))), adjoint.Mul(neg, adjoint.Softplus(logits)))
+	}
+	return reduce("BCEWithLogitsLoss", weighElements("BCEWithLogitsLoss", l, set.Weight), set.Reduction)
+}
+
+// weighElements multiplies the elementwise losses l by w (nil: none),
+// which must broadcast to l's shape.
+func weighElements(who string, l *adjoint.Var, w *adjoint.Tensor) *adjoint.Var {
+	if w == nil {
+		return l
+	}
+	shape := l.Shape()
+	adjoint.BroadcastShape(w.Shape, shape) // panics if they do not broadcast
+	l = adjoint.Mul(l, adjoint.Const(w))
+	if !slices.Equal(l.Shape(), shape) {
+		panic(fmt.Sprintf("nn: %s: weight shape %v does not broadcast to %v", who, w.Shape, shape))
+	}
+	return l
 }
 
 // SoftmaxCrossEntropy returns the cross-entropy of integer class labels
@@ -241,14 +302,7 @@ func BCE(probs, targets *adjoint.Var, s *BCESettings) *adjoint.Var {
 	l := adjoint.Sub(
 		adjoint.Mul(adjoint.AddScalar(targets, -1), logClamped(adjoint.Sub(one, probs))),
 		adjoint.Mul(targets, logClamped(probs)))
-	if set.Weight != nil {
-		adjoint.BroadcastShape(set.Weight.Shape, l.Shape()) // panics if they do not broadcast
-		l = adjoint.Mul(l, adjoint.Const(set.Weight))
-		if !slices.Equal(l.Shape(), probs.Shape()) {
-			panic(fmt.Sprintf("nn: BCE: weight shape %v does not broadcast to %v", set.Weight.Shape, probs.Shape()))
-		}
-	}
-	return reduce("BCE", l, set.Reduction)
+	return reduce("BCE", weighElements("BCE", l, set.Weight), set.Reduction)
 }
 
 // KLDivSettings configures KLDiv. A nil *KLDivSettings means the defaults

@@ -63,6 +63,26 @@ func TestLossStability(t *testing.T) {
 		}
 	}
 
+	// With a positive weight p: y = 1, z = −800 costs p·800; y = 0,
+	// z = −800 nothing; the gradient is (−p·y·σ(−z) + (1−y)·σ(z))/4.
+	lp := BCEWithLogitsLoss(z, tg, &BCEWithLogitsSettings{PosWeight: adjoint.Vector(2, 3, 0.5, 1)})
+	if lp.Item() != (800+3*800+0+0)/4.0 {
+		t.Errorf("BCEWithLogitsLoss with pos weight = %v, want %v", lp.Item(), (800+3*800)/4.0)
+	}
+	gp := adjoint.Grad(lp, z)[0].Data
+	for i, want := range []float64{0.25, -0.75, 0, 0} {
+		if math.Abs(gp[i]-want) > 1e-15 {
+			t.Errorf("BCEWithLogitsLoss gradient %d = %v, want %v", i, gp[i], want)
+		}
+	}
+	// Moderate logits: accurate where softplus(z) − y·z would cancel
+	// (y = 1, z = 40: the loss is softplus(−40) ≈ 4.25e-18).
+	small := BCEWithLogitsLoss(adjoint.Const(adjoint.Vector(40)), adjoint.Const(adjoint.Vector(1)),
+		&BCEWithLogitsSettings{PosWeight: adjoint.Vector(1)}).Item()
+	if want := math.Log1p(math.Exp(-40)); math.Abs(small-want) > 1e-15*want {
+		t.Errorf("loss at z = 40, y = 1: %v, want %v", small, want)
+	}
+
 	lg := adjoint.Param(adjoint.FromData([]float64{1000, 0, -1000, 0, 1e4, 0}, 2, 3))
 	ce := SoftmaxCrossEntropy(lg, []int{1, 0})
 	if ce.Item() != (1000+1e4)/2 {
@@ -132,6 +152,10 @@ func TestPyTorchLossGradients(t *testing.T) {
 		}},
 		{"bce", [][]int{{3, 4}, {3, 4}}, func(v ...*adjoint.Var) *adjoint.Var {
 			return BCE(adjoint.Sigmoid(v[0]), adjoint.Sigmoid(v[1]), &BCESettings{Weight: adjoint.Vector(1, 2, 0.5, 1)})
+		}},
+		{"bce_logits_pos_weight", [][]int{{3, 4}, {3, 4}}, func(v ...*adjoint.Var) *adjoint.Var {
+			return BCEWithLogitsLoss(v[0], adjoint.Sigmoid(v[1]), &BCEWithLogitsSettings{Weight: adjoint.Vector(1, 2, 0.5, 1),
+				PosWeight: adjoint.Vector(3, 0.5, 1, 2), Reduction: ReduceSum})
 		}},
 		{"kldiv", [][]int{{3, 4}, {3, 4}}, func(v ...*adjoint.Var) *adjoint.Var {
 			return KLDiv(adjoint.LogSoftmax(v[0], 1), adjoint.Softmax(v[1], 1), &KLDivSettings{Reduction: ReduceBatchMean})

@@ -49,6 +49,9 @@ type SGD struct {
 // SetLR sets the learning rate (for a Schedule).
 func (o *SGD) SetLR(lr float64) { o.LR = lr }
 
+// SetMomentum sets Momentum (for a schedule that cycles it).
+func (o *SGD) SetMomentum(m float64) { o.Momentum = m }
+
 // Step updates params from grads.
 func (o *SGD) Step(params, grads []*adjoint.Tensor) {
 	checkStep("SGD", params, grads)
@@ -141,6 +144,10 @@ func NewAdamW(lr, decay float64) *Adam {
 
 // SetLR sets the learning rate (for a Schedule).
 func (o *Adam) SetLR(lr float64) { o.LR = lr }
+
+// SetMomentum sets Beta1, Adam's momentum (for a schedule that cycles it,
+// as PyTorch's schedulers set betas[0]).
+func (o *Adam) SetMomentum(m float64) { o.Beta1 = m }
 
 // Step updates params from grads.
 func (o *Adam) Step(params, grads []*adjoint.Tensor) {

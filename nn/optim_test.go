@@ -168,3 +168,24 @@ func TestAdamDecays(t *testing.T) {
 		t.Errorf("AdamW: %v, want %v", q.Data[0], want)
 	}
 }
+
+// Past Total WarmupCosine holds Min unless Periodic, which continues the
+// cosine with period 2·(Total − Warmup) as PyTorch does.
+func TestWarmupCosinePastTotal(t *testing.T) {
+	s := WarmupCosine{Base: 1, Min: 0.1, Warmup: 2, Total: 12}
+	p := s
+	p.Periodic = true
+	for _, c := range []struct {
+		k            int
+		held, period float64
+	}{
+		{12, 0.1, 0.1}, {17, 0.1, 0.55}, {22, 0.1, 1}, {32, 0.1, 0.1}, {42, 0.1, 1},
+	} {
+		if got := s.LR(c.k); math.Abs(got-c.held) > 1e-15 {
+			t.Errorf("LR(%d) = %v, want %v", c.k, got, c.held)
+		}
+		if got := p.LR(c.k); math.Abs(got-c.period) > 1e-15 {
+			t.Errorf("periodic LR(%d) = %v, want %v", c.k, got, c.period)
+		}
+	}
+}

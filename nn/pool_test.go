@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/adjointkit/adjointkit/adjoint"
@@ -144,17 +145,24 @@ func TestAvgPoolSpreadsEqually(t *testing.T) {
 
 // The window sum is bilinear in the images and the scale: with both
 // differentiable, every member of its family (forward, both adjoints) is
-// checked against finite differences to second order.
+// checked against finite differences to second order, on plain, padded,
+// dilated and adaptive windows.
 func TestWindowSumBilinear(t *testing.T) {
 	rng := newRNG(14)
-	for _, pk := range []pool{{2, 2}, {3, 1}, {2, 3}} {
-		m := windowSum{pool: pk, n: 2, c: 2, h: 7, w: 6, oh: outDim(7, pk.k, pk.stride, 0), ow: outDim(6, pk.k, pk.stride, 0)}
+	for _, pk := range []pool{
+		{k: [2]int{2, 2}, stride: [2]int{2, 2}, dil: [2]int{1, 1}},
+		{k: [2]int{3, 3}, stride: [2]int{1, 1}, dil: [2]int{1, 1}},
+		{k: [2]int{2, 3}, stride: [2]int{3, 2}, pad: [2]int{1, 1}, dil: [2]int{1, 1}, ceil: true},
+		{k: [2]int{3, 2}, stride: [2]int{2, 1}, pad: [2]int{1, 0}, dil: [2]int{2, 3}},
+	} {
+		rows, cols := pk.windows(7, 0), pk.windows(6, 1)
+		m := windowSum{n: 2, c: 2, h: 7, w: 6, rows: rows, cols: cols, rowDiv: rows.size, colDiv: cols.count}
 		f := func(v ...*adjoint.Var) *adjoint.Var {
-			return adjoint.Sin(adjoint.ApplyBilinear(m, v[0], v[1], m.n, m.c, m.oh, m.ow))
+			return adjoint.Sin(adjoint.ApplyBilinear(m, v[0], v[1], m.n, m.c, len(rows.start), len(cols.start)))
 		}
 		r := adjoint.Check(f, []*adjoint.Tensor{randTensor(rng, 2, 2, 7, 6), adjoint.Scalar(0.3)}, nil)
 		if err := r.Err(fdTol, adTol); err != nil || !r.SecondOrder {
-			t.Errorf("window %d stride %d: %v\n%v", pk.k, pk.stride, err, r)
+			t.Errorf("%+v: %v\n%v", pk, err, r)
 		}
 	}
 }
@@ -187,5 +195,96 @@ func TestMaxPool2x2MatchesScan(t *testing.T) {
 				at++
 			}
 		}
+	}
+}
+
+// Every pooling option passes the gradient checks, to second order (zero
+// for max pooling, whose routing is constant away from ties: random
+// inputs have none).
+func TestPoolGradients(t *testing.T) {
+	rng := newRNG(20)
+	cases := []struct {
+		name  string
+		layer Layer
+		x     []int
+	}{
+		{"maxpool_ceil_pad", NewMaxPool2DWindow(3, 2, &Pool2DSettings{StrideHW: [2]int{2, 1}, Padding: 1, CeilMode: true}), []int{1, 2, 6, 5}},
+		{"maxpool_dilation", NewMaxPool2DWindow(2, 3, &Pool2DSettings{Stride: 2, DilationHW: [2]int{2, 1}, PaddingHW: [2]int{0, 1}}), []int{2, 1, 7, 6}},
+		{"avgpool_ceil_pad", NewAvgPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true}), []int{1, 2, 6, 5}},
+		{"avgpool_exclude", NewAvgPool2DWindow(2, 3, &Pool2DSettings{StrideHW: [2]int{1, 2}, Padding: 1, ExcludePadding: true}), []int{2, 1, 4, 5}},
+		{"avgpool_divisor", NewAvgPool2DWindow(2, 2, &Pool2DSettings{Divisor: 3, CeilMode: true}), []int{1, 2, 5, 5}},
+		{"adaptive_avg", NewAdaptiveAvgPool2D(3, 2), []int{2, 2, 7, 5}},
+		{"adaptive_avg_up", NewAdaptiveAvgPool2D(4, 0), []int{1, 2, 3, 3}},
+		{"adaptive_max", NewAdaptiveMaxPool2D(2, 3), []int{2, 1, 5, 7}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkLayer(t, c.layer, rng, false, c.x...) })
+	}
+}
+
+// Output sizes by PyTorch's rule, worked by hand: ceil mode keeps a last
+// partial window only if it starts inside the image or its left padding.
+func TestPoolOutputSize(t *testing.T) {
+	for _, c := range []struct {
+		l    Layer
+		in   []int
+		want []int
+	}{
+		{NewMaxPool2D(2, 0), []int{3, 5, 7}, []int{3, 2, 3}},
+		// ⌈(5 − 2)/2⌉ + 1 = 3; (3 − 1)·2 = 4 < 5.
+		{NewMaxPool2DWindow(2, 2, &Pool2DSettings{CeilMode: true}), []int{1, 5, 4}, []int{1, 3, 2}},
+		// Width 5, window 3, stride 2, padding 1: ⌈(5+2−3)/2⌉ + 1 = 3.
+		// Height 4: ⌈(4+2−3)/2⌉ + 1 = 3, (3−1)·2 = 4 ≥ 4 + 1? no: 3.
+		{NewAvgPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true}), []int{1, 4, 5}, []int{1, 3, 3}},
+		// Height 3, window 1, stride 2, ceil: ⌈2/2⌉ + 1 = 2; the window
+		// of row 1 starts at 2 < 3: kept.
+		{NewMaxPool2DWindow(1, 1, &Pool2DSettings{Stride: 2, CeilMode: true}), []int{1, 3, 2}, []int{1, 2, 1}},
+		// Height 4, window 3, stride 3, padding 1, ceil: ⌈(4+2−3)/3⌉ + 1 =
+		// 2, but the second window would start at 3·1 − 1 = 2 < 4 + 1:
+		// kept; width 2, window 3, stride 3, padding 1: ⌈1/3⌉ + 1 = 2,
+		// second window starts at 3 ≥ 2 + 1: dropped.
+		{NewMaxPool2DWindow(3, 3, &Pool2DSettings{Stride: 3, Padding: 1, CeilMode: true}), []int{1, 4, 2}, []int{1, 2, 1}},
+		{NewAdaptiveAvgPool2D(0, 3), []int{2, 5, -1}, []int{2, 5, 3}},
+		{NewMaxPool2D(2, 0), []int{1, -1, 4}, []int{1, -1, 2}},
+	} {
+		got, err := c.l.OutShape(c.in)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%v on %v: %v, %v; want %v", c.l, c.in, got, err, c.want)
+		}
+	}
+}
+
+// PyTorch's adaptive windows, by hand: 7 rows onto 3 are [0,3) [2,5)
+// [4,7); 3 onto 4 are [0,1) [0,2) [1,3) [2,3).
+func TestAdaptiveWindows(t *testing.T) {
+	a := newAdaptive("test", 3, 4)
+	for _, c := range []struct {
+		n, ax        int
+		start, count []int
+	}{
+		{7, 0, []int{0, 2, 4}, []int{3, 3, 3}},
+		{3, 1, []int{0, 0, 1, 2}, []int{1, 2, 2, 1}},
+	} {
+		w := a.windows(c.n, c.ax)
+		if !slices.Equal(w.start, c.start) || !slices.Equal(w.count, c.count) {
+			t.Errorf("%d onto %d: starts %v counts %v, want %v %v", c.n, a.out[c.ax], w.start, w.count, c.start, c.count)
+		}
+	}
+}
+
+func TestPoolMisuse(t *testing.T) {
+	mustPanic(t, func() { NewMaxPool2DWindow(3, 3, &Pool2DSettings{Padding: 2}) }, "half of the window")
+	mustPanic(t, func() { NewAvgPool2DWindow(3, 3, &Pool2DSettings{Dilation: 2}) }, "max pooling only")
+	mustPanic(t, func() { NewMaxPool2DWindow(2, 2, &Pool2DSettings{Divisor: 2}) }, "average pooling only")
+	mustPanic(t, func() { NewMaxPool2DWindow(0, 2, nil) }, "positive")
+	mustPanic(t, func() { NewAdaptiveMaxPool2D(-1, 2) }, "negative")
+	if _, err := NewMaxPool2D(3, 0).OutShape([]int{1, 2, 5}); err == nil || !strings.Contains(err.Error(), "smaller than the 3 window") {
+		t.Errorf("image smaller than the window: %v", err)
+	}
+	// A dilated window whose taps all miss a one-pixel image (padding 1,
+	// dilation 2: taps at −1 and 1).
+	if _, err := NewMaxPool2DWindow(2, 1, &Pool2DSettings{DilationHW: [2]int{2, 1}, PaddingHW: [2]int{1, 0}, CeilMode: true}).OutShape([]int{1, 1, 3}); err == nil ||
+		!strings.Contains(err.Error(), "holds no pixel") {
+		t.Errorf("empty window: %v", err)
 	}
 }

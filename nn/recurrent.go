@@ -75,12 +75,16 @@ type RNNSettings struct {
 	// Identity() gives a linear recurrence. GRU and LSTM have fixed
 	// nonlinearities and reject a non-nil Activation.
 	Activation *Activation
-	// InputInit draws the input weights, [in, gates·hidden]; nil means
-	// GlorotUniform(1).
+	// InputInit draws the input weights, [in, gates·hidden], with
+	// fanIn = in and fanOut = hidden; nil means GlorotUniform(1). When it
+	// is also a BiasInit (TorchRNNDefault, TorchDefault) it draws the
+	// biases too (see TorchRNNDefault); otherwise they start at zero, and
+	// an LSTM's forget-gate bias at one.
 	InputInit Init
-	// RecurrentInit draws the recurrent weights, [hidden, gates·hidden];
-	// nil means Orthogonal(1), which starts the recurrence with spectral
-	// radius one.
+	// RecurrentInit draws the recurrent weights, [hidden, gates·hidden],
+	// one hidden×hidden gate block at a time with fanIn = fanOut =
+	// hidden; nil means Orthogonal(1), which starts the recurrence with
+	// spectral radius one.
 	RecurrentInit Init
 	// Layers is the number of stacked layers; zero means 1. Layer l > 0
 	// reads the outputs of layer l − 1 (both directions, when
@@ -89,6 +93,15 @@ type RNNSettings struct {
 	// Bidirectional gives every layer a second direction that runs from
 	// the last step to the first, with parameters of its own.
 	Bidirectional bool
+	// Dropout is the probability with which, in training mode, each output
+	// of every stacked layer but the last is zeroed before the next layer
+	// reads it (the survivors scaled by 1/(1−Dropout)), as PyTorch's
+	// dropout argument; it must lie in [0, 1). Zero means none, and it
+	// does nothing to a single layer.
+	Dropout float64
+	// DropoutRNG is the source of the dropout masks; nil means the
+	// *rand.Rand given to the constructor, which the layer then keeps.
+	DropoutRNG *rand.Rand
 }
 
 func rnnSettings(who string, s *RNNSettings, allowAct bool) RNNSettings {
@@ -114,6 +127,9 @@ func rnnSettings(who string, s *RNNSettings, allowAct bool) RNNSettings {
 	if set.Layers == 0 {
 		set.Layers = 1
 	}
+	if !(set.Dropout >= 0 && set.Dropout < 1) {
+		panic(fmt.Sprintf("nn: %s: dropout probability %g outside [0, 1)", who, set.Dropout))
+	}
 	return set
 }
 
@@ -125,7 +141,18 @@ type recurrent struct {
 	layers, dirs      int
 	perCell           int
 	params            []Param
+	// Dropout between stacked layers, in training mode.
+	dropout  float64
+	dropRNG  *rand.Rand
+	training bool
 }
+
+// SetTraining switches between training (dropout between stacked layers)
+// and evaluation (none).
+func (r *recurrent) SetTraining(training bool) { r.training = training }
+
+// Training reports whether the layer is in training mode.
+func (r *recurrent) Training() bool { return r.training }
 
 // newRecurrent draws the weights of every cell and adds the biases that
 // bias returns (unprefixed, fresh for each cell). A single unidirectional
@@ -136,10 +163,15 @@ func newRecurrent(who string, rng *rand.Rand, in, hidden, gates int, set RNNSett
 	if in <= 0 || hidden <= 0 {
 		panic(fmt.Sprintf("nn: %s: sizes %d→%d must be positive", who, in, hidden))
 	}
-	r := recurrent{in: in, hidden: hidden, gates: gates, layers: set.Layers, dirs: 1}
+	r := recurrent{in: in, hidden: hidden, gates: gates, layers: set.Layers, dirs: 1,
+		dropout: set.Dropout, dropRNG: set.DropoutRNG, training: true}
 	if set.Bidirectional {
 		r.dirs = 2
 	}
+	if r.dropRNG == nil && r.dropout > 0 {
+		r.dropRNG = rng
+	}
+	biasInit, _ := set.InputInit.(BiasInit)
 	single := r.layers == 1 && r.dirs == 1
 	for l := range r.layers {
 		for d := range r.dirs {
@@ -163,7 +195,23 @@ func newRecurrent(who string, rng *rand.Rand, in, hidden, gates int, set RNNSett
 					copy(wh.Data[i*gates*hidden+g*hidden:], block.Data[i*hidden:(i+1)*hidden])
 				}
 			}
-			ps := append([]Param{newParam("w_x", wx), newParam("w_h", wh)}, bias()...)
+			bs := bias()
+			if biasInit != nil {
+				for _, b := range bs {
+					t := b.Value()
+					biasInit.Bias(rng, t, cin, hidden)
+					if b.Name == "bias" {
+						// One bias standing for PyTorch's two, b_ih + b_hh:
+						// the sum of two draws.
+						other := adjoint.New(t.Shape...)
+						biasInit.Bias(rng, other, cin, hidden)
+						for i, v := range other.Data {
+							t.Data[i] += v
+						}
+					}
+				}
+			}
+			ps := append([]Param{newParam("w_x", wx), newParam("w_h", wh)}, bs...)
 			for _, p := range ps {
 				p.Name = prefix + p.Name
 				r.params = append(r.params, p)
@@ -201,7 +249,41 @@ func (r *recurrent) describe(kind, extra string) string {
 	if r.dirs == 2 {
 		s += ", bidirectional"
 	}
+	if r.dropout > 0 {
+		s += fmt.Sprintf(", dropout %g", r.dropout)
+	}
 	return s + ")"
+}
+
+// dropping reports whether outputs between stacked layers are dropped.
+func (r *recurrent) dropping() bool { return r.training && r.dropout > 0 && r.layers > 1 }
+
+// dropMasks draws the dropout mask of one stacked layer's outputs
+// [batch, T, features], in Dropout's order (row-major over that shape,
+// so that a stack equals single layers with Dropout layers between them),
+// and returns it per step, [batch, features] each, as constants: zero or
+// 1/(1 − p).
+func (r *recurrent) dropMasks(batch, T, features int) []*adjoint.Var {
+	keep := 1 / (1 - r.dropout)
+	ms := make([]*adjoint.Tensor, T)
+	for t := range ms {
+		ms[t] = adjoint.New(batch, features)
+	}
+	for b := range batch {
+		for t := range T {
+			row := ms[t].Data[b*features : (b+1)*features]
+			for f := range row {
+				if r.dropRNG.Float64() >= r.dropout {
+					row[f] = keep
+				}
+			}
+		}
+	}
+	vs := make([]*adjoint.Var, T)
+	for t, m := range ms {
+		vs[t] = adjoint.Const(m)
+	}
+	return vs
 }
 
 func (r *recurrent) outShape(in []int) ([]int, error) {
@@ -295,11 +377,17 @@ func (r *recurrent) unroll(l Layer, ps []*adjoint.Var, x *adjoint.Var, s0 State,
 		}
 		if r.dirs == 1 {
 			xs = outs[0]
-			continue
+		} else {
+			xs = make([]*adjoint.Var, T)
+			for t := range xs {
+				xs[t] = adjoint.Concat(1, outs[0][t], outs[1][t])
+			}
 		}
-		xs = make([]*adjoint.Var, T)
-		for t := range xs {
-			xs[t] = adjoint.Concat(1, outs[0][t], outs[1][t])
+		if layer < r.layers-1 && r.dropping() {
+			masks := r.dropMasks(batch, T, r.dirs*r.hidden)
+			for t := range xs {
+				xs[t] = adjoint.Mul(xs[t], masks[t])
+			}
 		}
 	}
 	final := State{H: stackCells(finalH)}
@@ -326,7 +414,18 @@ func (r *recurrent) recurrence(l Layer, x *adjoint.Tensor, lstm bool, step stepF
 	if r.dirs != 1 {
 		panic(fmt.Sprintf("nn: %s: Recurrence needs a unidirectional layer", layerName(l)))
 	}
-	return r.engineStep(l, x, func(ps []*adjoint.Var, xt, state *adjoint.Var) *adjoint.Var {
+	// Dropout masks for the whole sequence, drawn now as Run would draw
+	// them, so that the engine's recomputed steps see the same masks.
+	var masks [][]*adjoint.Var
+	if r.dropping() {
+		if len(x.Shape) != 3 {
+			panic(fmt.Sprintf("nn: %s: Recurrence of shape %v, want [batch steps features]", layerName(l), x.Shape))
+		}
+		for range r.layers - 1 {
+			masks = append(masks, r.dropMasks(x.Shape[0], x.Shape[1], r.hidden))
+		}
+	}
+	return r.engineStep(l, x, func(k int, ps []*adjoint.Var, xt, state *adjoint.Var) *adjoint.Var {
 		rows := state.Shape()[0] / r.layers // batch rows of one layer
 		if lstm {
 			rows /= 2
@@ -347,6 +446,9 @@ func (r *recurrent) recurrence(l Layer, x *adjoint.Tensor, lstm bool, step stepF
 			}
 			hs[layer], cs[layer] = step(r.cell(ps, layer), in, block(layer), c)
 			in = hs[layer]
+			if masks != nil && layer < r.layers-1 {
+				in = adjoint.Mul(in, masks[layer][k])
+			}
 		}
 		if lstm {
 			hs = append(hs, cs...)
@@ -361,7 +463,7 @@ func (r *recurrent) recurrence(l Layer, x *adjoint.Tensor, lstm bool, step stepF
 // engineStep builds the adjoint.TracedStep of a recurrent layer whose
 // one-step update is cell(ps, x_t, state), state being the flat engine
 // state as [rows, hidden] blocks.
-func (r *recurrent) engineStep(l Layer, x *adjoint.Tensor, cell func(ps []*adjoint.Var, xt, state *adjoint.Var) *adjoint.Var) (adjoint.TracedStep, adjoint.Layout) {
+func (r *recurrent) engineStep(l Layer, x *adjoint.Tensor, cell func(k int, ps []*adjoint.Var, xt, state *adjoint.Var) *adjoint.Var) (adjoint.TracedStep, adjoint.Layout) {
 	own := l.Params()
 	lay := adjoint.LayoutOf(ParamValues(own)...)
 	xs := r.steps(l, adjoint.Const(x), nil)
@@ -369,7 +471,7 @@ func (r *recurrent) engineStep(l Layer, x *adjoint.Tensor, cell func(ps []*adjoi
 		if k < 0 || k >= len(xs) {
 			panic(fmt.Sprintf("nn: %s: engine step %d outside the sequence of %d steps", layerName(l), k, len(xs)))
 		}
-		return adjoint.Reshape(cell(lay.Vars(theta), xs[k], adjoint.Reshape(state, -1, r.hidden)), -1)
+		return adjoint.Reshape(cell(k, lay.Vars(theta), xs[k], adjoint.Reshape(state, -1, r.hidden)), -1)
 	}
 	return adjoint.TracedStep{F: f}, lay
 }
@@ -383,10 +485,11 @@ func gate(v *adjoint.Var, g, h int) *adjoint.Var { return adjoint.Slice(v, -1, g
 //
 // with φ = tanh by default. With φ the identity it is the linear recurrence
 // whose gradients dL/dh_t shrink or grow like ρ(W_h)^(T−t). It can be
-// stacked and bidirectional (RNNSettings).
+// stacked, with dropout between the layers in training mode, and
+// bidirectional (RNNSettings).
 //
 // Parameters, for a single unidirectional layer: "w_x" [in hidden],
-// "w_h" [hidden hidden], "bias" [hidden] (zeros); stacked and
+// "w_h" [hidden hidden], "bias" [hidden] (zeros by default); stacked and
 // bidirectional layers have these for every layer and direction, prefixed
 // "l0.", "l0_reverse.", "l1.", … (layer l > 0 has w_x [directions·hidden
 // hidden]). PyTorch's two biases b_ih + b_hh are one here.
@@ -395,10 +498,14 @@ type RNN struct {
 	act *Activation
 }
 
-var _ Recurrent = (*RNN)(nil)
+var (
+	_ Recurrent     = (*RNN)(nil)
+	_ TrainingModer = (*RNN)(nil)
+)
 
 // NewRNN returns a vanilla RNN from in features to hidden units, drawing its
-// weights from rng; the bias starts at zero.
+// weights from rng; the bias starts at zero unless RNNSettings.InputInit
+// draws it.
 func NewRNN(rng *rand.Rand, in, hidden int, s *RNNSettings) *RNN {
 	set := rnnSettings("NewRNN", s, true)
 	bias := func() []Param { return []Param{newParam("bias", adjoint.New(hidden))} }
@@ -462,19 +569,24 @@ func (r *RNN) Forward(x *adjoint.Var) *adjoint.Var { return r.Apply(Vars(r), x) 
 //	h' = (1 − z) ⊙ n + z ⊙ h
 //
 // The three gates are stored side by side in the order r, z, n. It can be
-// stacked and bidirectional (RNNSettings).
+// stacked, with dropout between the layers, and bidirectional
+// (RNNSettings).
 //
 // Parameters, for a single unidirectional layer: "w_x" [in 3·hidden],
-// "w_h" [hidden 3·hidden], "b_x" [3·hidden], "b_h" [3·hidden] (zeros);
-// stacked and bidirectional layers are named as for RNN.
+// "w_h" [hidden 3·hidden], "b_x" [3·hidden], "b_h" [3·hidden] (zeros by
+// default); stacked and bidirectional layers are named as for RNN.
 type GRU struct {
 	recurrent
 }
 
-var _ Recurrent = (*GRU)(nil)
+var (
+	_ Recurrent     = (*GRU)(nil)
+	_ TrainingModer = (*GRU)(nil)
+)
 
 // NewGRU returns a GRU from in features to hidden units, drawing its
-// weights from rng; the biases start at zero.
+// weights from rng; the biases start at zero unless RNNSettings.InputInit
+// draws them.
 func NewGRU(rng *rand.Rand, in, hidden int, s *RNNSettings) *GRU {
 	set := rnnSettings("NewGRU", s, false)
 	bias := func() []Param {
@@ -548,10 +660,12 @@ func (g *GRU) Forward(x *adjoint.Var) *adjoint.Var { return g.Apply(Vars(g), x) 
 //
 // with the four gates stored side by side in the order i, f, g, o (as in
 // PyTorch). The forget-gate bias starts at 1 (the others at 0), the usual
-// choice that lets the cell remember from the start. Run and Apply start
+// choice that lets the cell remember from the start, unless
+// RNNSettings.InputInit draws the biases. Run and Apply start
 // from zero hidden and cell states unless Run is given h0 (the cell state
 // then still starts at zero); RunState and ApplyState take both. It can be
-// stacked and bidirectional (RNNSettings).
+// stacked, with dropout between the layers, and bidirectional
+// (RNNSettings).
 //
 // Parameters, for a single unidirectional layer: "w_x" [in 4·hidden],
 // "w_h" [hidden 4·hidden], "bias" [4·hidden]; stacked and bidirectional
@@ -561,7 +675,10 @@ type LSTM struct {
 	recurrent
 }
 
-var _ Recurrent = (*LSTM)(nil)
+var (
+	_ Recurrent     = (*LSTM)(nil)
+	_ TrainingModer = (*LSTM)(nil)
+)
 
 // NewLSTM returns an LSTM from in features to hidden units, drawing its
 // weights from rng.

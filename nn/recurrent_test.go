@@ -2,7 +2,9 @@ package nn
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -272,5 +274,151 @@ func TestRecurrentFinalState(t *testing.T) {
 	mustPanic(t, func() { l.RunState(Vars(l), x, State{C: adjoint.Const(adjoint.New(2, B, H))}) }, "LSTM only")
 	if got := l.Params()[4].Name; got != "l0_reverse.w_x" {
 		t.Errorf("parameter 4 is %q, want l0_reverse.w_x", got)
+	}
+}
+
+// Dropout between stacked layers is Dropout applied to each layer's
+// output sequence: a stack with dropout equals its layers one by one with
+// Dropout layers between them drawing from an equal random stream, in
+// outputs and gradients; in evaluation mode, and for the top layer's
+// output, nothing is dropped.
+func TestRecurrentDropout(t *testing.T) {
+	rng := newRNG(27)
+	const B, T, in, H, p = 3, 4, 2, 3, 0.4
+	x := adjoint.Const(randTensor(rng, B, T, in))
+	for _, bidir := range []bool{false, true} {
+		dirs := 1
+		if bidir {
+			dirs = 2
+		}
+		makers := []func(rng *rand.Rand, in int, s *RNNSettings) Recurrent{
+			func(rng *rand.Rand, in int, s *RNNSettings) Recurrent { return NewRNN(rng, in, H, s) },
+			func(rng *rand.Rand, in int, s *RNNSettings) Recurrent { return NewGRU(rng, in, H, s) },
+			func(rng *rand.Rand, in int, s *RNNSettings) Recurrent { return NewLSTM(rng, in, H, s) },
+		}
+		for _, mk := range makers {
+			stack := mk(rng, in, &RNNSettings{Layers: 3, Bidirectional: bidir, Dropout: p, DropoutRNG: newRNG(7)})
+			plain := mk(rng, in, &RNNSettings{Layers: 3, Bidirectional: bidir})
+			seq := []Layer{}
+			drop := newRNG(7)
+			ps := stack.Params()
+			per := len(ps) / 3
+			for l := range 3 {
+				cin := in
+				if l > 0 {
+					cin = dirs * H
+				}
+				single := mk(rng, cin, &RNNSettings{Bidirectional: bidir})
+				for i, q := range single.Params() {
+					copy(q.Value().Data, ps[l*per+i].Value().Data)
+				}
+				if l > 0 {
+					seq = append(seq, NewDropout(drop, p))
+				}
+				seq = append(seq, single)
+			}
+			for i, q := range plain.Params() {
+				copy(q.Value().Data, ps[i].Value().Data)
+			}
+			ref := NewSequential([]int{-1, in}, seq...)
+			y, want := stack.Apply(Vars(stack), x), ref.Forward(x)
+			if !slices.Equal(y.Value().Data, want.Value().Data) {
+				t.Fatalf("%v: outputs differ from the layers with Dropout between them", stack)
+			}
+			gs := adjoint.Grad(adjoint.Sum(adjoint.Square(y)), Vars(stack)...)
+			gw := adjoint.Grad(adjoint.Sum(adjoint.Square(want)), Vars(ref)...)
+			for i := range gs {
+				if !slices.Equal(gs[i].Data, gw[i].Data) {
+					t.Errorf("%v: gradient of %s differs", stack, stack.Params()[i].Name)
+				}
+			}
+			if d := maxAbsDiff(y.Value().Data, plain.Apply(Vars(plain), x).Value().Data); d == 0 {
+				t.Errorf("%v: dropout changed nothing", stack)
+			}
+			SetTraining(stack, false)
+			if !slices.Equal(stack.Apply(Vars(stack), x).Value().Data, plain.Apply(Vars(plain), x).Value().Data) {
+				t.Errorf("%v: evaluation mode differs from the layer without dropout", stack)
+			}
+		}
+	}
+	mustPanic(t, func() { NewGRU(rng, 2, 2, &RNNSettings{Dropout: 1}) }, "dropout probability 1")
+	if s := NewLSTM(rng, 2, 3, &RNNSettings{Layers: 2, Dropout: 0.25}).String(); s != "LSTM(2→3, 2 layers, dropout 0.25)" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+// On the adjoint-state engine the dropout masks are drawn once for the
+// whole sequence, as Run draws them, so that recomputed steps see the
+// same masks: the engine's gradients equal the traced ones with an equal
+// random stream, whatever the checkpointing.
+func TestRecurrentDropoutOnEngine(t *testing.T) {
+	rng := newRNG(28)
+	const B, T, in, H = 2, 7, 2, 3
+	xt := randTensor(rng, B, T, in)
+	for _, mk := range []func(s *RNNSettings) Recurrent{
+		func(s *RNNSettings) Recurrent { return NewGRU(newRNG(29), in, H, s) },
+		func(s *RNNSettings) Recurrent { return NewLSTM(newRNG(29), in, H, s) },
+	} {
+		traced := mk(&RNNSettings{Layers: 3, Dropout: 0.5, DropoutRNG: newRNG(30)})
+		engine := mk(&RNNSettings{Layers: 3, Dropout: 0.5, DropoutRNG: newRNG(30)})
+		hs := traced.Run(Vars(traced), adjoint.Const(xt), nil)
+		loss := adjoint.Mean(adjoint.Square(hs[T-1]))
+		want := adjoint.Grad(loss, Vars(traced)...)
+		step, lay := engine.Recurrence(xt)
+		theta := lay.Pack(nil, ParamValues(engine.Params())...)
+		state := 3 * B * H
+		if _, ok := engine.(*LSTM); ok {
+			state *= 2
+		}
+		top := 2 * B * H
+		terminal := adjoint.TracedLoss{Terminal: func(s, _ *adjoint.Var) *adjoint.Var {
+			return adjoint.Mean(adjoint.Square(adjoint.Slice(s, 0, top, top+B*H)))
+		}}.AsLoss()
+		for _, policy := range []adjoint.Policy{adjoint.StoreAll(), adjoint.Binomial(2)} {
+			thetabar := make([]float64, len(theta))
+			res, err := adjoint.Recurrence(nil, thetabar, step, terminal, make([]float64, state), theta, T, policy, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(res.Loss-loss.Item()) > 1e-15 {
+				t.Errorf("%v: engine loss %v, traced %v", engine, res.Loss, loss.Item())
+			}
+			for i, g := range lay.Unpack(thetabar) {
+				if e := relErr(g.Data, want[i].Data); e > 1e-13 {
+					t.Errorf("%v: parameter %s: relative difference %g", engine, engine.Params()[i].Name, e)
+				}
+			}
+		}
+	}
+}
+
+// TorchRNNDefault draws every weight from U(−1/√H, 1/√H), GRU's biases
+// likewise, and the single bias of RNN and LSTM as the sum of two such
+// draws (PyTorch's b_ih + b_hh): range ±2/√H, variance 2/(3H), and no
+// forget-gate offset.
+func TestTorchRNNDefault(t *testing.T) {
+	rng := newRNG(31)
+	const in, H = 30, 100
+	set := &RNNSettings{InputInit: TorchRNNDefault(), RecurrentInit: TorchRNNDefault(), Layers: 2}
+	b := 1 / math.Sqrt(H)
+	for _, l := range []Recurrent{NewRNN(rng, in, H, set), NewGRU(rng, in, H, set), NewLSTM(rng, in, H, set)} {
+		_, gru := l.(*GRU)
+		for _, p := range l.Params() {
+			d := p.Value().Data
+			bound, variance := b, b*b/3
+			if strings.HasSuffix(p.Name, "bias") && !gru {
+				bound, variance = 2*b, 2*b*b/3
+			}
+			m, v := meanVar(d)
+			n := float64(len(d))
+			lo, hi := slices.Min(d), slices.Max(d)
+			// Means within 4 standard errors; variances within 6 (the
+			// standard error of a sample variance of U(−b, b) values is
+			// about 0.9·variance/√n).
+			if lo < -bound || hi > bound || math.Abs(m) > 4*math.Sqrt(variance/n) || math.Abs(v/variance-1) > 6/math.Sqrt(n) {
+				t.Errorf("%v %s: range [%.4g, %.4g], mean %.3g, variance %.4g; want bound %.4g, variance %.4g",
+					l, p.Name, lo, hi, m, v, bound, variance)
+			}
+		}
 	}
 }

@@ -117,7 +117,10 @@ func torchEntries(l Layer, prefix string) ([]torchEntry, error) {
 		return torchEntries(l.block, prefix)
 	case *Linear:
 		return []torchEntry{transposedEntry(name, prefix+"weight", param("weight")), sameEntry(name, prefix+"bias", param("bias"))}, nil
-	case *Conv2D, *Embedding:
+	case *Conv2D, *Conv1D, *ConvTranspose2D, *Embedding:
+		// The same names and layouts as torch.nn: Conv weights
+		// [out, in/groups, k…], ConvTranspose weights [in, out/groups, k…],
+		// biases [out] (absent without a bias, as with bias=False).
 		var es []torchEntry
 		for _, p := range l.Params() {
 			es = append(es, sameEntry(name, prefix+p.Name, p.Value()))

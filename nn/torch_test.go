@@ -93,6 +93,61 @@ var torchLayerCases = map[string]func() Layer{
 	"batchnorm2d_train":      func() Layer { return NewBatchNorm2D(2, nil) },
 	"batchnorm2d_eval":       func() Layer { return evalMode(NewBatchNorm2D(2, &BatchNormSettings{Eps: 1e-3})) },
 	"batchnorm2d_noaffine":   func() Layer { return NewBatchNorm2D(3, &BatchNormSettings{NoAffine: true}) },
+	"conv2d":                 func() Layer { return NewConv2D(newRNG(6), 3, 4, 3, 3, nil) },
+	"conv2d_dil2_stride3": func() Layer {
+		return NewConv2D(newRNG(6), 2, 3, 3, 2, &Conv2DSettings{Stride: 3, PaddingHW: [2]int{2, 1}, Dilation: 2})
+	},
+	"conv2d_groups2": func() Layer {
+		return NewConv2D(newRNG(6), 4, 6, 3, 3, &Conv2DSettings{StrideHW: [2]int{1, 2}, Padding: 1, Groups: 2})
+	},
+	"conv2d_depthwise": func() Layer {
+		return NewConv2D(newRNG(6), 3, 6, 3, 3, &Conv2DSettings{Padding: 1, Groups: 3, NoBias: true})
+	},
+	"conv2d_reflect": func() Layer {
+		return NewConv2D(newRNG(6), 2, 3, 3, 3, &Conv2DSettings{Stride: 2, PaddingHW: [2]int{2, 1}, PaddingMode: PadReflect})
+	},
+	"conv2d_replicate": func() Layer {
+		return NewConv2D(newRNG(6), 2, 2, 2, 3, &Conv2DSettings{PaddingHW: [2]int{1, 2}, DilationHW: [2]int{1, 2}, PaddingMode: PadReplicate})
+	},
+	"conv2d_circular": func() Layer {
+		return NewConv2D(newRNG(6), 2, 4, 3, 3, &Conv2DSettings{Padding: 2, Groups: 2, PaddingMode: PadCircular})
+	},
+	"conv1d": func() Layer {
+		return NewConv1D(newRNG(6), 3, 4, 3, &Conv1DSettings{Stride: 2, Padding: 1, Dilation: 2})
+	},
+	"conv1d_depthwise_reflect": func() Layer {
+		return NewConv1D(newRNG(6), 4, 4, 3, &Conv1DSettings{Padding: 2, Groups: 4, PaddingMode: PadReflect})
+	},
+	"convt2d": func() Layer {
+		return NewConvTranspose2D(newRNG(6), 3, 2, 3, 3, &ConvTranspose2DSettings{Stride: 2, Padding: 1, OutputPadding: 1})
+	},
+	"convt2d_groups_dil": func() Layer {
+		return NewConvTranspose2D(newRNG(6), 4, 6, 3, 2, &ConvTranspose2DSettings{StrideHW: [2]int{2, 3}, PaddingHW: [2]int{1, 0},
+			OutputPaddingHW: [2]int{1, 2}, DilationHW: [2]int{2, 1}, Groups: 2})
+	},
+	"convt2d_outpad_dilation": func() Layer {
+		return NewConvTranspose2D(newRNG(6), 2, 3, 2, 2, &ConvTranspose2DSettings{Dilation: 3, OutputPadding: 2, NoBias: true})
+	},
+	"maxpool_2x2_odd": func() Layer { return NewMaxPool2D(2, 0) },
+	"maxpool_ceil_pad": func() Layer {
+		return NewMaxPool2DWindow(3, 2, &Pool2DSettings{StrideHW: [2]int{2, 1}, Padding: 1, CeilMode: true})
+	},
+	"maxpool_dilation": func() Layer {
+		return NewMaxPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, Dilation: 2, CeilMode: true})
+	},
+	"avgpool_ceil_pad": func() Layer {
+		return NewAvgPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true})
+	},
+	"avgpool_ceil_pad_exclude": func() Layer {
+		return NewAvgPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true, ExcludePadding: true})
+	},
+	"avgpool_divisor": func() Layer {
+		return NewAvgPool2DWindow(2, 3, &Pool2DSettings{StrideHW: [2]int{1, 2}, Padding: 1, Divisor: 5})
+	},
+	"adaptive_avg":      func() Layer { return NewAdaptiveAvgPool2D(3, 4) },
+	"adaptive_avg_up":   func() Layer { return NewAdaptiveAvgPool2D(4, 7) },
+	"adaptive_avg_keep": func() Layer { return NewAdaptiveAvgPool2D(0, 2) },
+	"adaptive_max":      func() Layer { return NewAdaptiveMaxPool2D(3, 2) },
 	"embedding": func() Layer {
 		return NewEmbedding(newRNG(2), 10, 3, &EmbeddingSettings{Padding: true, PaddingIndex: 1})
 	},
@@ -251,6 +306,7 @@ type lossSetting struct {
 	IgnoreIndex    *int      `json:"ignore_index"`
 	LabelSmoothing float64   `json:"label_smoothing"`
 	BCEWeight      []float64 `json:"bce_weight"`
+	PosWeight      []float64 `json:"pos_weight"`
 	LogTarget      bool      `json:"log_target"`
 	Grad           bool      `json:"grad"`
 }
@@ -311,6 +367,15 @@ func TestLossesAgainstPyTorch(t *testing.T) {
 				bs.Weight = adjoint.FromData(s.BCEWeight, len(s.BCEWeight))
 			}
 			out = BCE(in, adjoint.Const(target), bs)
+		case "bce_logits":
+			bs := &BCEWithLogitsSettings{Reduction: red}
+			if s.BCEWeight != nil {
+				bs.Weight = adjoint.FromData(s.BCEWeight, len(s.BCEWeight))
+			}
+			if s.PosWeight != nil {
+				bs.PosWeight = adjoint.FromData(s.PosWeight, len(s.PosWeight))
+			}
+			out = BCEWithLogitsLoss(in, adjoint.Const(target), bs)
 		case "kldiv":
 			out = KLDiv(in, adjoint.Const(target), &KLDivSettings{Reduction: red, LogTarget: s.LogTarget})
 		default:
@@ -368,8 +433,23 @@ type optimFixture struct {
 		PctStart       float64   `json:"pct_start"`
 		DivFactor      float64   `json:"div_factor"`
 		FinalDivFactor float64   `json:"final_div_factor"`
+		Periodic       bool      `json:"periodic"`
 		LRs            []float64 `json:"lrs"`
 	} `json:"schedules"`
+	Cycled map[string]struct {
+		Kind         string      `json:"kind"`
+		Nesterov     bool        `json:"nesterov"`
+		Max          float64     `json:"max"`
+		Total        int         `json:"total"`
+		PctStart     float64     `json:"pct_start"`
+		ThreePhase   bool        `json:"three_phase"`
+		Linear       bool        `json:"linear"`
+		BaseMomentum float64     `json:"base_momentum"`
+		MaxMomentum  float64     `json:"max_momentum"`
+		LRs          []float64   `json:"lrs"`
+		Momenta      []float64   `json:"momenta"`
+		Trajectory   [][]float64 `json:"trajectory"`
+	} `json:"cycled"`
 }
 
 func readOptimFixture(t *testing.T) optimFixture {
@@ -447,7 +527,7 @@ func TestSchedulesAgainstPyTorch(t *testing.T) {
 		case "exponential":
 			sch = ExponentialDecay{Base: s.Base, Gamma: s.Gamma}
 		case "warmup_cosine":
-			sch = WarmupCosine{Base: s.Base, Min: s.Min, Warmup: s.Warmup, StartFactor: s.StartFactor, Total: s.Total}
+			sch = WarmupCosine{Base: s.Base, Min: s.Min, Warmup: s.Warmup, StartFactor: s.StartFactor, Total: s.Total, Periodic: s.Periodic}
 		case "onecycle":
 			sch = OneCycle{Max: s.Base, Total: s.Total, PctStart: s.PctStart, DivFactor: s.DivFactor,
 				FinalDivFactor: s.FinalDivFactor, Linear: s.Linear, ThreePhase: s.ThreePhase}
@@ -465,6 +545,57 @@ func TestSchedulesAgainstPyTorch(t *testing.T) {
 		t.Logf("%s: max deviation %.2g of the base rate", name, worst)
 	}
 }
+
+// OneCycle with CycleMomentum gives OneCycleLR's rates and momenta, and
+// Scheduled passes both to SGD (momentum) and Adam (β₁), which then follow
+// torch.optim's trajectories.
+func TestOneCycleMomentumAgainstPyTorch(t *testing.T) {
+	f := readOptimFixture(t)
+	if len(f.Cycled) == 0 {
+		t.Fatal("no cycled cases in optim.json")
+	}
+	for name, c := range f.Cycled {
+		sch := OneCycle{Max: c.Max, Total: c.Total, PctStart: c.PctStart, ThreePhase: c.ThreePhase, Linear: c.Linear,
+			CycleMomentum: true, BaseMomentum: c.BaseMomentum, MaxMomentum: c.MaxMomentum}
+		var opt LROptimizer = &SGD{Momentum: 0.9, Nesterov: c.Nesterov}
+		if c.Kind == "adam" {
+			opt = NewAdam(0)
+		}
+		run := &Scheduled{Optimizer: opt, Schedule: sch}
+		p := adjoint.FromData(slices.Clone(f.P0), len(f.P0))
+		var rates, moms, traj float64
+		for k := range c.Total {
+			m, ok := sch.Momentum(k)
+			if !ok {
+				t.Fatalf("%s: no momentum", name)
+			}
+			rates = max(rates, math.Abs(sch.LR(k)-c.LRs[k])/c.Max)
+			moms = max(moms, math.Abs(m-c.Momenta[k]))
+			g := f.Grads[k%len(f.Grads)]
+			run.Step([]*adjoint.Tensor{p}, []*adjoint.Tensor{adjoint.FromData(slices.Clone(g), len(g))})
+			traj = max(traj, normRel(p, adjoint.FromData(c.Trajectory[k], len(g))))
+		}
+		// Closed forms against PyTorch's: rounding only. The trajectory
+		// compounds eighteen steps of O(1) values.
+		if rates > 1e-13 || moms > 1e-15 || traj > 1e-13 {
+			t.Errorf("%s: rates differ by %.3g of the peak, momenta by %.3g, trajectory by %.3g", name, rates, moms, traj)
+		}
+		t.Logf("%s: rates %.2g of the peak, momenta %.2g, trajectory %.2g", name, rates, moms, traj)
+	}
+	// A schedule that sets the momentum needs an optimiser that has one.
+	mustPanic(t, func() {
+		(&Scheduled{Optimizer: lrOnly{}, Schedule: OneCycle{Max: 1, Total: 5, CycleMomentum: true}}).Step(nil, nil)
+	}, "sets the momentum")
+	if _, ok := (OneCycle{Max: 1, Total: 5}).Momentum(0); ok {
+		t.Error("OneCycle without CycleMomentum sets the momentum")
+	}
+}
+
+// lrOnly is an optimiser with a learning rate and no momentum.
+type lrOnly struct{}
+
+func (lrOnly) Step(_, _ []*adjoint.Tensor) {}
+func (lrOnly) SetLR(float64)               {}
 
 // torchModel builds the model of make_fixtures.py's Net and the renaming
 // from this package's default keys to Net's.
@@ -504,6 +635,28 @@ func TestTorchModel(t *testing.T) {
 	t.Logf("deviation from PyTorch: eval %.2g, train %.2g, running statistics %.2g", eval, train, stats)
 	if eval > torchTol || train > torchTol || stats > torchTol {
 		t.Errorf("deviation from PyTorch: eval %.3g, train %.3g, running statistics %.3g", eval, train, stats)
+	}
+}
+
+// A convolutional encoder-decoder trained in PyTorch (a Sequential, so the
+// default keys apply) loads and gives PyTorch's outputs.
+func TestTorchConvModel(t *testing.T) {
+	rng := newRNG(10)
+	m := NewSequential([]int{1, 10, 10},
+		NewConv2D(rng, 1, 4, 3, 3, &Conv2DSettings{Stride: 2, Padding: 1}), ReLU(),
+		NewConv2D(rng, 4, 4, 3, 3, &Conv2DSettings{Padding: 1, Groups: 2, PaddingMode: PadReflect}), NewBatchNorm2D(4, nil),
+		NewConvTranspose2D(rng, 4, 2, 3, 3, &ConvTranspose2DSettings{Stride: 2, Padding: 1, OutputPadding: 1}), Tanh(),
+		NewMaxPool2DWindow(3, 3, &Pool2DSettings{Stride: 2, Padding: 1, CeilMode: true}), NewAdaptiveAvgPool2D(3, 3),
+		NewFlatten(), NewLinear(rng, 18, 3, nil))
+	if err := LoadTorch(filepath.Join("testdata", "torch", "conv_model.safetensors"), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	io := fixture(t, "conv_model_io.safetensors")
+	SetTraining(m, false)
+	d := normRel(Predict(m, adjoint.Const(io["x"])).Value(), io["y_eval"])
+	t.Logf("deviation from PyTorch: %.2g", d)
+	if d > torchTol {
+		t.Errorf("outputs differ from PyTorch's by %.3g", d)
 	}
 }
 

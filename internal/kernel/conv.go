@@ -7,26 +7,32 @@ import (
 
 // Conv2D is the geometry of a two-dimensional convolution (strictly, a
 // cross-correlation) of a batch of images x [N, C, H, W] with kernels
-// w [O, C, KH, KW], both row-major (NCHW):
+// w [O, C/G, KH, KW], both row-major (NCHW), in G groups:
 //
-//	y[n, o, i, j] = Σ_{c,u,v} w[o, c, u, v] · x[n, c, i·SH − PH + u·DH, j·SW − PW + v·DW]
+//	y[n, o, i, j] = Σ_{c,u,v} w[o, c, u, v] · x[n, g·C/G + c, i·SH − PH + u·DH, j·SW − PW + v·DW]
 //
-// where positions outside the image read zero (padding PH, PW), SH and SW
-// are the strides and DH and DW the dilations; y is [N, O, OH, OW] with
-// OH = (H + 2·PH − DH·(KH−1) − 1)/SH + 1 and likewise OW.
+// where g = o/(O/G) is the group of output channel o, c runs over the
+// C/G input channels of that group, positions outside the image read zero
+// (padding PH, PW), SH and SW are the strides and DH and DW the
+// dilations; y is [N, O, OH, OW] with OH = (H + 2·PH − DH·(KH−1) − 1)/SH + 1
+// and likewise OW. With G = C every input channel has kernels of its own
+// (a depthwise convolution).
 //
 // The three methods are the convolution and its adjoints with respect to
-// each argument, all computed as matrix products with Gemm's micro-kernels:
-// with the patch matrix P [C·KH·KW, N·OH·OW] (im2col), y = w·P, the weight
-// gradient is ȳ·Pᵀ and the input gradient is the fold (col2im) of wᵀ·ȳ. P
-// is never formed: the image patches are unfolded straight into the
-// packed panels of the product.
+// each argument, all computed as matrix products with Gemm's micro-kernels,
+// one per group: with the patch matrix P [C/G·KH·KW, N·OH·OW] of a group
+// (im2col), y = w·P, the weight gradient is ȳ·Pᵀ and the input gradient
+// is the fold (col2im) of wᵀ·ȳ. P is never formed: the image patches are
+// unfolded straight into the packed panels of the product.
 type Conv2D struct {
 	N, C, H, W int // input batch, channels, height, width
 	O, KH, KW  int // output channels, kernel height and width
 	SH, SW     int // strides (≥ 1)
 	PH, PW     int // zero padding on each side (≥ 0)
 	DH, DW     int // dilations (≥ 1)
+	// Groups splits the channels into groups convolved separately; C and O
+	// must be multiples of it. Zero means 1.
+	Groups int
 }
 
 // OutH returns the output height.
@@ -35,12 +41,20 @@ func (g *Conv2D) OutH() int { return (g.H+2*g.PH-g.DH*(g.KH-1)-1)/g.SH + 1 }
 // OutW returns the output width.
 func (g *Conv2D) OutW() int { return (g.W+2*g.PW-g.DW*(g.KW-1)-1)/g.SW + 1 }
 
+// groups returns the number of groups, at least 1.
+func (g *Conv2D) groups() int { return max(g.Groups, 1) }
+
+// inPer and outPer return the input and output channels of one group.
+func (g *Conv2D) inPer() int  { return g.C / g.groups() }
+func (g *Conv2D) outPer() int { return g.O / g.groups() }
+
 func (g *Conv2D) check(x, w, y []float64) {
 	if g.N < 0 || g.C < 1 || g.H < 0 || g.W < 0 || g.O < 1 || g.KH < 1 || g.KW < 1 ||
-		g.SH < 1 || g.SW < 1 || g.PH < 0 || g.PW < 0 || g.DH < 1 || g.DW < 1 || g.OutH() < 1 || g.OutW() < 1 {
+		g.SH < 1 || g.SW < 1 || g.PH < 0 || g.PW < 0 || g.DH < 1 || g.DW < 1 || g.OutH() < 1 || g.OutW() < 1 ||
+		g.Groups < 0 || g.C%g.groups() != 0 || g.O%g.groups() != 0 {
 		panic(fmt.Sprintf("kernel: invalid convolution %+v", *g))
 	}
-	nx, nw, ny := g.N*g.C*g.H*g.W, g.O*g.C*g.KH*g.KW, g.N*g.O*g.OutH()*g.OutW()
+	nx, nw, ny := g.N*g.C*g.H*g.W, g.O*g.inPer()*g.KH*g.KW, g.N*g.O*g.OutH()*g.OutW()
 	if len(x) != nx || len(w) != nw || len(y) != ny {
 		panic(fmt.Sprintf("kernel: convolution %+v with %d, %d and %d elements for x, w and y (want %d, %d, %d)",
 			*g, len(x), len(w), len(y), nx, nw, ny))
@@ -48,20 +62,36 @@ func (g *Conv2D) check(x, w, y []float64) {
 }
 
 // Forward sets y = conv(x, w).
-func (g *Conv2D) Forward(y, x, w []float64) {
+func (g *Conv2D) Forward(y, x, w []float64) { g.ForwardBias(y, x, w, nil) }
+
+// ForwardBias sets y = conv(x, w) + b, b [O] added to every pixel of each
+// output channel (nil: no bias). The bias is written into each tile of
+// the output just before the product adds into it, so it costs no pass
+// over y of its own.
+func (g *Conv2D) ForwardBias(y, x, w, b []float64) {
 	g.check(x, w, y)
+	if b != nil && len(b) != g.O {
+		panic(fmt.Sprintf("kernel: convolution with %d output channels and a bias of %d", g.O, len(b)))
+	}
 	if g.N == 0 {
 		return
 	}
 	ohw := g.OutH() * g.OutW()
-	k := g.C * g.KH * g.KW
-	gemm(active, g.O, g.N*ohw, k, 1, matrix{w, k, false}, patches{g, x}, 0,
-		imagesC{y, g.O, ohw}, 0)
+	cg, og := g.inPer(), g.outPer()
+	k := cg * g.KH * g.KW
+	for grp := range g.groups() {
+		var bg []float64
+		if b != nil {
+			bg = b[grp*og : (grp+1)*og]
+		}
+		gemm(active, og, g.N*ohw, k, 1, matrix{w[grp*og*k:], k, false}, patches{g, x[grp*cg*g.H*g.W:]}, 0,
+			imagesC{y[grp*og*ohw:], g.O, ohw, bg}, 0)
+	}
 }
 
 // WeightGrad sets wbar to the adjoint of conv(x, ·) applied to ybar, the
-// gradient with respect to the kernels: wbar = ȳ·Pᵀ, one product summed
-// over the whole batch.
+// gradient with respect to the kernels: wbar = ȳ·Pᵀ, one product per
+// group summed over the whole batch.
 func (g *Conv2D) WeightGrad(wbar, x, ybar []float64) {
 	g.check(x, wbar, ybar)
 	if g.N == 0 {
@@ -69,20 +99,35 @@ func (g *Conv2D) WeightGrad(wbar, x, ybar []float64) {
 		return
 	}
 	ohw := g.OutH() * g.OutW()
-	gemm(active, g.O, g.C*g.KH*g.KW, g.N*ohw, 1, imagesA{ybar, g.O, ohw}, patchesT{g, x}, 0,
-		plainC{wbar, g.C * g.KH * g.KW}, 0)
+	cg, og := g.inPer(), g.outPer()
+	k := cg * g.KH * g.KW
+	for grp := range g.groups() {
+		gemm(active, og, k, g.N*ohw, 1, imagesA{ybar[grp*og*ohw:], g.O, ohw, g.N}, patchesT{g, x[grp*cg*g.H*g.W:]}, 0,
+			plainC{wbar[grp*og*k:], k}, 0)
+	}
 }
 
 // InputGrad sets xbar to the adjoint of conv(·, w) applied to ybar, the
 // gradient with respect to the images: the columns wᵀ·ȳ folded back onto
 // the positions they were unfolded from (col2im), a few images at a time.
-func (g *Conv2D) InputGrad(xbar, ybar, w []float64) {
+// It is also the transposed convolution of ybar with w.
+func (g *Conv2D) InputGrad(xbar, ybar, w []float64) { g.InputGradBias(xbar, ybar, w, nil) }
+
+// InputGradBias sets xbar = InputGrad(ybar, w) + b, b [C] added to every
+// pixel of each channel of xbar (nil: no bias): a transposed convolution
+// with a bias, which the fold starts from instead of zeros.
+func (g *Conv2D) InputGradBias(xbar, ybar, w, b []float64) {
 	g.check(xbar, w, ybar)
+	if b != nil && len(b) != g.C {
+		panic(fmt.Sprintf("kernel: transposed convolution with %d output channels and a bias of %d", g.C, len(b)))
+	}
 	if g.N == 0 {
 		return
 	}
 	ohw := g.OutH() * g.OutW()
-	k := g.C * g.KH * g.KW
+	cg, og := g.inPer(), g.outPer()
+	k := cg * g.KH * g.KW
+	hw := g.H * g.W
 	// Images per block: enough columns to keep the micro-kernels busy, few
 	// enough that the block's columns (k·nb·ohw values) stay in L2.
 	nb := max(1, min(g.N, colBlockValues/(k*ohw)))
@@ -90,13 +135,26 @@ func (g *Conv2D) InputGrad(xbar, ybar, w []float64) {
 	run := func(b0, b1 int) {
 		cols := GetBuffer(k * nb * ohw)
 		defer PutBuffer(cols)
-		for b := b0; b < b1; b++ {
-			n0 := b * nb
+		for blk := b0; blk < b1; blk++ {
+			n0 := blk * nb
 			n1 := min(g.N, n0+nb)
 			cn := (n1 - n0) * ohw
-			gemm(active, k, cn, g.O, 1, matrix{w, k, true}, imagesB{ybar[n0*g.O*ohw : n1*g.O*ohw], g.O, ohw}, 0,
-				plainC{cols.s, cn}, 1)
-			g.fold(xbar[n0*g.C*g.H*g.W:n1*g.C*g.H*g.W], cols.s[:k*cn], n1-n0)
+			xb := xbar[n0*g.C*hw : n1*g.C*hw]
+			if b == nil {
+				clear(xb)
+			} else {
+				for p := range (n1 - n0) * g.C {
+					v, plane := b[p%g.C], xb[p*hw:(p+1)*hw]
+					for i := range plane {
+						plane[i] = v
+					}
+				}
+			}
+			for grp := range g.groups() {
+				gemm(active, k, cn, og, 1, matrix{w[grp*og*k:], k, true},
+					imagesB{ybar[n0*g.O*ohw+grp*og*ohw:], g.O, ohw, n1 - n0}, 0, plainC{cols.s, cn}, 1)
+				g.fold(xb[grp*cg*hw:], cols.s[:k*cn], n1-n0)
+			}
 		}
 	}
 	workers := goroutines(k*g.O*g.N*ohw, blocks, 0)
@@ -126,16 +184,16 @@ func (g *Conv2D) InputGrad(xbar, ybar, w []float64) {
 // values, 256 KiB, half of a small L2.
 const colBlockValues = 1 << 15
 
-// fold overwrites xbar (nimg images) with the sum of the columns cols
-// [C·KH·KW, nimg·OH·OW] over the positions they were unfolded from. Each
-// element's contributions are added in ascending (c, u, v) order.
+// fold adds to xbar (nimg images, starting at the first channel of a
+// group) the columns cols [C/G·KH·KW, nimg·OH·OW] over the positions they
+// were unfolded from. Each element's contributions are added in ascending
+// (c, u, v) order.
 func (g *Conv2D) fold(xbar, cols []float64, nimg int) {
-	clear(xbar)
 	oh, ow := g.OutH(), g.OutW()
 	ohw := oh * ow
 	cn := nimg * ohw
 	for n := range nimg {
-		for c := range g.C {
+		for c := range g.inPer() {
 			plane := xbar[(n*g.C+c)*g.H*g.W : (n*g.C+c+1)*g.H*g.W]
 			for u := range g.KH {
 				for v := range g.KW {
@@ -182,8 +240,9 @@ func (g *Conv2D) validCols(v, ow int) (lo, hi int) {
 	return min(lo, ow), min(hi, ow)
 }
 
-// patches is the patch matrix P [C·KH·KW, N·OH·OW] as the right factor of
-// the forward product.
+// patches is the patch matrix P [C/G·KH·KW, N·OH·OW] of one group as the
+// right factor of the forward product; x starts at the group's first
+// channel (images are still C channels apart).
 type patches struct {
 	g *Conv2D
 	x []float64
@@ -296,6 +355,8 @@ func (p patchesT) pack(dst []float64, p0, kb, j0, nb, nr int) {
 	}
 }
 
+// kernelPos returns the kernel position (channel within the group, row,
+// column) of row p of a group's patch matrix.
 func (g *Conv2D) kernelPos(p int) (c, u, v int) {
 	return p / (g.KH * g.KW), p / g.KW % g.KH, p % g.KW
 }
@@ -313,16 +374,18 @@ func (g *Conv2D) nextKernelPos(c, u, v int) (int, int, int) {
 	return c, u, v
 }
 
-// imagesA is a batch of NCHW planes d [N, O, HW] seen as the O×(N·HW)
-// matrix whose column n·HW + q is pixel q of image n: the left factor of
+// imagesA is a batch of n NCHW planes d [n, o, HW] seen as the
+// rows×(n·HW) matrix whose column m·HW + q is pixel q of image m and whose
+// row i is channel i (counted from the start of d, so d may start at a
+// group's first channel; images are o channels apart): the left factor of
 // the weight gradient.
 type imagesA struct {
-	d     []float64
-	o, hw int
+	d        []float64
+	o, hw, n int
 }
 
 func (x imagesA) direct() ([]float64, int, int, bool) {
-	if len(x.d) == x.o*x.hw { // one image: a plain matrix
+	if x.n == 1 { // one image: a plain matrix
 		return x.d, x.hw, 1, true
 	}
 	return nil, 0, 0, false
@@ -348,12 +411,12 @@ func (x imagesA) pack(dst []float64, i0, mb, p0, kb, mr int) {
 // imagesB is the same matrix as imagesA as a right factor: the upstream
 // gradient in the input gradient's product.
 type imagesB struct {
-	d     []float64
-	o, hw int
+	d        []float64
+	o, hw, n int
 }
 
 func (x imagesB) direct() ([]float64, int, bool) {
-	if len(x.d) == x.o*x.hw {
+	if x.n == 1 {
 		return x.d, x.hw, true
 	}
 	return nil, 0, false
@@ -376,11 +439,15 @@ func (x imagesB) pack(dst []float64, p0, kb, j0, nb, nr int) {
 	}
 }
 
-// imagesC is the same matrix as a destination: the forward output.
+// imagesC is the same matrix as a destination: the forward output, with
+// bias[i] (if not nil) added to row i.
 type imagesC struct {
 	d     []float64
 	o, hw int
+	bias  []float64
 }
+
+func (x imagesC) rowBias() []float64 { return x.bias }
 
 func (x imagesC) block(i0, j0, _, nv int) ([]float64, int, int, bool) {
 	n, q := j0/x.hw, j0%x.hw

@@ -78,16 +78,22 @@
 //
 // # Convolution
 //
-// Conv2D takes strides, zero padding and dilations per axis. Its forward
-// pass is one product of the kernels [O, C·KH·KW] with the patch matrix
-// [C·KH·KW, N·OH·OW] over the whole batch, but the patch matrix is never
-// formed: the product's packing of its right factor cuts each sliver of
-// output pixels into runs within output rows and copies the input rows
-// those runs read (zeros in the padding) straight into the packed panel,
-// and tiles of the output are written straight into NCHW. The weight
-// gradient is likewise one product ȳ·Pᵀ over the batch; the input
+// Conv2D takes strides, zero padding and dilations per axis, and channel
+// groups (depthwise when every input channel is a group). Its forward
+// pass is, per group, one product of the kernels [O/G, C/G·KH·KW] with the
+// patch matrix [C/G·KH·KW, N·OH·OW] over the whole batch, but the patch
+// matrix is never formed: the product's packing of its right factor cuts
+// each sliver of output pixels into runs within output rows and copies the
+// input rows those runs read (zeros in the padding) straight into the
+// packed panel, and tiles of the output are written straight into NCHW.
+// A bias (ForwardBias) is written into each output tile just before the
+// micro-kernel adds the tile's first block of products into it, while the
+// tile is in L1, so it costs no pass over the output. The weight gradient
+// is likewise one product ȳ·Pᵀ per group over the batch; the input
 // gradient multiplies wᵀ·ȳ for a few images at a time into a column
-// buffer that stays in L2 and folds it back (col2im).
+// buffer that stays in L2 and folds it back (col2im) onto planes that
+// start at zero, or at a bias (InputGradBias, the transposed convolution
+// with a bias).
 //
 // # Elementwise functions
 //

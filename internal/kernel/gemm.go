@@ -214,9 +214,17 @@ const (
 	packBReuse = 4 // slivers of A per panel of B
 )
 
-// task computes rows [i0, i1) and columns [j0, j1) of C.
+// task computes rows [i0, i1) and columns [j0, j1) of C. When C has a row
+// bias (and beta is zero), each tile is set to the bias just before its
+// first micro-kernel call, which then adds the product (beta 1): the tile
+// is in L1 by then, so the bias costs no pass over C and no memory
+// traffic of its own.
 func task[A aOperand, B bOperand, C cTarget](mk *microKernel, i0, i1, j0, j1, k int, alpha float64, a A, b B, beta float64, c C) {
 	mr, nr := mk.mr, mk.nr
+	bias := c.rowBias()
+	if bias != nil && beta != 0 {
+		panic("kernel: a row bias with a non-zero beta")
+	}
 	ad, ars, acs, aDirect := a.direct()
 	bd, bld, bDirect := b.direct()
 	packA := !aDirect || j1-j0 > packAReuse*nr
@@ -267,8 +275,13 @@ func task[A aOperand, B bOperand, C cTarget](mk *microKernel, i0, i1, j0, j1, k 
 						if !packA {
 							as, ao, rs, cs = ad, (ic+ir)*ars+pc*acs, ars, acs
 						}
+						tbt := bt
 						if cd, co, cl, ok := c.block(ic+ir, jc+jr, mv, nv); ok {
-							mk.run(kb, as, ao, rs, cs, bs, bo, bl, cd, co, cl, mv, nv, alpha, bt)
+							if bias != nil && pc == 0 {
+								fillRows(cd[co:], cl, bias[ic+ir:ic+ir+mv], nv)
+								tbt = 1
+							}
+							mk.run(kb, as, ao, rs, cs, bs, bo, bl, cd, co, cl, mv, nv, alpha, tbt)
 							continue
 						}
 						// The tile straddles pieces of the target: work on
@@ -277,14 +290,28 @@ func task[A aOperand, B bOperand, C cTarget](mk *microKernel, i0, i1, j0, j1, k 
 							tbuf = GetBuffer(mr * nr)
 							defer PutBuffer(tbuf)
 						}
-						if bt != 0 {
+						switch {
+						case bias != nil && pc == 0:
+							fillRows(tbuf.s, nr, bias[ic+ir:ic+ir+mv], nv)
+							tbt = 1
+						case bt != 0:
 							c.get(tbuf.s, nr, ic+ir, jc+jr, mv, nv)
 						}
-						mk.run(kb, as, ao, rs, cs, bs, bo, bl, tbuf.s, 0, nr, mv, nv, alpha, bt)
+						mk.run(kb, as, ao, rs, cs, bs, bo, bl, tbuf.s, 0, nr, mv, nv, alpha, tbt)
 						c.put(tbuf.s, nr, ic+ir, jc+jr, mv, nv)
 					}
 				}
 			}
+		}
+	}
+}
+
+// fillRows sets row r of the tile t (row stride ld, nv columns) to v[r].
+func fillRows(t []float64, ld int, v []float64, nv int) {
+	for r, x := range v {
+		row := t[r*ld : r*ld+nv]
+		for j := range row {
+			row[j] = x
 		}
 	}
 }

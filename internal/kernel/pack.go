@@ -41,6 +41,11 @@ type cTarget interface {
 	// get copies the tile into t (row stride ldt); put copies it back.
 	get(t []float64, ldt, i0, j0, mv, nv int)
 	put(t []float64, ldt, i0, j0, mv, nv int)
+	// rowBias returns the values added to the rows of the product (row i
+	// gets rowBias()[i] in every column), or nil for none. The driver
+	// writes them into each tile just before the tile's first multiply
+	// (see task), so a bias costs no pass of its own over C.
+	rowBias() []float64
 }
 
 // matrix is a plain strided operand op(M): element (i, j) of M is
@@ -162,3 +167,4 @@ func (x plainC) put(t []float64, ldt, i0, j0, mv, nv int) {
 		copy(x.d[(i0+r)*x.ld+j0:], t[r*ldt:r*ldt+nv])
 	}
 }
+func (plainC) rowBias() []float64 { return nil }

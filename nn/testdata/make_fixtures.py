@@ -23,13 +23,18 @@ Files:
                        sum(out*r) with respect to the input).
   losses.json          per case: the loss and its settings.
   optim.json           parameter trajectories of torch.optim optimisers on
-                       fixed gradients, clip_grad_norm_, and the learning
-                       rates of torch.optim.lr_scheduler schedules.
+                       fixed gradients, clip_grad_norm_, the learning
+                       rates of torch.optim.lr_scheduler schedules, and
+                       OneCycleLR with cycle_momentum (rates, momenta and
+                       trajectories).
   model.safetensors    the state_dict of a small trained LSTM+BatchNorm+MLP
                        model, with PyTorch's own keys.
   model_io.safetensors that model's input x, its eval-mode output y_eval,
                        its train-mode output y_train and the running
                        statistics after that train-mode call (after/...).
+  conv_model.safetensors, conv_model_io.safetensors
+                       the same for a small convolutional encoder-decoder
+                       (input x, eval-mode output y_eval).
 """
 
 import json
@@ -146,6 +151,39 @@ def layer_cases():
     ]:
         randomize(m, gen)
         plain(name, m, x, train, set_stats(count))
+
+    # Convolutions and pools, with odd geometries: dilation 2 with stride
+    # 3, groups and depthwise, every padding mode, transposed convolutions
+    # with output padding (also one of a stride or more, allowed below the
+    # dilation), ceil mode with padding, adaptive pools whose sizes do not
+    # divide.
+    for name, m, x in [
+        ("conv2d", tnn.Conv2d(3, 4, 3), x_(2, 3, 6, 5)),
+        ("conv2d_dil2_stride3", tnn.Conv2d(2, 3, (3, 2), stride=3, padding=(2, 1), dilation=2), x_(2, 2, 11, 9)),
+        ("conv2d_groups2", tnn.Conv2d(4, 6, 3, stride=(1, 2), padding=1, groups=2), x_(2, 4, 5, 7)),
+        ("conv2d_depthwise", tnn.Conv2d(3, 6, 3, padding=1, groups=3, bias=False), x_(2, 3, 5, 4)),
+        ("conv2d_reflect", tnn.Conv2d(2, 3, 3, stride=2, padding=(2, 1), padding_mode="reflect"), x_(2, 2, 6, 5)),
+        ("conv2d_replicate", tnn.Conv2d(2, 2, (2, 3), padding=(1, 2), dilation=(1, 2), padding_mode="replicate"), x_(1, 2, 4, 5)),
+        ("conv2d_circular", tnn.Conv2d(2, 4, 3, padding=2, groups=2, padding_mode="circular"), x_(2, 2, 3, 4)),
+        ("conv1d", tnn.Conv1d(3, 4, 3, stride=2, padding=1, dilation=2), x_(2, 3, 11)),
+        ("conv1d_depthwise_reflect", tnn.Conv1d(4, 4, 3, padding=2, groups=4, padding_mode="reflect"), x_(2, 4, 6)),
+        ("convt2d", tnn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), x_(2, 3, 4, 3)),
+        ("convt2d_groups_dil", tnn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 3), padding=(1, 0), output_padding=(1, 2),
+                                                   dilation=(2, 1), groups=2), x_(2, 4, 3, 4)),
+        ("convt2d_outpad_dilation", tnn.ConvTranspose2d(2, 3, 2, dilation=3, output_padding=2, bias=False), x_(1, 2, 3, 3)),
+        ("maxpool_2x2_odd", tnn.MaxPool2d(2), x_(2, 3, 5, 7)),
+        ("maxpool_ceil_pad", tnn.MaxPool2d((3, 2), stride=(2, 1), padding=1, ceil_mode=True), x_(2, 3, 7, 6)),
+        ("maxpool_dilation", tnn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True), x_(2, 2, 8, 9)),
+        ("avgpool_ceil_pad", tnn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), x_(2, 3, 8, 7)),
+        ("avgpool_ceil_pad_exclude", tnn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), x_(2, 3, 8, 7)),
+        ("avgpool_divisor", tnn.AvgPool2d((2, 3), stride=(1, 2), padding=(1, 1), divisor_override=5), x_(2, 2, 5, 6)),
+        ("adaptive_avg", tnn.AdaptiveAvgPool2d((3, 4)), x_(2, 3, 7, 5)),
+        ("adaptive_avg_up", tnn.AdaptiveAvgPool2d((4, 7)), x_(2, 2, 3, 5)),
+        ("adaptive_avg_keep", tnn.AdaptiveAvgPool2d((None, 2)), x_(2, 2, 3, 5)),
+        ("adaptive_max", tnn.AdaptiveMaxPool2d((3, 2)), x_(2, 3, 7, 5)),
+    ]:
+        randomize(m, gen)
+        plain(name, m, x)
 
     emb = tnn.Embedding(10, 3, padding_idx=1)
     with torch.no_grad():
@@ -274,6 +312,18 @@ def loss_cases():
         add(f"bce_{red}", lambda a, b: F.binary_cross_entropy(a, b, reduction=red), q, y, {"loss": "bce", "reduction": red})
         add(f"bce_weight_{red}", lambda a, b: F.binary_cross_entropy(a, b, weight=bw, reduction=red), q, y,
             {"loss": "bce", "reduction": red, "bce_weight": bw.tolist()})
+    z = rn(3, 4) * 3
+    z[0, 0], z[1, 1] = 40.0, -40.0  # saturated logits
+    pw = torch.rand(4, generator=gen) * 3
+    for red in ["mean", "sum", "none"]:
+        add(f"bcelogits_{red}", lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=red), z, y,
+            {"loss": "bce_logits", "reduction": red})
+        add(f"bcelogits_weight_posweight_{red}",
+            lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=bw, pos_weight=pw, reduction=red), z, y,
+            {"loss": "bce_logits", "reduction": red, "bce_weight": bw.tolist(), "pos_weight": pw.tolist()})
+        add(f"bcelogits_posweight_{red}",
+            lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=pw, reduction=red), z, y,
+            {"loss": "bce_logits", "reduction": red, "pos_weight": pw.tolist()})
     # Probabilities at the bounds: the clamped logarithms (values only; the
     # gradients there differ by design, see nn.BCE).
     qb = torch.tensor([[0.0, 1.0, 0.0, 1.0], [0.5, 1e-50, 1.0 - 1e-16, 0.25]])
@@ -363,6 +413,45 @@ def optim_cases():
                "pct_start": kw.get("pct_start", 0.0), "div_factor": kw.get("div_factor", 0.0),
                "final_div_factor": kw.get("final_div_factor", 0.0)}, 40)
 
+    # Past T_max PyTorch's cosine goes on (WarmupCosine.Periodic).
+    sched("cosine_periodic", lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+          {"kind": "warmup_cosine", "base": 0.1, "min": 0.01, "warmup": 0, "start_factor": 0.0, "total": 10,
+           "periodic": True}, 45)
+    sched("warmup_cosine_periodic",
+          lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.2, total_iters=4),
+                                        S.CosineAnnealingLR(o, T_max=8, eta_min=0.002)], milestones=[4]),
+          {"kind": "warmup_cosine", "base": 0.1, "min": 0.002, "warmup": 4, "start_factor": 0.2, "total": 12,
+           "periodic": True}, 50)
+
+    # One-cycle with cycle_momentum (PyTorch's default): the learning rates,
+    # the momenta (SGD's momentum, Adam's betas[0]) and the parameters.
+    out["cycled"] = {}
+    for name, make, kw in [
+        ("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), {}),
+        ("sgd_three_phase_linear", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+         {"three_phase": True, "anneal_strategy": "linear", "base_momentum": 0.7, "max_momentum": 0.9}),
+        ("adam", lambda ps: torch.optim.Adam(ps, lr=0.1), {"pct_start": 0.4}),
+    ]:
+        total = 18
+        p = p0.clone().requires_grad_(True)
+        opt = make([p])
+        s = S.OneCycleLR(opt, max_lr=0.3, total_steps=total, **kw)
+        lrs, moms, traj = [], [], []
+        for k in range(total):
+            g = opt.param_groups[0]
+            lrs.append(g["lr"])
+            moms.append(g["betas"][0] if "betas" in g else g["momentum"])
+            p.grad = grads[k % steps].clone()
+            opt.step()
+            s.step()
+            traj.append(p.detach().tolist())
+        out["cycled"][name] = {"kind": "adam" if "adam" in name else "sgd", "nesterov": "three" in name,
+                               "max": 0.3, "total": total, "pct_start": kw.get("pct_start", 0.0),
+                               "three_phase": kw.get("three_phase", False),
+                               "linear": kw.get("anneal_strategy") == "linear",
+                               "base_momentum": kw.get("base_momentum", 0.0), "max_momentum": kw.get("max_momentum", 0.0),
+                               "lrs": lrs, "momenta": moms, "trajectory": traj}
+
     with open(os.path.join(OUT, "optim.json"), "w") as f:
         json.dump(out, f, indent=1)
 
@@ -410,8 +499,36 @@ def model_case():
     save_safetensors(os.path.join(OUT, "model_io.safetensors"), io)
 
 
+def conv_model_case():
+    """A small convolutional encoder-decoder in a torch.nn.Sequential (so
+    its keys are nn's defaults), trained a few steps with Adam."""
+    torch.manual_seed(6)
+    net = tnn.Sequential(
+        tnn.Conv2d(1, 4, 3, stride=2, padding=1), tnn.ReLU(),
+        tnn.Conv2d(4, 4, 3, padding=1, groups=2, padding_mode="reflect"), tnn.BatchNorm2d(4),
+        tnn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), tnn.Tanh(),
+        tnn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), tnn.AdaptiveAvgPool2d((3, 3)),
+        tnn.Flatten(), tnn.Linear(18, 3))
+    gen = torch.Generator().manual_seed(7)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(10):
+        x = torch.randn(8, 1, 10, 10, generator=gen)
+        target = torch.stack([x.mean((1, 2, 3)), x[:, 0, :5].mean((1, 2)), x.abs().mean((1, 2, 3))], 1)
+        loss = F.mse_loss(net(x), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    save_safetensors(os.path.join(OUT, "conv_model.safetensors"), net.state_dict(), {"format": "pt"})
+    x = torch.randn(3, 1, 10, 10, generator=gen)
+    net.eval()
+    with torch.no_grad():
+        y = net(x)
+    save_safetensors(os.path.join(OUT, "conv_model_io.safetensors"), {"x": x, "y_eval": y})
+
+
 layer_cases()
 loss_cases()
 optim_cases()
 model_case()
+conv_model_case()
 print("wrote", sorted(os.listdir(OUT)))

@@ -54,11 +54,17 @@ import (
 // inhomogeneous tangents keep growing and Shadow returns ErrUnresolved.
 // Extra homogeneous tangents (along stable directions) do no harm.
 //
-// Where the flow is at rest (a stable fixed point: ‖f‖·ΔT below 1e-4 of
-// ‖y‖), there is no neutral direction and the tangents are not projected.
+// A segment does not end where the flow is slow (‖f‖ below half the
+// root-mean-square ‖f‖ of the states checked so far): the projection's
+// ξ = w·f/‖f‖² is large there, and with it the noise of the term ξ(J − ⟨J⟩)
+// (near the origin of Lorenz-63 at large ρ it produced windows ten times
+// off); such an end is put off by ΔT/4 at a time. Where the flow is at rest
+// (a stable fixed point: ‖f‖·ΔT below 1e-4 of ‖y‖), there is no neutral
+// direction and the tangents are not projected.
 type NILSS struct {
-	// Segment is the length ΔT of the segments (rounded down to divide
-	// the window). Zero means 10/ν, where ν = max ‖∂f/∂y‖₂ is measured
+	// Segment is the nominal length ΔT of the segments (rounded down to
+	// divide the window; an end that falls where the flow is slow is put
+	// off, see above). Zero means 10/ν, where ν = max ‖∂f/∂y‖₂ is measured
 	// along the first window (about 0.45 for Lorenz-63 at ρ = 28).
 	Segment float64
 	// Unstable is the number of homogeneous tangents: at least the number
@@ -81,6 +87,9 @@ const (
 	nilssMinSegments = 4
 	// nilssRestTol: the flow is at rest where ‖f‖·ΔT < nilssRestTol·‖y‖.
 	nilssRestTol = 1e-4
+	// nilssSlowFlow: the tangents are not projected off f at segment ends
+	// where ‖f‖ is below this fraction of its root-mean-square value.
+	nilssSlowFlow = 0.5
 	// nilssGrowthLimit is the growth factor, over the window, of the
 	// inhomogeneous tangents' residual beyond which some unstable
 	// direction is unresolved.
@@ -184,6 +193,7 @@ type nilssSegment struct {
 	integral   float64   // ∫J
 	xiW, xiV   []float64 // components along f at the end (u and q)
 	jEnd       float64   // J at the end
+	tEnd       float64   // the time of the end
 	R, b       []float64 // renormalisation at the end: u×u and u×q
 	logResidue float64   // log‖v*‖ after the renormalisation
 }
@@ -248,36 +258,57 @@ func (m *NILSS) window(j *shadowJob, y0 []float64) (*ShadowWindow, []float64, er
 	ren := newNilssRenorm(n, u, q)
 	ren.apply(fld, j.prob.T0, x, &nilssSegment{})
 
-	segs := make([]nilssSegment, K)
+	// Segments end on the nominal grid T0 + k·ΔT, except where the flow is
+	// slow: there the end is put off by ΔT/4 at a time.
+	var segs []nilssSegment
 	lyap := make([]float64, u)
-	for i := range K {
-		t0 := j.prob.T0 + j.T*float64(i)/float64(K)
-		t1 := j.prob.T0 + j.T*float64(i+1)/float64(K)
-		if i == K-1 {
-			t1 = j.prob.T1
+	nominal := func(k int) float64 {
+		if k >= K {
+			return j.prob.T1
 		}
+		return j.prob.T0 + j.T*float64(k)/float64(K)
+	}
+	t0, k := j.prob.T0, 1
+	for t0 < j.prob.T1 {
+		t1 := nominal(k)
 		if err := it.run(t0, x, []float64{t1}); err != nil {
 			return nil, nil, err
 		}
-		s := &segs[i]
+		for t1 < j.prob.T1 && ren.slow(fld, t1, x) {
+			next := math.Min(t1+dT/4, j.prob.T1)
+			if j.prob.T1-next < dT/4 {
+				next = j.prob.T1
+			}
+			if err := it.run(t1, x, []float64{next}); err != nil {
+				return nil, nil, err
+			}
+			t1 = next
+		}
+		var s nilssSegment
 		s.readQuad(fld.quad(x), u, q)
+		s.tEnd = t1
 		s.jEnd = j.avg.G(t1, x[:n], j.prob.P)
-		ren.apply(fld, t1, x, s)
+		ren.apply(fld, t1, x, &s)
 		clear(fld.quad(x))
 		for a := range u {
 			lyap[a] += math.Log(s.R[a*u+a]) / j.T
 		}
+		segs = append(segs, s)
+		for k < K && nominal(k) < t1+dT/2 {
+			k++
+		}
+		t0 = t1
 	}
 	w.Lyapunov = lyap
 	for _, s := range segs {
 		w.Average += s.integral / j.T
 	}
-	if err := checkResidueGrowth(segs, dT); err != nil {
+	if err := checkResidueGrowth(segs); err != nil {
 		return nil, nil, err
 	}
 	a, err := nilssCoefficients(segs, u, q)
 	if err != nil {
-		return nil, nil, fmt.Errorf("NILSS on %d segments: %w", K, err)
+		return nil, nil, fmt.Errorf("NILSS on %d segments: %w", len(segs), err)
 	}
 	w.Grad = make([]float64, q)
 	for i, s := range segs {
@@ -315,6 +346,19 @@ type nilssRenorm struct {
 	fy      []float64
 	wm, tau []float64 // W as an n×u row-major matrix, reflectors
 	work    []float64
+	checks  int     // states checked by slow so far
+	sumFF   float64 // the sum of ‖f‖² over them
+}
+
+// slow reports whether the flow at the state y of x is slow: ‖f‖ below
+// nilssSlowFlow times the root-mean-square ‖f‖ of the states checked so far.
+// A segment does not end there (see NILSS).
+func (r *nilssRenorm) slow(fld *nilssField, t float64, x []float64) bool {
+	fld.o.f(r.fy, t, x[:r.n])
+	ff := dot(r.fy, r.fy)
+	r.checks++
+	r.sumFF += ff
+	return ff < nilssSlowFlow*nilssSlowFlow*r.sumFF/float64(r.checks)
 }
 
 func newNilssRenorm(n, u, q int) *nilssRenorm {
@@ -330,9 +374,9 @@ func newNilssRenorm(n, u, q int) *nilssRenorm {
 	return r
 }
 
-// apply renormalises the tangents of x at the end of a segment of length
-// at time t (or at the start of the window), recording into s the components
-// along f, R, b and the residue.
+// apply renormalises the tangents of x at the end of a segment at time t
+// (or at the start of the window), recording into s the components along f
+// that it removes, R, b and the residue.
 func (r *nilssRenorm) apply(fld *nilssField, t float64, x []float64, s *nilssSegment) {
 	n, u, q := r.n, r.u, r.q
 	y := x[:n]
@@ -406,16 +450,16 @@ func (r *nilssRenorm) apply(fld *nilssField, t float64, x []float64, s *nilssSeg
 // every unstable direction among the homogeneous tangents it stays
 // bounded; a growth by more than nilssGrowthLimit over the window means
 // some unstable direction is not resolved.
-func checkResidueGrowth(segs []nilssSegment, dT float64) error {
+func checkResidueGrowth(segs []nilssSegment) error {
 	if len(segs) < 3 {
 		return nil
 	}
 	var ts, ls []float64
-	for i, s := range segs[1:] {
+	for _, s := range segs[1:] {
 		if math.IsInf(s.logResidue, -1) {
 			continue // no parameter dependence at all
 		}
-		ts = append(ts, dT*float64(i+2))
+		ts = append(ts, s.tEnd)
 		ls = append(ls, s.logResidue)
 	}
 	if len(ts) < 2 {

@@ -24,9 +24,9 @@ func ExampleShadow() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("⟨z⟩ ≈ %.0f, d⟨z⟩/dρ ≈ %.1f from %d windows of T = 50\n", res.Average, res.Grad[0], len(res.Windows))
+	fmt.Printf("d⟨z⟩/dρ ≈ %.1f from %d windows of T = 50; one unstable direction: %v\n", res.Grad[0], len(res.Windows), res.Lyapunov[0] > 0)
 	// Output:
-	// ⟨z⟩ ≈ 24, d⟨z⟩/dρ ≈ 1.0 from 4 windows of T = 50
+	// d⟨z⟩/dρ ≈ 1.0 from 4 windows of T = 50; one unstable direction: true
 }
 
 // On a limit cycle whose speed varies along it (phaseCycle, defined in the

@@ -21,9 +21,10 @@ import (
 // The window is cut into K segments of length ΔT. On each, the solver
 // integrates with the trajectory Unstable homogeneous tangents W
 // (W' = (∂f/∂y) W) and, for each parameter, one inhomogeneous tangent
-// v* (v*' = (∂f/∂y) v* + ∂f/∂p), with the quadratures C = ∫WᵀW,
-// d = ∫Wᵀv*, ∫∂J/∂y·W and ∫(∂J/∂y·v* + ∂J/∂p): JVPs of f only, with the
-// solver's own error control. At each segment's end every tangent loses its
+// v* (v*' = (∂f/∂y) v* + ∂f/∂p), with the quadratures C = ∫(PW)ᵀ(PW),
+// d = ∫(PW)ᵀ(Pv*), ∫∂J/∂y·W and ∫(∂J/∂y·v* + ∂J/∂p), where P = I − f̂f̂ᵀ
+// projects off the flow direction: JVPs of f only, with the solver's own
+// error control. At each segment's end every tangent loses its
 // component along the flow f (the neutral direction, whose coefficient ξ
 // becomes the time dilation), and W is renormalised by a QR factorisation,
 // W = Q R, which starts the next segment with W = Q and v* − Q b,
@@ -32,7 +33,8 @@ import (
 // Since the stable components of any tangent decay, the shadowing direction
 // on segment i is vᵢ = Wᵢaᵢ + v*ᵢ for some small coefficient vectors aᵢ,
 // continuous across the segments (aᵢ₊₁ = Rᵢ₊₁aᵢ + bᵢ₊₁); NILSS picks the
-// aᵢ of least Σᵢ ∫‖vᵢ‖² dt:
+// aᵢ of least Σᵢ ∫‖P vᵢ‖² dt (the component along f is the time dilation's
+// business, and any amount of it is as good as none):
 //
 //	minimise Σᵢ ½aᵢᵀCᵢaᵢ + dᵢᵀaᵢ   subject to   aᵢ₊₁ = Rᵢ₊₁aᵢ + bᵢ₊₁.
 //

@@ -74,6 +74,24 @@
 // its gradient is exact for the numerical solution, which is what an
 // optimiser of the discrete model wants.
 //
+// # Chaotic systems: shadowing
+//
+// For a chaotic system the gradient of an average over a finite window
+// grows like exp(λ₁T) with the window (the leading Lyapunov exponent λ₁):
+// Gradient computes it exactly, and it is useless as the derivative of the
+// long-time average ⟨J⟩, which is a smooth function of the parameters.
+// Shadow computes d⟨J⟩/dp instead, with the bounded tangent trajectory
+// that shadows the perturbed system, by least-squares shadowing (LSS: the
+// whole tangent trajectory from a KKT system whose Schur complement is
+// block-tridiagonal, solved by banded Cholesky in time linear in the number
+// of steps; tangent or adjoint form) or its non-intrusive variant (NILSS:
+// as many homogeneous tangents as unstable directions and a small least-
+// squares problem between segments). Both average several windows and
+// return the statistical error with the estimate, and return ErrShortWindow,
+// ErrTransient or ErrUnresolved where they do not apply. On a system that
+// is not uniformly hyperbolic (Lorenz-63 is not) the shadowing derivative
+// can differ by a little from the response of ⟨J⟩ (2% for Lorenz-63).
+//
 // # Events
 //
 // SolveEvents locates the roots of event functions g(t, y, p) = 0 on the
@@ -105,5 +123,9 @@
 // check the discrete adjoint against finite differences of the discrete
 // solution, and check the op's derivatives against Gradient, against each
 // other (⟨ȳ, J·u⟩ both ways; Hessians forward over adjoint, reverse over
-// adjoint and forward over forward) and against finite differences.
+// adjoint and forward over forward) and against finite differences. The
+// shadowing methods reproduce the exact derivatives of a long-time average
+// on a limit cycle (where only the time dilation gets the period's change
+// right) and at a stable fixed point, agree with each other on Lorenz-63,
+// and their KKT solves agree with dense ones.
 package ode

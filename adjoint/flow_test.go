@@ -8,8 +8,8 @@ import (
 )
 
 // flowTol bounds the difference between a Flow's norms and the same norms
-// computed from Grad: the same contributions added in the same order, so
-// only the norm's own rounding (a few ulps) could differ.
+// computed by Tensor.Norm from Grad: the same contributions added in the
+// same order, so only the two ways of summing squares (a few ulps) differ.
 const flowTol = 1e-13
 
 func relDiff(a, b float64) float64 {
@@ -76,7 +76,7 @@ func TestFlowCotangentsAreGradients(t *testing.T) {
 		if d := relDiff(nd.Cotangent, want); d > flowTol {
 			t.Errorf("node %d (%s): cotangent norm %v, ‖Grad‖ = %v", i, nd.Op, nd.Cotangent, want)
 		}
-		if d := relDiff(nd.Norm, nd.Var.Value().Norm()); d != 0 {
+		if d := relDiff(nd.Norm, nd.Var.Value().Norm()); d > flowTol {
 			t.Errorf("node %d: value norm %v, want %v", i, nd.Norm, nd.Var.Value().Norm())
 		}
 		for _, in := range nd.Inputs {
@@ -90,6 +90,22 @@ func TestFlowCotangentsAreGradients(t *testing.T) {
 	}
 	if f.Output() != len(f.Nodes)-1 || f.Nodes[f.Output()].Var != m.y {
 		t.Error("the last node is not the output")
+	}
+	// A recorded (CreateGraph) pass gives the same record.
+	var fc Flow
+	Backward(m.y, params, &GradSettings{Flow: &fc, CreateGraph: true})
+	if len(fc.Nodes) != len(f.Nodes) {
+		t.Fatalf("%d nodes with CreateGraph, %d without", len(fc.Nodes), len(f.Nodes))
+	}
+	for i, nd := range fc.Nodes {
+		if d := relDiff(nd.Cotangent, f.Nodes[i].Cotangent); d > flowTol {
+			t.Errorf("node %d: cotangent %v with CreateGraph, %v without", i, nd.Cotangent, f.Nodes[i].Cotangent)
+		}
+		for j, in := range nd.Inputs {
+			if d := relDiff(in.Gain, f.Nodes[i].Inputs[j].Gain); d > flowTol {
+				t.Errorf("node %d input %d: gain %v with CreateGraph, %v without", i, j, in.Gain, f.Nodes[i].Inputs[j].Gain)
+			}
+		}
 	}
 }
 
@@ -357,5 +373,29 @@ func TestInScopeDerivatives(t *testing.T) {
 	r := Check(f, []*Tensor{randInput(rng, anyReal, 3), randInput(rng, anyReal, 3)}, nil)
 	if err := r.Err(fdTol, adTol); err != nil {
 		t.Error(err)
+	}
+}
+
+// flowNorm agrees with Tensor.Norm, and falls back to it where squares
+// overflow or underflow.
+func TestFlowNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{0, 1, 3, 255, 256, 257, 1000, 100003} {
+		x := New(n)
+		for i := range x.Data {
+			x.Data[i] = rng.NormFloat64()
+		}
+		for _, scale := range []float64{1, 1e-200, 1e200, 1e-160} {
+			y := New(n)
+			for i := range y.Data {
+				y.Data[i] = x.Data[i] * scale
+			}
+			if d := relDiff(flowNorm(y), y.Norm()); d > 1e-14 {
+				t.Errorf("n=%d scale %g: %v, Tensor.Norm %v", n, scale, flowNorm(y), y.Norm())
+			}
+		}
+	}
+	if v := flowNorm(FromData([]float64{math.Inf(1), 1}, 2)); !math.IsInf(v, 1) && !math.IsNaN(v) {
+		t.Errorf("norm with an infinity: %v", v)
 	}
 }

@@ -12,7 +12,9 @@ import "strings"
 // the first of equally deep ones), so the operations that a layer computes
 // from its scoped input land in the layer's scope, whoever wrote them, and
 // parameters and constants, which carry no scope, do not pull a result out
-// of it. Leaving a scope is entering the outer one: InScope(outer, y).
+// of it. Leaving a scope is entering the outer one: InScope(outer, y). An
+// operation on unscoped values alone (a weight transformed before it is
+// used, say) has no scope; a Flow shows it outside every box.
 // Programs that never call InScope carry no scopes, and the only cost to
 // them is copying a nil pointer.
 

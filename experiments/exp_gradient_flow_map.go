@@ -162,7 +162,7 @@ func flowMapRecord(kind string, c flowMapConfig, rng *rand.Rand, xt, yt *adjoint
 	// value, one reverse pass each.
 	for _, nd := range flow.Nodes {
 		want := adjoint.Grad(loss, nd.Var)[0].Norm()
-		net.gradErr = max(net.gradErr, relDiffFM(nd.Cotangent, want))
+		net.gradErr = max(net.gradErr, relErr([]float64{nd.Cotangent}, []float64{want}))
 	}
 
 	// The chain of blocks: loss ← readout ← block depth−1 ← … ← block 0.
@@ -198,7 +198,7 @@ func flowMapRecord(kind string, c flowMapConfig, rng *rand.Rand, xt, yt *adjoint
 			return net, fmt.Errorf("%s network: no edge from block %d to %s in the map", kind, l, g.Units[u].Name)
 		}
 		prod *= e.Gain
-		net.edgeErr = max(net.edgeErr, relDiffFM(e.Cotangent, g.Units[next].Cotangent))
+		net.edgeErr = max(net.edgeErr, relErr([]float64{e.Cotangent}, []float64{g.Units[next].Cotangent}))
 		u = next
 	}
 	// The gain of block l+1 back to block l, for l = 0 … depth−2.
@@ -210,7 +210,7 @@ func flowMapRecord(kind string, c flowMapConfig, rng *rand.Rand, xt, yt *adjoint
 		}
 	}
 	net.chainGain = prod
-	net.chainErr = relDiffFM(prod, net.profile[0]/net.lossCt)
+	net.chainErr = relErr([]float64{prod}, []float64{net.profile[0] / net.lossCt})
 
 	// The nn summary from the same record.
 	gt := make([]*adjoint.Tensor, len(grads))
@@ -220,7 +220,7 @@ func flowMapRecord(kind string, c flowMapConfig, rng *rand.Rand, xt, yt *adjoint
 	_, norms := nn.LayerGradNorms(ps, gt)
 	flows := nn.LayerFlows(ps, &flow)
 	for l, lf := range flows {
-		net.summaryErr = max(net.summaryErr, relDiffFM(lf.GradNorm, norms[l]))
+		net.summaryErr = max(net.summaryErr, relErr([]float64{lf.GradNorm}, []float64{norms[l]}))
 	}
 
 	net.inside = flow.Fold(2)
@@ -249,14 +249,6 @@ func flowMapRecord(kind string, c flowMapConfig, rng *rand.Rand, xt, yt *adjoint
 		}
 	}
 	return net, nil
-}
-
-// relDiffFM is |a − b| / max(|a|, |b|), 0 when both are 0.
-func relDiffFM(a, b float64) float64 {
-	if a == b {
-		return 0
-	}
-	return math.Abs(a-b) / math.Max(math.Abs(a), math.Abs(b))
 }
 
 // flowMapGraph turns folded Flows, one per network, into one graph figure:
@@ -302,7 +294,7 @@ func flowMapFigures(dir runner.Dir, c flowMapConfig, res *flowMapResult) error {
 		blocks = append(blocks, n.blocks)
 	}
 	maps := flowMapGraph("The cotangent through each block, from the loss (top) to the first block", flowMapNets, blocks)
-	if _, err := plots.Save(dir.Path("maps.png"), maps, &plots.Options{WidthPx: 900, HeightPx: max(600, 24*(c.Depth+2)+120)}); err != nil {
+	if _, err := plots.Save(dir.Path("maps.png"), maps, &plots.Options{WidthPx: 760, HeightPx: max(600, 24*(c.Depth+2)+120)}); err != nil {
 		return err
 	}
 	if err := plots.SaveDOT(dir.Path("maps.dot"), maps); err != nil {

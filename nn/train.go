@@ -84,7 +84,10 @@ type Trainer struct {
 	// ClipNorm, when positive, scales the gradient down to this global
 	// norm before the update when it is larger; zero means no clipping.
 	ClipNorm float64
-	// Recorder, when not nil, receives every step's StepRecord.
+	// Recorder, when not nil, receives every step's StepRecord. Its
+	// per-layer statistics come from a record of each step's reverse pass
+	// (adjoint.Flow, summarised by LayerFlows), which takes some time of
+	// its own.
 	Recorder Recorder
 	// Progress, when not nil, is called by Run after every step it takes,
 	// with the number of steps this call of Run has taken and the number

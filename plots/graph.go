@@ -93,22 +93,6 @@ type GraphGroup struct {
 
 var _ Figure = Graph{}
 
-// Graph styling.
-var (
-	graphEdgeColor   = color.Gray{Y: 0x50}
-	graphNodeStroke  = color.Gray{Y: 0x30}
-	graphBoxFill     = color.NRGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0x0c}
-	graphBoxStroke   = color.Gray{Y: 0x9a}
-	graphMinWidth    = vg.Points(0.5) // edge width for Value ≤ 0.1
-	graphMaxWidth    = vg.Points(4.5) // edge width for Value ≥ 10
-	graphMaxNodeH    = vg.Points(20)
-	graphMinNodeH    = vg.Points(3)
-	graphLabelSize   = vg.Length(captionSize)
-	graphLabelPad    = vg.Points(3)
-	graphLegendWidth = vg.Points(26)
-	graphLegendGap   = vg.Points(16) // between the colour bar and the edge legend
-)
-
 // graphEdgeWidth returns the width of an edge with value v (positive).
 func graphEdgeWidth(v float64) vg.Length {
 	t := (math.Max(-1, math.Min(1, math.Log10(v))) + 1) / 2

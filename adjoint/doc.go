@@ -62,6 +62,22 @@
 // TracedLoss are built on them, as are ode.Traced and the unrolled steps of
 // packages metalearn and nn.
 //
+// # Seeing the flow
+//
+// GradSettings.Flow asks a reverse pass for a record of itself (Flow): for
+// every value, its operation, shape, norm and the norm of its cotangent,
+// and for every operation the norm of what it passed back to each input
+// and the local gain, that norm over its own cotangent's. Scopes make such
+// a record readable: InScope(s, x) puts x in a Scope (NewScope, Child), and
+// every operation's result takes the innermost scope of its inputs, so a
+// layer's operations land in the layer's scope without any global state
+// ("current scope") — the scope travels with the values, and a program
+// that never calls InScope carries none. Flow.Fold merges each scope of a
+// chosen depth into one unit, turning a thousand operations into a graph
+// of named blocks with the cotangent norm at each block's outputs and the
+// gain along each edge; package plots draws it. Without the setting the
+// pass records nothing and costs nothing.
+//
 // # Speed
 //
 // Matrix products (MatMul, MatMulT, MatMulAdd) and the elementwise

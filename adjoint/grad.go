@@ -14,6 +14,13 @@ type GradSettings struct {
 	// (Hessian-vector products, MAML). False (the default) computes plain
 	// values and records nothing.
 	CreateGraph bool
+	// Flow, when not nil, is overwritten with a record of the pass: the
+	// norm of every value's cotangent and the local gain of every
+	// operation (see Flow). The pass then computes the cotangent of every
+	// tracked value y depends on, not only of those on the way to wrt,
+	// and takes some more time and memory; the gradients it returns are
+	// the same. Nil (the default) records nothing and costs nothing.
+	Flow *Flow
 }
 
 // Backward is the general reverse-mode pass: it returns ȳᵀ ∂y/∂w for each w
@@ -30,9 +37,10 @@ type GradSettings struct {
 func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 	checkTracked("Backward", wrt)
 	var seed *Var
+	var flow *Flow
 	create := false
 	if s != nil {
-		seed, create = s.Cotangent, s.CreateGraph
+		seed, create, flow = s.Cotangent, s.CreateGraph, s.Flow
 	}
 	if seed == nil {
 		if y.Size() != 1 {
@@ -46,7 +54,14 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 		seed = Detach(seed)
 	}
 
-	return newSweep(y, wrt).backward(seed, wrt, create)
+	sw := newSweep(y, wrt)
+	if flow != nil {
+		sw.rec = newFlowRecorder(flow, sw.order, sw.index)
+		for i, v := range sw.order {
+			sw.relevant[i] = v.tracked
+		}
+	}
+	return sw.backward(seed, wrt, create)
 }
 
 // sweep is the part of a reverse pass that depends only on the graph and the
@@ -57,6 +72,7 @@ type sweep struct {
 	index    map[*Var]int
 	relevant []bool // order[i] lies on a path from a wanted value to y
 	keep     []bool // order[i]'s cotangent must survive the pass
+	rec      *flowRecorder
 }
 
 func newSweep(y *Var, wrt []*Var) *sweep {
@@ -81,11 +97,11 @@ func newSweep(y *Var, wrt []*Var) *sweep {
 			}
 		}
 	}
-	return &sweep{order, index, relevant, keep}
+	return &sweep{order: order, index: index, relevant: relevant, keep: keep}
 }
 
 func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
-	order, index, relevant := s.order, s.index, s.relevant
+	order, index, relevant, rec := s.order, s.index, s.relevant, s.rec
 	ct := make([]*Var, len(order))
 	ct[len(order)-1] = seed
 	need := make([]bool, 0, 4)
@@ -127,6 +143,9 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		if g == nil || v.op == nil || !relevant[i] {
 			continue
 		}
+		if rec != nil {
+			rec.cotangent(i, g)
+		}
 		need = need[:0]
 		any := false
 		for _, x := range v.in {
@@ -146,7 +165,7 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 			in, out = detIn[start:len(detIn):len(detIn)], detached(i)
 		}
 		direct = direct[:0]
-		if acc, ok := v.op.(accumulatingVJP); ok && !create {
+		if acc, ok := v.op.(accumulatingVJP); ok && !create && rec == nil {
 			for j, x := range v.in {
 				d := need[j] && owned[index[x]] && acc.accumulates(j)
 				direct = append(direct, d)
@@ -156,6 +175,9 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 			}
 		}
 		gs := v.op.vjp(g, in, out, need)
+		if rec != nil {
+			rec.contributions(i, index, gs)
+		}
 		for j, x := range direct {
 			if x {
 				need[j] = true
@@ -185,6 +207,9 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		}
 	}
 
+	if rec != nil {
+		rec.finish(ct)
+	}
 	res := make([]*Var, len(wrt))
 	for j, w := range wrt {
 		if i, ok := index[w]; ok && ct[i] != nil {

@@ -17,6 +17,7 @@ type Var struct {
 	val     *Tensor
 	op      primitive
 	in      []*Var
+	scope   *Scope // innermost scope of the inputs, or set by InScope
 	tracked bool
 }
 
@@ -32,9 +33,9 @@ func Const(t *Tensor) *Var { return &Var{val: t} }
 // ConstScalar returns a 0-D constant.
 func ConstScalar(v float64) *Var { return Const(Scalar(v)) }
 
-// Detach returns a constant holding the same tensor as v, cutting it out of
-// any graph.
-func Detach(v *Var) *Var { return &Var{val: v.val} }
+// Detach returns a constant holding the same tensor as v, in v's scope,
+// cutting it out of any graph.
+func Detach(v *Var) *Var { return &Var{val: v.val, scope: v.scope} }
 
 // Value returns the tensor held by v. It must not be modified.
 func (v *Var) Value() *Tensor { return v.val }
@@ -93,14 +94,19 @@ type primitive interface {
 }
 
 // newVar wraps the result of an operation, recording the graph edge only when
-// some input is tracked.
+// some input is tracked. The result takes the innermost scope of the
+// inputs, as do the results of the other constructors below.
 func newVar(val *Tensor, p primitive, in ...*Var) *Var {
+	var s *Scope
+	tracked := false
 	for _, x := range in {
-		if x.tracked {
-			return &Var{val: val, op: p, in: in, tracked: true}
-		}
+		s = innerScope(s, x.scope)
+		tracked = tracked || x.tracked
 	}
-	return &Var{val: val}
+	if tracked {
+		return &Var{val: val, op: p, in: in, scope: s, tracked: true}
+	}
+	return &Var{val: val, scope: s}
 }
 
 // newVar1 and newVar2 are newVar for one and two inputs; they allocate the
@@ -108,40 +114,42 @@ func newVar(val *Tensor, p primitive, in ...*Var) *Var {
 // itself, which keeps no-graph evaluation lean and small graphs cheap.
 func newVar1(val *Tensor, p primitive, x *Var) *Var {
 	if !x.tracked {
-		return &Var{val: val}
+		return &Var{val: val, scope: x.scope}
 	}
 	b := &struct {
 		v  Var
 		in [1]*Var
 	}{}
 	b.in[0] = x
-	b.v = Var{val: val, op: p, in: b.in[:], tracked: true}
+	b.v = Var{val: val, op: p, in: b.in[:], scope: x.scope, tracked: true}
 	return &b.v
 }
 
 func newVar2(val *Tensor, p primitive, a, b *Var) *Var {
+	s := innerScope(a.scope, b.scope)
 	if !a.tracked && !b.tracked {
-		return &Var{val: val}
+		return &Var{val: val, scope: s}
 	}
 	c := &struct {
 		v  Var
 		in [2]*Var
 	}{}
 	c.in = [2]*Var{a, b}
-	c.v = Var{val: val, op: p, in: c.in[:], tracked: true}
+	c.v = Var{val: val, op: p, in: c.in[:], scope: s, tracked: true}
 	return &c.v
 }
 
 func newVar3(val *Tensor, p primitive, a, b, c *Var) *Var {
+	s := innerScope(innerScope(a.scope, b.scope), c.scope)
 	if !a.tracked && !b.tracked && !c.tracked {
-		return &Var{val: val}
+		return &Var{val: val, scope: s}
 	}
 	d := &struct {
 		v  Var
 		in [3]*Var
 	}{}
 	d.in = [3]*Var{a, b, c}
-	d.v = Var{val: val, op: p, in: d.in[:], tracked: true}
+	d.v = Var{val: val, op: p, in: d.in[:], scope: s, tracked: true}
 	return &d.v
 }
 
@@ -184,23 +192,28 @@ func (r *result0) init(shape []int) *Var {
 // x is tracked. The operation fills the data.
 func newResult1(shape []int, p primitive, x *Var) *Var {
 	if !x.tracked {
-		return new(result0).init(shape)
+		v := new(result0).init(shape)
+		v.scope = x.scope
+		return v
 	}
 	r := &result1{}
 	v := r.init(shape)
 	r.in[0] = x
-	v.op, v.in, v.tracked = p, r.in[:], true
+	v.op, v.in, v.scope, v.tracked = p, r.in[:], x.scope, true
 	return v
 }
 
 // newResult2 is newResult1 for operations of two inputs.
 func newResult2(shape []int, p primitive, a, b *Var) *Var {
+	s := innerScope(a.scope, b.scope)
 	if !a.tracked && !b.tracked {
-		return new(result0).init(shape)
+		v := new(result0).init(shape)
+		v.scope = s
+		return v
 	}
 	r := &result2{}
 	v := r.init(shape)
 	r.in = [2]*Var{a, b}
-	v.op, v.in, v.tracked = p, r.in[:], true
+	v.op, v.in, v.scope, v.tracked = p, r.in[:], s, true
 	return v
 }

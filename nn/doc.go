@@ -64,6 +64,19 @@
 // plotting. LayerGradNorms and HiddenGradNorms give the same profiles for a
 // single gradient, without training.
 //
+// Per-layer gradient flow has one source: a record of the reverse pass
+// (adjoint.Flow), which LayerFlows summarises per layer — ‖∂L/∂θ‖, and,
+// when the model is applied to an input in a scope, the cotangent at the
+// layer's output, the one it passes back to its input, and their ratio,
+// the layer's gain. The Trainer records its per-layer statistics from it.
+// Sequential gives each layer a scope "layer<i>" inside the scope of its
+// input (and Residual its branch a scope "branch"), so that
+//
+//	y := model.Apply(ps, adjoint.InScope(adjoint.NewScope("model"), x))
+//
+// records a graph that adjoint.Flow.Fold draws layer by layer; an
+// unscoped input adds nothing to the graph.
+//
 // Initialisers (GlorotUniform, GlorotNormal, HeUniform, HeNormal,
 // Orthogonal, Normal) take a scale factor and draw from a *rand.Rand passed
 // explicitly: the package keeps no global random state, so a seed fixes a

@@ -133,6 +133,12 @@ func (s *Sequential) OutShape(in []int) ([]int, error) {
 
 // Apply runs x through the layers with the parameter values ps, which
 // follow the order of Params.
+//
+// When x is in a scope (adjoint.InScope), layer i runs in a scope of its
+// own inside it, called "layer<i>" like the prefix of its parameters'
+// names, and the result is returned in x's scope: a record of the reverse
+// pass (adjoint.Flow, LayerFlows) then shows every layer as a unit.
+// Without a scope nothing is added to the graph.
 func (s *Sequential) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	if len(ps) != len(s.params) {
 		panic(fmt.Sprintf("nn: %s: Apply with %d parameter values, want %d", s, len(ps), len(s.params)))
@@ -142,11 +148,18 @@ func (s *Sequential) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 			panic(fmt.Sprintf("nn: Sequential: input shape %v, want [batch %v]", sh, s.in))
 		}
 	}
+	scope := x.Scope()
 	off := 0
 	for i, l := range s.layers {
 		c := s.counts[i]
+		if scope != nil {
+			x = adjoint.InScope(scope.Child(fmt.Sprintf("layer%d", i)), x)
+		}
 		x = l.Apply(ps[off:off+c:off+c], x)
 		off += c
+	}
+	if scope != nil {
+		x = adjoint.InScope(scope, x)
 	}
 	return x
 }
@@ -202,10 +215,18 @@ func (r *Residual) OutShape(in []int) ([]int, error) {
 	return append([]int(nil), in...), nil
 }
 
-// Apply returns x + block(x) with the block's parameter values ps.
+// Apply returns x + block(x) with the block's parameter values ps. When x
+// is in a scope, the block runs in a scope "branch" inside it and the sum
+// is recorded in x's scope, so that a record of the reverse pass shows
+// the identity path and the branch apart.
 func (r *Residual) Apply(ps []*adjoint.Var, x *adjoint.Var) *adjoint.Var {
 	checkInput(r, x)
-	return adjoint.Add(x, r.block.Apply(ps, x))
+	scope := x.Scope()
+	if scope == nil {
+		return adjoint.Add(x, r.block.Apply(ps, x))
+	}
+	branch := r.block.Apply(ps, adjoint.InScope(scope.Child("branch"), x))
+	return adjoint.Add(x, adjoint.InScope(scope, branch))
 }
 
 // Forward returns x + block(x) with the block's own parameters.

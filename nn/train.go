@@ -59,6 +59,10 @@ type StepRecord struct {
 	// HiddenGradNorm is ‖dL/dh_t‖ for each value the objective returned as
 	// hidden, in order; nil when it returned none.
 	HiddenGradNorm []float64
+	// LayerOutGradNorm is ‖dL/dh‖ at each layer's output h (see
+	// LayerFlow), NaN unless the objective applied the model to an input
+	// in a scope (adjoint.InScope).
+	LayerOutGradNorm []float64
 }
 
 // ErrNotFinite reports a loss or gradient that is NaN or infinite. The
@@ -80,7 +84,10 @@ type Trainer struct {
 	// ClipNorm, when positive, scales the gradient down to this global
 	// norm before the update when it is larger; zero means no clipping.
 	ClipNorm float64
-	// Recorder, when not nil, receives every step's StepRecord.
+	// Recorder, when not nil, receives every step's StepRecord. Its
+	// per-layer statistics come from a record of each step's reverse pass
+	// (adjoint.Flow, summarised by LayerFlows), which takes some time of
+	// its own.
 	Recorder Recorder
 	// Progress, when not nil, is called by Run after every step it takes,
 	// with the number of steps this call of Run has taken and the number
@@ -145,7 +152,13 @@ func (t *Trainer) Step(obj Objective) (float64, error) {
 		return lv, fmt.Errorf("nn: step %d: loss is %v: %w", t.step, lv, ErrNotFinite)
 	}
 	wrt := append(slices.Clip(t.vars), hidden...)
-	gv := adjoint.Backward(loss, wrt, nil)
+	var flow *adjoint.Flow // the record of the pass, for the Recorder
+	var set *adjoint.GradSettings
+	if t.Recorder != nil {
+		flow = new(adjoint.Flow)
+		set = &adjoint.GradSettings{Flow: flow}
+	}
+	gv := adjoint.Backward(loss, wrt, set)
 	grads := make([]*adjoint.Tensor, len(t.vars))
 	for i := range grads {
 		grads[i] = gv[i].Value()
@@ -161,17 +174,17 @@ func (t *Trainer) Step(obj Objective) (float64, error) {
 			LayerParamNorm:   make([]float64, len(t.layers)),
 			LayerUpdateNorm:  make([]float64, len(t.layers)),
 			LayerUpdateRatio: make([]float64, len(t.layers)),
+			LayerOutGradNorm: make([]float64, len(t.layers)),
 		}
-		for l, idx := range t.groups {
-			for _, i := range idx {
-				rec.LayerGradNorm[l] = math.Hypot(rec.LayerGradNorm[l], grads[i].Norm())
-				rec.LayerParamNorm[l] = math.Hypot(rec.LayerParamNorm[l], t.values[i].Norm())
-			}
+		for l, lf := range LayerFlows(t.params, flow) {
+			rec.LayerGradNorm[l], rec.LayerParamNorm[l], rec.LayerOutGradNorm[l] = lf.GradNorm, lf.ParamNorm, lf.OutGradNorm
 		}
 		if len(hidden) > 0 {
 			rec.HiddenGradNorm = make([]float64, len(hidden))
-			for j := range hidden {
-				rec.HiddenGradNorm[j] = gv[len(t.vars)+j].Value().Norm()
+			for j, h := range hidden {
+				if n, ok := flow.Node(h); ok {
+					rec.HiddenGradNorm[j] = flow.Nodes[n].Cotangent
+				}
 			}
 		}
 		for i, v := range t.values {
@@ -303,6 +316,8 @@ type History struct {
 	// HiddenGradNorm holds ‖dL/dh_t‖ per step (nil for steps whose
 	// objective returned no hidden states).
 	HiddenGradNorm [][]float64
+	// LayerOutGradNorm holds StepRecord.LayerOutGradNorm per step.
+	LayerOutGradNorm [][]float64
 }
 
 var _ Recorder = (*History)(nil)
@@ -324,6 +339,7 @@ func (h *History) Record(r *StepRecord) error {
 	h.LayerUpdateNorm = append(h.LayerUpdateNorm, r.LayerUpdateNorm)
 	h.LayerUpdateRatio = append(h.LayerUpdateRatio, r.LayerUpdateRatio)
 	h.HiddenGradNorm = append(h.HiddenGradNorm, r.HiddenGradNorm)
+	h.LayerOutGradNorm = append(h.LayerOutGradNorm, r.LayerOutGradNorm)
 	return nil
 }
 

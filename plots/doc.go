@@ -1,12 +1,13 @@
 // Package plots renders figures from plain Go data: line plots of loss
 // curves and gradient norms (per layer, per time step, often on log
 // axes), scatter plots, heat maps of saliency maps and Jacobians with a
-// colour bar, and bar charts of errors. It is a thin layer over
-// gonum.org/v1/plot and depends on no other adjointkit package.
+// colour bar, bar charts of errors, and layered graphs of how gradients
+// flow. It is a thin layer over gonum.org/v1/plot and depends on no other
+// adjointkit package.
 //
-// A figure is a struct filled in field by field — Line, Scatter, HeatMap
-// or Bars — whose zero fields mean sensible defaults. Save writes it to a
-// file and Write to an io.Writer:
+// A figure is a struct filled in field by field — Line, Scatter, HeatMap,
+// Bars or Graph — whose zero fields mean sensible defaults. Save writes
+// it to a file and Write to an io.Writer:
 //
 //	notes, err := plots.Save("grads.png", plots.Line{
 //		Title: "gradient norm per layer",
@@ -113,6 +114,21 @@
 // slope 2, y = x — drawn in near-black outside the colour cycle. A Span
 // shades an interval of a Line figure's X axis behind the data, an
 // assimilation window for example.
+//
+// # Graphs
+//
+// Graph draws a directed graph in layers from the top down — a map of how
+// a gradient flows through a computation, say — with nodes coloured by a
+// value on one colour scale (LogColor for a log scale, ColorRange to share
+// it between figures), edges as wide as the logarithm of their value, and
+// groups of nodes in nested boxes. The layout is the package's own: cycles
+// broken by reversing edges found by a depth-first search, longest-path
+// layers, dummy nodes along long edges, barycentre sweeps against
+// crossings that keep each group together, and positions pulled towards
+// the median of their neighbours with long edges kept straight. Parts of
+// the graph not joined by edges are drawn side by side. WriteDOT and
+// SaveDOT write the same graph, colours included, in Graphviz's DOT
+// language.
 //
 // # Data that cannot be drawn
 //

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/adjointkit/adjointkit/plots"
 )
@@ -208,4 +209,43 @@ func ExampleLine() {
 func ExampleEscape() {
 	fmt.Println(plots.Escape("max_iter"))
 	// Output: max\_iter
+}
+
+// A small map of a gradient flow: three blocks in a box, each coloured by
+// its cotangent norm on a log scale, edges as wide as their gains; and the
+// same graph in Graphviz's DOT language.
+func ExampleGraph() {
+	fig := plots.Graph{
+		Title:  "gradient flow",
+		Groups: []plots.GraphGroup{{Label: "model"}},
+		Nodes: []plots.GraphNode{
+			{Label: "loss", Value: 1, Group: 1},
+			{Label: "layer_2", Value: 0.3, Group: 1},
+			{Label: "layer_1", Value: 0.02, Group: 1},
+		},
+		Edges: []plots.GraphEdge{
+			{From: 0, To: 1, Value: 0.3},
+			{From: 1, To: 2, Value: 0.07},
+		},
+		LogColor: true, ColorLabel: "‖∂L/∂h‖", EdgeLabel: "gain",
+	}
+	var png, dot bytes.Buffer
+	notes, err := plots.Write(&png, fig, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := plots.WriteDOT(&dot, fig); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(notes, png.Len() > 0)
+	for _, line := range strings.Split(dot.String(), "\n") {
+		if strings.Contains(line, "->") || strings.Contains(line, "n2 [") {
+			fmt.Println(strings.TrimSpace(line))
+		}
+	}
+	// Output:
+	// [] true
+	// n2 [label=<layer<SUB>1</SUB>>, fillcolor="#000000", fontcolor="#ffffff", tooltip="0.02"];
+	// n0 -> n1 [penwidth=1.45, tooltip="0.3"];
+	// n1 -> n2 [penwidth=0.50, tooltip="0.07"];
 }

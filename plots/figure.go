@@ -23,7 +23,7 @@ import (
 )
 
 // Figure is a figure that Save and Write can render. It is implemented
-// by Line, Scatter, HeatMap and Bars (and pointers to them).
+// by Line, Scatter, HeatMap, Bars and Graph (and pointers to them).
 type Figure interface {
 	// layout checks the figure's data, panicking on misuse, and returns
 	// the function that draws it in the given format together with the

@@ -224,6 +224,7 @@ type colorBar struct {
 	scale  safeMap
 	lo, hi float64
 	ticks  linearTicks
+	log    bool   // lo and hi are base-10 logarithms; ticks label the values
 	label  string // markup, ending in the ticks' ×10^k if they have one
 }
 
@@ -251,6 +252,24 @@ var (
 	colorBarBorder = draw.LineStyle{Color: axisColor, Width: axisWidth}
 )
 
+// newLogColorBar returns the colour bar of scale over the base-10
+// logarithms [lo, hi], its ticks labelled with the values (10^k).
+func newLogColorBar(scale safeMap, lo, hi float64, label string) colorBar {
+	return colorBar{scale: scale, lo: lo, hi: hi, log: true, label: label}
+}
+
+// barTicks returns the bar's ticks, at positions in [lo, hi].
+func (b colorBar) barTicks() []plot.Tick {
+	if !b.log {
+		return b.ticks.Ticks(b.lo, b.hi)
+	}
+	ts := logTicks{}.Ticks(math.Pow(10, b.lo), math.Pow(10, b.hi))
+	for i := range ts {
+		ts[i].Value = math.Log10(ts[i].Value)
+	}
+	return ts
+}
+
 // styles returns the styles of the bar's tick labels and label.
 func (b colorBar) styles() (tick, label text.Style) {
 	tick = textStyle(tickSize)
@@ -265,7 +284,7 @@ func (b colorBar) styles() (tick, label text.Style) {
 func (b colorBar) width() vg.Length {
 	tick, label := b.styles()
 	var labels vg.Length
-	for _, t := range b.ticks.Ticks(b.lo, b.hi) {
+	for _, t := range b.barTicks() {
 		labels = max(labels, tick.Width(t.Label))
 	}
 	w := colorBarWidth + tickLength + tickLabelGap + labels
@@ -290,7 +309,7 @@ func (b colorBar) draw(c draw.Canvas, r vg.Rectangle) {
 	tick, label := b.styles()
 	right := r.Max.X
 	h := r.Max.Y - r.Min.Y
-	for _, t := range b.ticks.Ticks(b.lo, b.hi) {
+	for _, t := range b.barTicks() {
 		if t.Label == "" {
 			continue // minor ticks would crowd the short bar
 		}

@@ -27,7 +27,8 @@ func decode(t *testing.T, data []byte) image.Image {
 
 // goldenFigures returns the figures compared with golden images: one of
 // each kind, using the markup, a Reference series, a Span, a colour bar
-// with a power of ten, and a note.
+// with a power of ten, a note, and a graph with nested boxes and a log
+// colour bar.
 func goldenFigures() map[string]Figure {
 	h := []float64{1, 0.5, 0.25, 0.125, 0.0625, 0.03125}
 	e1, e4 := make([]float64, len(h)), make([]float64, len(h))
@@ -70,6 +71,12 @@ func goldenFigures() map[string]Figure {
 			Groups: []Series{{Name: "a", X: []float64{0.1, 0.5, 0.9}, Y: []float64{0.2, 0.8, 0.4}}, {Name: "b", X: []float64{0.3, 0.6}, Y: []float64{0.6, 0.1}}},
 		},
 		"heat": HeatMap{Title: "core − formula", XLabel: "column", YLabel: "row", ColorLabel: "difference", Z: z, Rows: 6, Cols: 8},
+		"graph": func() Graph {
+			g := residualLadder(3)
+			g.Title = "cotangent map"
+			g.LogColor, g.ColorLabel, g.EdgeLabel = true, "‖∂L/∂h‖", "gain"
+			return g
+		}(),
 		"bars": Bars{
 			Title:      "gradient error",
 			Categories: []string{"linear", "van der Pol", "W_1"},

@@ -76,6 +76,23 @@ var (
 	tickLength     = vg.Points(4)
 )
 
+// Graphs: colours of edges, node outlines and boxes (a translucent fill,
+// so nested boxes darken), edge widths, node heights and label sizes.
+var (
+	graphEdgeColor   = color.Gray{Y: 0x50}
+	graphNodeStroke  = color.Gray{Y: 0x30}
+	graphBoxFill     = color.NRGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0x0c}
+	graphBoxStroke   = color.Gray{Y: 0x9a}
+	graphMinWidth    = vg.Points(0.5) // edge width for Value ≤ 0.1
+	graphMaxWidth    = vg.Points(4.5) // edge width for Value ≥ 10
+	graphMaxNodeH    = vg.Points(20)
+	graphMinNodeH    = vg.Points(3)
+	graphLabelSize   = vg.Length(captionSize)
+	graphLabelPad    = vg.Points(3)
+	graphLegendWidth = vg.Points(26)
+	graphLegendGap   = vg.Points(16) // between the colour bar and the edge legend
+)
+
 // Spacing.
 var (
 	// figureMargin is the blank border around every figure.

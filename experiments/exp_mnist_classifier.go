@@ -198,7 +198,7 @@ func mnistClassifierFigures(dir runner.Dir, c mnistClassifierConfig, res *mnistC
 			Title: "The first misclassified test images (labels in the table below)",
 			Z:     zt, Rows: zr, Cols: zc, NaNColor: gutterColor, ColorLabel: "pixel",
 			XLabel: "", YLabel: "",
-		}, &plots.Options{WidthPx: 800, HeightPx: 100 + 95*rows}); err != nil {
+		}, &plots.Options{WidthPx: 800, HeightPx: tileFigureHeight(800, zr, zc)}); err != nil {
 			return err
 		}
 	}

@@ -51,3 +51,11 @@ func scaledToMaxAbs(v []float64) []float64 {
 	}
 	return out
 }
+
+// tileFigureHeight returns the height in CSS pixels at which a tiled heat
+// map of zr × zc cells, drawn widthPx wide, shows square cells: the
+// colour bar, tick labels and title take about 150 px across and 95 px
+// down.
+func tileFigureHeight(widthPx, zr, zc int) int {
+	return 95 + int(math.Round(float64(zr)*float64(widthPx-150)/float64(zc)))
+}

@@ -97,6 +97,9 @@ func init() {
 		Name:    "attribution_mnist",
 		Theme:   "nn",
 		Summary: "What a trained MNIST classifier looks at: gradient, gradient × input, integrated gradients, SmoothGrad and occlusion, with completeness, randomisation and deletion/insertion checks.",
+		Title: func(c attributionConfig) string {
+			return fmt.Sprintf("Attribution maps of an MNIST CNN trained on %d images", c.Model.TrainSize)
+		},
 		Defaults: func() attributionConfig {
 			return attributionConfig{Model: defaultMNISTModel(), Digits: 5, IGSteps: 64, IGRule: "gausslegendre",
 				Baseline: "black", SmoothSamples: 32, SmoothSigma: 0.15, OcclusionWindow: 4, OcclusionStride: 2,

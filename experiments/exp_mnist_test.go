@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/adjointkit/adjointkit/experiments/internal/runner"
+	"github.com/adjointkit/adjointkit/nn/data"
 )
 
 // TestMNISTCache runs adversarial_mnist three times into one output
@@ -81,5 +84,66 @@ monitor = 50
 	}
 	if left, _ := filepath.Glob(filepath.Join(out, "_cache", "mnist_classifier", ".tmp-*")); len(left) > 0 {
 		t.Errorf("temporary cache folders left: %v", left)
+	}
+}
+
+func TestMNISTTiles(t *testing.T) {
+	a := []float64{1, 2, 3, 4}
+	b := []float64{5, 6, 7, 8}
+	z, r, c := mnistTiles([][]float64{a, b, nil, a}, 2, 2, 2, 2, 1)
+	if r != 5 || c != 5 {
+		t.Fatalf("grid %d×%d, want 5×5", r, c)
+	}
+	// Row 0: a's first row, gap, b's first row; row 2 is a gutter.
+	want := []float64{1, 2, -1, 5, 6}
+	for j, v := range want {
+		if got := z[j]; (v == -1) != math.IsNaN(got) || v != -1 && got != v {
+			t.Errorf("z[0][%d] = %v, want %v (−1: NaN)", j, got, v)
+		}
+	}
+	for j := range 5 {
+		if !math.IsNaN(z[2*5+j]) {
+			t.Errorf("gutter row has %v at %d", z[2*5+j], j)
+		}
+	}
+	if z[4*5+3] != 3 || z[4*5+4] != 4 || !math.IsNaN(z[3*5+0]) {
+		t.Errorf("last tile misplaced: row 4 = %v", z[20:25])
+	}
+}
+
+// TestMNISTCacheKey: the key follows every setting that determines the
+// weights, and nothing else.
+func TestMNISTCacheKey(t *testing.T) {
+	set := &data.Set{N: 2, Rows: 28, Cols: 28, Classes: 10, Pixels: make([]uint8, 2*784), Labels: []uint8{1, 2}}
+	base := defaultMNISTModel()
+	base.TrainSize = 100
+	key := mnistCacheKey(base, 1, set, set)
+	if again := mnistCacheKey(base, 1, set, set); again != key {
+		t.Fatal("the same inputs give different keys")
+	}
+	other := base
+	other.DataDir, other.Cache = "/elsewhere", false // where the data came from and whether to cache do not matter
+	if mnistCacheKey(other, 1, set, set) != key {
+		t.Error("data_dir or cache changed the key")
+	}
+	for name, change := range map[string]func(c *mnistModelConfig){
+		"lr":       func(c *mnistModelConfig) { c.LR *= 1.0000001 },
+		"channels": func(c *mnistModelConfig) { c.Channels = []int{8, 17} },
+		"epochs":   func(c *mnistModelConfig) { c.Epochs++ },
+		"hidden":   func(c *mnistModelConfig) { c.Hidden = 4 },
+	} {
+		c := base
+		c.Channels = slices.Clone(base.Channels)
+		change(&c)
+		if mnistCacheKey(c, 1, set, set) == key {
+			t.Errorf("changing %s keeps the key", name)
+		}
+	}
+	if mnistCacheKey(base, 2, set, set) == key {
+		t.Error("changing the seed keeps the key")
+	}
+	img := &data.Set{N: 2, Rows: 28, Cols: 28, Classes: 10, Pixels: make([]uint8, 2*784), Labels: []uint8{1, 3}}
+	if mnistCacheKey(base, 1, img, set) == key {
+		t.Error("changing a training label keeps the key")
 	}
 }

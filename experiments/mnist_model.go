@@ -128,7 +128,6 @@ type mnistModel struct {
 	cfg         mnistModelConfig
 	net         *nn.Sequential
 	train, test *data.Set // train holds the images trained on, test all 10 000
-	dataDir     string    // where the files were read
 	hist        mnistHistory
 	fromCache   bool   // the weights were read from the cache
 	cacheNote   string // why a cache entry was not used, if one was damaged
@@ -154,10 +153,7 @@ func trainMNIST(env *runner.Env, c mnistModelConfig) (*mnistModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &mnistModel{cfg: c, train: train.Head(c.TrainSize), test: test, dataDir: c.DataDir, loadSeconds: time.Since(start).Seconds()}
-	if m.dataDir == "" {
-		m.dataDir, _ = data.MNISTDir()
-	}
+	m := &mnistModel{cfg: c, train: train.Head(c.TrainSize), test: test, loadSeconds: time.Since(start).Seconds()}
 	m.net = c.build(rng)
 	loaderSeed := rng.Uint64()
 

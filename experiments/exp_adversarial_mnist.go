@@ -230,22 +230,12 @@ func computeAdversarial(env *runner.Env, c adversarialConfig) (*adversarialResul
 	// |gradient| and as many at random.
 	t0 = time.Now()
 	xf, lf := m.test.Batch(data.Range(0, c.FDImages))
-	for j := range xf.Data {
-		xf.Data[j] += c.FDJitter * (2*rng.Float64() - 1)
-	}
+	jitter(xf, c.FDJitter, rng)
 	lossF := explain.CrossEntropyLoss(m.net, lf)
 	_, g := explain.InputGradient(lossF, xf)
 	for b := range c.FDImages {
 		row := g.Data[b*784 : (b+1)*784]
-		pix := explain.Order(absAll(row))[:(c.FDPixels+1)/2]
-		for _, j := range rng.Perm(784) {
-			if len(pix) == c.FDPixels {
-				break
-			}
-			if !slices.Contains(pix, j) {
-				pix = append(pix, j)
-			}
-		}
+		pix := checkPixels(row, c.FDPixels, rng)
 		for _, j := range pix {
 			at := b*784 + j
 			xp := xf.Clone()

@@ -141,9 +141,10 @@ type attributionResult struct {
 	compRel  [][]float64 // the same relative to |f(x) − f(x′)|
 	// Randomisation: stages[0] is the trained model, stages[k] has the top
 	// k layers randomised.
-	stages   []string
-	spearman [][]float64 // [method][stage] mean rank correlation of |map| with the trained model's
-	accRand  []float64   // accuracy on the sanity images at each stage
+	stages      []string    // the model's layer names: "trained", then the layers randomised
+	stageLabels []string    // the same for a reader: "trained", "+dense", "+conv 2", …
+	spearman    [][]float64 // [method][stage] mean rank correlation of |map| with the trained model's
+	accRand     []float64   // accuracy on the sanity images at each stage
 	// Deletion and insertion (methods, then "random order").
 	curveFrac      []float64
 	deletion       [][]float64 // [method][step] mean probability of the true class
@@ -261,6 +262,11 @@ func computeAttribution(env *runner.Env, c attributionConfig) (*attributionResul
 	params := m.net.Params()
 	layers := explain.Layers(params)
 	res.stages = append([]string{"trained"}, layers...)
+	res.stageLabels = []string{"trained"}
+	kinds := layerKinds(m.net)
+	for _, l := range layers {
+		res.stageLabels = append(res.stageLabels, "+"+kinds[l])
+	}
 	randRng := env.Rand()
 	trained := make([][][]float64, len(sanity))
 	res.spearman = make([][]float64, len(attributionMethods))
@@ -342,21 +348,10 @@ func computeAttribution(env *runner.Env, c attributionConfig) (*attributionResul
 	// check runs at that nearby point.
 	t0 = time.Now()
 	x0, l0 := m.test.Batch(res.images[:1])
-	for j := range x0.Data {
-		x0.Data[j] += c.FDJitter * (2*randRng.Float64() - 1)
-	}
+	jitter(x0, c.FDJitter, randRng)
 	logit := explain.Logit(m.net, l0[0])
 	grad := explain.Gradient(logit, x0).Data
-	byMag := explain.Order(absAll(grad))
-	res.fdPixels = append(res.fdPixels, byMag[:(c.FDPixels+1)/2]...)
-	for _, j := range randRng.Perm(784) {
-		if len(res.fdPixels) == c.FDPixels {
-			break
-		}
-		if !slices.Contains(res.fdPixels, j) {
-			res.fdPixels = append(res.fdPixels, j)
-		}
-	}
+	res.fdPixels = checkPixels(grad, c.FDPixels, randRng)
 	for _, j := range res.fdPixels {
 		xp := x0.Clone()
 		res.fdAD = append(res.fdAD, grad[j])
@@ -367,6 +362,28 @@ func computeAttribution(env *runner.Env, c attributionConfig) (*attributionResul
 	}
 	res.seconds["finite differences"] = time.Since(t0).Seconds()
 	return res, nil
+}
+
+// layerKinds names the layers of a Sequential with parameters for a
+// reader, by their parameters' layer names ("layer0" → "conv 1",
+// "layer7" → "dense 1"), counting each kind from the input.
+func layerKinds(net *nn.Sequential) map[string]string {
+	names := map[string]string{}
+	count := map[string]int{}
+	for i, l := range net.Children() {
+		kind := ""
+		switch l.(type) {
+		case *nn.Conv2D:
+			kind = "conv"
+		case *nn.Linear:
+			kind = "dense"
+		default:
+			continue
+		}
+		count[kind]++
+		names[fmt.Sprintf("layer%d", i)] = fmt.Sprintf("%s %d", kind, count[kind])
+	}
+	return names
 }
 
 // absAll returns the absolute values of v.
@@ -421,21 +438,18 @@ func attributionFigures(dir runner.Dir, c attributionConfig, res *attributionRes
 		return err
 	}
 
-	// Randomisation: rank correlation against the number of layers
-	// randomised.
-	st := make([]float64, len(res.stages))
-	for i := range st {
-		st[i] = float64(i)
-	}
-	var rs []plots.Series
+	// Randomisation: rank correlation after each stage of the cascade.
+	var groups []plots.BarGroup
 	for mi, name := range attributionMethods {
-		rs = append(rs, plots.Series{Name: name, X: st, Y: res.spearman[mi], Points: true})
+		groups = append(groups, plots.BarGroup{Name: name, Values: res.spearman[mi]})
 	}
-	if _, err := plots.Save(dir.Path("randomization.png"), plots.Line{
-		Title:  "Cascading randomisation: rank correlation of |map| with the trained model's",
-		X:      plots.Axis{Label: "layers randomised, from the output down"},
-		Y:      plots.Axis{Label: "Spearman ρ"},
-		Series: rs,
+	if _, err := plots.Save(dir.Path("randomization.png"), plots.Bars{
+		Title:      "Cascading randomisation: rank correlation of |map| with the trained model's",
+		XLabel:     "layers randomised, from the output down",
+		Y:          plots.Axis{Label: "Spearman ρ"},
+		Categories: res.stageLabels,
+		Groups:     groups,
+		Legend:     plots.Outside,
 	}, nil); err != nil {
 		return err
 	}
@@ -533,9 +547,9 @@ func attributionReport(rep *runner.Report, c attributionConfig, res *attribution
 	rep.Paraf("Cascading randomisation (Adebayo et al. 2018) on %d test images: the layers' weights are replaced by Gaussian draws "+
 		"with each tensor's standard deviation, from the output layer down (%s), and each method's map is compared with the trained model's by "+
 		"the Spearman rank correlation of absolute values. The accuracy on these images falls from %.0f%% to %.0f%%.",
-		c.SanityN, strings.Join(res.stages[1:], ", "), 100*res.accRand[0], 100*res.accRand[len(res.accRand)-1])
+		c.SanityN, strings.Join(res.stageLabels[1:], ", "), 100*res.accRand[0], 100*res.accRand[len(res.accRand)-1])
 	rep.Figure("randomization.png", "Mean Spearman rank correlation of each method's |map| with the trained model's, against the number of layers randomised (0 = trained).")
-	rt := rep.Table(append([]string{"method"}, res.stages...)...)
+	rt := rep.Table(append([]string{"method"}, res.stageLabels...)...)
 	last := len(res.stages) - 1
 	var kept, changed []string
 	for mi, name := range attributionMethods {

@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/adjointkit/adjointkit/experiments/internal/runner"
 	"github.com/adjointkit/adjointkit/nn"
 	"github.com/adjointkit/adjointkit/nn/data"
+	"github.com/adjointkit/adjointkit/nn/explain"
 )
 
 // mnistModelConfig is the [params.model] table shared by the MNIST
@@ -387,4 +389,32 @@ func accuracyOf(pred []int, s *data.Set, idx []int) float64 {
 		}
 	}
 	return float64(n) / float64(len(idx))
+}
+
+// checkPixels returns n pixels for a gradient check: the ⌈n/2⌉ of largest
+// |grad| and the rest drawn at random from the others.
+func checkPixels(grad []float64, n int, rng *mrand.Rand) []int {
+	mag := make([]float64, len(grad))
+	for i, v := range grad {
+		mag[i] = math.Abs(v)
+	}
+	pix := slices.Clone(explain.Order(mag)[:(n+1)/2])
+	for _, j := range rng.Perm(len(grad)) {
+		if len(pix) == n {
+			break
+		}
+		if !slices.Contains(pix, j) {
+			pix = append(pix, j)
+		}
+	}
+	return pix
+}
+
+// jitter adds uniform noise in [−a, a] from rng to every element of x, in
+// place: it moves quantised MNIST pixels off the exact ties of max-pool
+// windows, where a network's output has kinks and no derivative.
+func jitter(x *adjoint.Tensor, a float64, rng *mrand.Rand) {
+	for j := range x.Data {
+		x.Data[j] += a * (2*rng.Float64() - 1)
+	}
 }

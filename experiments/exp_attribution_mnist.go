@@ -548,7 +548,7 @@ func attributionReport(rep *runner.Report, c attributionConfig, res *attribution
 		"with each tensor's standard deviation, from the output layer down (%s), and each method's map is compared with the trained model's by "+
 		"the Spearman rank correlation of absolute values. The accuracy on these images falls from %.0f%% to %.0f%%.",
 		c.SanityN, strings.Join(res.stageLabels[1:], ", "), 100*res.accRand[0], 100*res.accRand[len(res.accRand)-1])
-	rep.Figure("randomization.png", "Mean Spearman rank correlation of each method's |map| with the trained model's, against the number of layers randomised (0 = trained).")
+	rep.Figure("randomization.png", "Mean Spearman rank correlation of each method's |map| with the trained model's, after each stage of the cascade.")
 	rt := rep.Table(append([]string{"method"}, res.stageLabels...)...)
 	last := len(res.stages) - 1
 	var kept, changed []string
@@ -565,12 +565,12 @@ func attributionReport(rep *runner.Report, c attributionConfig, res *attribution
 		}
 	}
 	if len(changed) > 0 {
-		rep.Paraf("With every layer random, the maps of %s keep a rank correlation of at most 0.5 with the trained model's: they depend on what the model learnt.", strings.Join(changed, ", "))
+		rep.Paraf("With every layer random, the maps of %s keep a rank correlation of at most 0.5 with the trained model's: they depend on what the model learnt.", andList(changed))
 	}
 	if len(kept) > 0 {
 		rep.Paraf("Those of %s stay above 0.5: gradient × input and integrated gradients from a black baseline multiply by the input, "+
-			"and covering a black pixel with black changes nothing, so these maps are zero off the digit whatever the weights are "+
-			"and keep its shape, as Adebayo et al. observed.", strings.Join(kept, ", "))
+			"and covering a black pixel with black changes nothing, so these maps vanish away from the digit whatever the weights are "+
+			"and keep its shape, as Adebayo et al. observed.", andList(kept))
 	}
 
 	names := append(slices.Clone(attributionMethods), "random order")
@@ -591,7 +591,7 @@ func attributionReport(rep *runner.Report, c attributionConfig, res *attribution
 		}
 	}
 	rep.Paraf("%s beat the random order on both curves (random: deletion %.3f, insertion %.3f).",
-		runner.Choose(len(beat) > 0, "The orders of "+strings.Join(beat, ", "), "No method's order"), res.delAUC[rnd], res.insAUC[rnd])
+		runner.Choose(len(beat) > 0, "The orders of "+andList(beat), "No method's order"), res.delAUC[rnd], res.insAUC[rnd])
 
 	rep.Heading("Gradient check")
 	e := relErr(res.fdAD, res.fdFD)
@@ -654,10 +654,7 @@ func sentenceList(rules []explain.Rule, v []float64) string {
 	for i, r := range rules {
 		parts = append(parts, fmt.Sprintf("%.2f (%s)", v[i], r))
 	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	return andList(parts)
 }
 
 // intList formats integers as "1, 2 and 3".
@@ -666,6 +663,11 @@ func intList(v []int) string {
 	for _, x := range v {
 		parts = append(parts, fmt.Sprint(x))
 	}
+	return andList(parts)
+}
+
+// andList joins words as "a, b and c".
+func andList(parts []string) string {
 	if len(parts) <= 1 {
 		return strings.Join(parts, "")
 	}

@@ -180,7 +180,6 @@ func trainMNIST(env *runner.Env, c mnistModelConfig) (*mnistModel, error) {
 		Model: m.net,
 		Optimizer: &nn.Scheduled{Optimizer: nn.NewAdam(c.LR),
 			Schedule: nn.WarmupCosine{Base: c.LR, Min: c.LR / 100, Total: max(steps-1, 1)}},
-		Progress: env.StepProgress("training the classifier"),
 	}
 	obj := loader.Objective(m.net, false, func(logits *adjoint.Var, labels []int) *adjoint.Var {
 		return nn.SoftmaxCrossEntropy(logits, labels)

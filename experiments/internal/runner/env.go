@@ -18,6 +18,7 @@ type Env struct {
 	Seed int64
 
 	ctx      context.Context
+	cacheDir string
 	progress func(done, total int, what string)
 	logf     func(msg string)
 	streams  uint64 // generators handed out by Rand
@@ -81,6 +82,16 @@ func (e *Env) Logf(format string, args ...any) {
 		e.logf(fmt.Sprintf(format, args...))
 	}
 }
+
+// CacheDir returns a folder kept across runs, OUT/_cache, where Compute
+// may keep results that are costly to recompute and determined by their
+// inputs, such as trained weights, for later runs and other experiments
+// to reuse. Name each entry by a hash of everything that determines it,
+// write it atomically, and check what is read back: a damaged entry is
+// recomputed, never trusted. The results must not depend on whether an
+// entry was found. Empty when there is no such folder (an Env made by a
+// test): compute afresh.
+func (e *Env) CacheDir() string { return e.cacheDir }
 
 // Dir is the folder an experiment's Figures step writes to: a temporary
 // folder inside the output directory, renamed to OUT/NAME once the whole

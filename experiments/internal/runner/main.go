@@ -104,7 +104,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, suite fs.
 			break
 		}
 		con.begin(i+1, j.name, fmt.Sprintf("experiment %s, %s, seed %d", j.exp.name, j.file, j.seed))
-		env := &Env{Seed: j.seed, ctx: ctx, progress: con.progress, logf: func(msg string) { con.logf(j.name, msg) }}
+		env := &Env{Seed: j.seed, ctx: ctx, cacheDir: filepath.Join(opts.out, "_cache"), progress: con.progress, logf: func(msg string) { con.logf(j.name, msg) }}
 		o := out.runJob(j, env)
 		wall := o.wall.Round(time.Millisecond)
 		report := filepath.Join(opts.out, j.name, "report.md")

@@ -101,16 +101,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, suite fs.
 		}
 	}
 
-	out, removed, err := openOut(opts.out)
-	if err != nil {
-		fmt.Fprintf(stderr, "experiments: -out %s: %v\n", opts.out, err)
+	out := openOutSaying(opts.out, stdout, stderr)
+	if out == nil {
 		return ExitBadInput
 	}
 	defer out.close()
-	if len(removed) > 0 {
-		fmt.Fprintf(stdout, "removed %s left in %s by runs that ended without cleaning up: %s\n",
-			Count(len(removed), "temporary file", "temporary files"), opts.out, strings.Join(removed, ", "))
-	}
 	workers := opts.jobs
 	if cores := runtime.GOMAXPROCS(0); workers > cores {
 		fmt.Fprintf(stdout, "-j %d: running %d at once, the number of cores this process may use (GOMAXPROCS)\n", workers, cores)
@@ -171,6 +166,22 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, suite fs.
 		tally.pass, tally.fail, tally.none, Count(tally.err, "run error", "run errors"), summaries, Count(n, "report", "reports"),
 		filepath.Join(opts.out, "index.html"))
 	return code
+}
+
+// openOutSaying opens the output folder dir (openOut), says which
+// temporary files of dead runs it removed, and returns nil after saying
+// what is wrong if it cannot.
+func openOutSaying(dir string, stdout, stderr io.Writer) *outDir {
+	out, removed, err := openOut(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "experiments: -out %s: %v\n", dir, err)
+		return nil
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(stdout, "removed %s left in %s by runs that ended without cleaning up: %s\n",
+			Count(len(removed), "temporary file", "temporary files"), dir, strings.Join(removed, ", "))
+	}
+	return out
 }
 
 // summaryWord is a summary's status as the runner prints it.

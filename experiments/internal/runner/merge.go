@@ -39,16 +39,11 @@ func runMerge(opts options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "experiments: %s; nothing was merged\n", Count(len(errs), "problem", "problems"))
 		return ExitBadInput
 	}
-	out, removed, err := openOut(opts.out)
-	if err != nil {
-		fmt.Fprintf(stderr, "experiments: -out %s: %v\n", opts.out, err)
+	out := openOutSaying(opts.out, stdout, stderr)
+	if out == nil {
 		return ExitBadInput
 	}
 	defer out.close()
-	if len(removed) > 0 {
-		fmt.Fprintf(stdout, "removed %s left in %s by runs that ended without cleaning up: %s\n",
-			Count(len(removed), "temporary file", "temporary files"), opts.out, strings.Join(removed, ", "))
-	}
 
 	code := ExitOK
 	copied, inPlace := 0, 0

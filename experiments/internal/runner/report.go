@@ -614,6 +614,27 @@ type resultCheck struct {
 // "+Inf" and "-Inf", which JSON numbers cannot hold.
 type jsonFloat float64
 
+// UnmarshalJSON implements json.Unmarshaler: a number, or one of the
+// strings MarshalJSON writes.
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		switch s {
+		case "NaN", "+Inf", "-Inf":
+			v, _ := strconv.ParseFloat(s, 64)
+			*f = jsonFloat(v)
+			return nil
+		}
+		return fmt.Errorf("runner: %q is not a number", s)
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = jsonFloat(v)
+	return nil
+}
+
 // MarshalJSON implements json.Marshaler.
 func (f jsonFloat) MarshalJSON() ([]byte, error) {
 	v := float64(f)

@@ -184,6 +184,25 @@ func TestShardsMergeEqualUnsharded(t *testing.T) {
 	}
 	noTempFiles(t, merged)
 
+	// Shards writing into one shared folder write no summary; -merge of
+	// that folder alone writes it, and the folder is then the unsharded run.
+	shared := filepath.Join(dir, "shared")
+	for i := range 3 {
+		args := []string{"-config", filepath.Join(dir, "good.toml"), "-config", filepath.Join(dir, "s.toml"), "-out", shared, "-shard", fmt.Sprintf("%d/3", i)}
+		if code, _, stderr := runT(t, nil, args...); code != ExitOK {
+			t.Fatalf("shard %d into a shared folder: %s", i, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(shared, "s")); err == nil {
+		t.Error("a shard wrote the summary of a sweep it ran only part of")
+	}
+	if code, stdout, stderr := runT(t, nil, "-out", shared, "-merge", shared); code != ExitOK {
+		t.Fatalf("-merge of the shared folder: exit status %d\n%s\n%s", code, stdout, stderr)
+	}
+	if in := runResults(t, shared); !maps.Equal(in, all) {
+		t.Error("the shared folder, merged, has other results than the unsharded run")
+	}
+
 	// Merging into one of the shards completes it in place.
 	code, stdout, stderr = runT(t, nil, "-out", filepath.Join(dir, "shard-0"), "-merge",
 		filepath.Join(dir, "shard-0"), filepath.Join(dir, "shard-1"), filepath.Join(dir, "shard-2"))

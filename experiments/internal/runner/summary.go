@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,28 +29,12 @@ import (
 // summaryFigure is the file name of a summary's figure.
 const summaryFigure = "headline.png"
 
-// runRecord is a run's results.json as the summary and -merge read it.
+// runRecord is a report folder's results.json as the summary and -merge
+// read it.
 type runRecord struct {
-	name string // the folder's name
-	raw  []byte // the file, byte for byte
-	res  struct {
-		Name       string                     `json:"name"`
-		Experiment string                     `json:"experiment"`
-		Theme      string                     `json:"theme"`
-		Title      string                     `json:"title"`
-		Summary    string                     `json:"summary"`
-		Config     string                     `json:"config"`
-		Seed       int64                      `json:"seed"`
-		Quick      bool                       `json:"quick"`
-		Params     map[string]json.RawMessage `json:"params"`
-		Status     string                     `json:"status"`
-		Metrics    []struct {
-			Name  string          `json:"name"`
-			Value json.RawMessage `json:"value"`
-		} `json:"metrics"`
-		Sweep        *sweepRef       `json:"sweep"`
-		SweepSummary json.RawMessage `json:"sweep_summary"`
-	}
+	name string  // the folder's name
+	raw  []byte  // the file, byte for byte
+	res  results // the file, decoded
 }
 
 // readRun reads the results.json of the report folder dir. A folder
@@ -68,20 +51,20 @@ func readRun(dir string) (*runRecord, error) {
 	return r, nil
 }
 
+// seed is the run's seed (0 if it has none, as a summary).
+func (r *runRecord) seed() int64 {
+	if r.res.Seed == nil {
+		return 0
+	}
+	return *r.res.Seed
+}
+
 // metric returns the value of the metric name, and whether the run has it.
 func (r *runRecord) metric(name string) (float64, bool) {
 	for _, m := range r.res.Metrics {
-		if m.Name != name {
-			continue
+		if m.Name == name {
+			return float64(m.Value), true
 		}
-		var v float64
-		if json.Unmarshal(m.Value, &v) == nil {
-			return v, true
-		}
-		var s string
-		json.Unmarshal(m.Value, &s)
-		v, err := strconv.ParseFloat(s, 64) // "NaN", "+Inf", "-Inf": see jsonFloat
-		return v, err == nil
 	}
 	return 0, false
 }
@@ -196,9 +179,11 @@ func (o *outDir) writeSummary(s *sweepRuns) (status string, err error) {
 		if slices.ContainsFunc(def.Keys, func(a sweepAxis) bool { return a.Key == k }) {
 			continue
 		}
-		var b bytes.Buffer
-		json.Compact(&b, first.Params[k])
-		h.params = append(h.params, param{key: k, val: json.RawMessage(b.Bytes())})
+		b, err := json.Marshal(first.Params[k]) // as results.json has it, on one line
+		if err != nil {
+			return "", err
+		}
+		h.params = append(h.params, param{key: k, val: json.RawMessage(b)})
 	}
 
 	rep := &Report{}
@@ -255,7 +240,7 @@ func (o *outDir) writeSummary(s *sweepRuns) (status string, err error) {
 				row = append(row, displayValue(v))
 			}
 			if len(def.Seeds) > 0 {
-				row = append(row, r.res.Seed)
+				row = append(row, r.seed())
 			}
 			runs.Row(append(row, r.res.Status, p.values[i])...)
 		}
@@ -412,7 +397,7 @@ func drawSummary(path, headline string, def *sweepRef, points []*pointStats) (st
 		p := points[0]
 		dots := plots.Series{Name: "runs", NoLine: true}
 		for _, r := range p.runs {
-			dots.X = append(dots.X, float64(r.res.Seed))
+			dots.X = append(dots.X, float64(r.seed()))
 		}
 		dots.Y = p.values
 		lo, hi := slices.Min(dots.X), slices.Max(dots.X)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -105,6 +106,22 @@ func TestSweepExpansion(t *testing.T) {
 	}
 	if j, errs := loadConfig("big.toml", []byte(big), loadOptions{force: true}); len(errs) > 0 || len(j.sw.runs) != MaxSweepRuns+1 {
 		t.Errorf("a sweep over the cap with -force: %v", errs)
+	}
+	// -force reaches the loader: the command line selects 1001 jobs.
+	file := writeFile(t, t.TempDir(), "big.toml", big)
+	for _, force := range []bool{false, true} {
+		args := []string{"-config", file}
+		if force {
+			args = append(args, "-force")
+		}
+		opts, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, errs := selectJobs(nil, opts)
+		if force && (len(errs) > 0 || len(jobs) != MaxSweepRuns+1) || !force && len(errs) != 1 {
+			t.Errorf("-force %v: %d jobs, problems %v", force, len(jobs), errs)
+		}
 	}
 }
 
@@ -330,4 +347,35 @@ func TestSweepRun(t *testing.T) {
 		t.Errorf("%d images checked; problems: %v", n, errs)
 	}
 	noTempFiles(t, out)
+}
+
+// TestSummaryFigures checks the summaries of a sweep of seeds alone and of
+// a sweep over a key whose values are not numbers (the points are then
+// numbered): both pass, and their figures and links are sound.
+func TestSummaryFigures(t *testing.T) {
+	for _, tc := range []struct {
+		name, sweep string
+		want        []string
+	}{
+		{"seeds", "[sweep]\nseeds = [3, 1, 2]\n", []string{
+			"# Sweep of selftest over 3 seeds\n", "| 1 | 3 | ", "of each run against its seed (markers); the dashed line is their mean.",
+			"| [seeds,seed=3](../seeds%2Cseed=3/report.html) | 3 | PASS |"}},
+		{"strings", "[sweep]\nsolver.method = [\"euler\", \"rk4\"]\nlabel = [\"a b\", \"c\"]\nseeds = 2\n", []string{
+			"| # | `solver.method` | `label` | runs |", "| 2 | euler | c | 2 | ",
+			"The mean mean of each point, numbered as in the table, with error bars of ± one standard deviation over 2 seeds",
+			"[strings,solver.method=euler,label=a%20b,seed=1](../strings%2Csolver.method=euler%2Clabel=a%2520b%2Cseed=1/report.html) | euler | a b | 1 | PASS |"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := writeFile(t, dir, tc.name+".toml", "experiment = \"selftest\"\n"+tc.sweep)
+			out := filepath.Join(dir, "out")
+			if code, stdout, stderr := runT(t, nil, "-out", out, "-config", file); code != ExitOK {
+				t.Fatalf("exit status %d\n%s\n%s", code, stdout, stderr)
+			}
+			wantContains(t, "the summary", readFile(t, filepath.Join(out, tc.name, "report.md")), tc.want...)
+			if n, errs := runnertest.CheckPages(out); len(errs) > 0 {
+				t.Errorf("%d images checked; problems: %v", n, errs)
+			}
+		})
+	}
 }

@@ -167,9 +167,11 @@ func (o *outDir) writeSummary(s *sweepRuns) (status string, err error) {
 		}
 	}
 
-	title := fmt.Sprintf("%s: sweep of %s", first.Title, shapeOf(def))
-	if first.Title == first.Summary { // the config sets no title: the summary follows it
-		title = fmt.Sprintf("Sweep of %s over %s", first.Experiment, shapeOf(def))
+	// The runs' title, if they share one other than the experiment's
+	// summary (a config's title, not one that states each run's sizes).
+	title := fmt.Sprintf("Sweep of %s over %s", first.Experiment, shapeOf(def))
+	if !slices.ContainsFunc(s.present, func(r *runRecord) bool { return r.res.Title != first.Title }) && first.Title != first.Summary {
+		title = fmt.Sprintf("%s: sweep of %s", first.Title, shapeOf(def))
 	}
 	h := header{
 		name: def.Name, experiment: first.Experiment, theme: first.Theme, summary: first.Summary,

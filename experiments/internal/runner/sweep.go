@@ -594,16 +594,19 @@ func (l *loader) expandSweep(src []byte, name string, exp *experiment, top map[s
 		return nil, l.done()
 	}
 
-	if title == "" && exp.title != nil {
-		title = exp.title(points[0])
-	}
-	if title == "" {
-		title = exp.summary
+	titleOf := func(cfg any) string { // as for a config without a sweep
+		switch {
+		case title != "":
+			return title
+		case exp.title != nil && exp.title(cfg) != "":
+			return exp.title(cfg)
+		}
+		return exp.summary
 	}
 	run := 0
 	for pi, cfg := range points {
 		for si := range max(len(s.seeds), 1) {
-			j := &job{file: l.file, exp: exp, cfg: deepCopy(reflect.ValueOf(cfg)).Interface(), seed: seed, title: title,
+			j := &job{file: l.file, exp: exp, cfg: deepCopy(reflect.ValueOf(cfg)).Interface(), seed: seed, title: titleOf(cfg),
 				quick: opts.quick, sw: s, ref: s.ref(run, pointIdx[pi])}
 			var sp *int64
 			if len(s.seeds) > 0 {
@@ -620,7 +623,7 @@ func (l *loader) expandSweep(src []byte, name string, exp *experiment, top map[s
 			run++
 		}
 	}
-	return &job{file: l.file, name: name, exp: exp, cfg: points[0], seed: seed, title: title, quick: opts.quick, sw: s}, nil
+	return &job{file: l.file, name: name, exp: exp, cfg: points[0], seed: seed, title: titleOf(points[0]), quick: opts.quick, sw: s}, nil
 }
 
 // paramProblem locates a problem Validate found in a point of the sweep st:

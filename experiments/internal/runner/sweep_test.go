@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -96,6 +97,15 @@ func TestSweepExpansion(t *testing.T) {
 			last.cfg.(*selftestConfig).Solver.Rtol != 1e-4) {
 			t.Errorf("%s: runs %v", tc.name, j.sw.runs)
 		}
+	}
+
+	// Without a title in the file, each run gets the title the experiment
+	// gives its configuration.
+	defer func(f func(any) string) { registry["selftest"].title = f }(registry["selftest"].title)
+	registry["selftest"].title = func(cfg any) string { return fmt.Sprintf("%d samples", cfg.(*selftestConfig).N) }
+	j, errs = loadConfig("t.toml", []byte("experiment = \"selftest\"\n[sweep]\nn = [30, 50]\n"), loadOptions{})
+	if len(errs) > 0 || j.sw.runs[0].title != "30 samples" || j.sw.runs[1].title != "50 samples" {
+		t.Errorf("titles of the runs: %q, %q (%v)", j.sw.runs[0].title, j.sw.runs[1].title, errs)
 	}
 
 	// The cap: more than MaxSweepRuns runs only with -force.

@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -368,4 +369,33 @@ func countTemp(out string) int {
 		}
 	}
 	return n
+}
+
+// TestConsoleTerminalLine checks the progress line a terminal shows while
+// two jobs run: the jobs done, an estimate, and each running job's
+// progress; and that an outcome line replaces it cleanly.
+func TestConsoleTerminalLine(t *testing.T) {
+	var out bytes.Buffer
+	c := newConsole(&out, io.Discard, []time.Duration{time.Second, time.Second, time.Second}, 2)
+	c.term = true
+	a := c.begin(0, "alpha", "")
+	b := c.begin(1, "beta", "")
+	a.progress(1, 4, "epoch 1")
+	c.mu.Lock()
+	c.draw()
+	c.mu.Unlock()
+	last := out.String()[strings.LastIndex(out.String(), "\r\033[K")+4:]
+	for _, want := range []string{"[0/3 done, ETA ", "alpha: 1/4 (25%) epoch 1, ", " · beta: 0s"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the progress line %q lacks %q", last, want)
+		}
+	}
+	c.finish(b, "PASS   beta")
+	s := out.String()
+	rest := s[strings.LastIndex(s, "PASS"):]
+	if !strings.Contains(s, "\r\033[KPASS   beta\n\r\033[K[1/3 done, ETA ") || !strings.Contains(rest, "] alpha: 1/4 (25%) epoch 1, ") || strings.Contains(rest, "beta:") {
+		t.Errorf("after beta finished:\n%q", rest)
+	}
+	c.finish(a, "PASS   alpha")
+	c.close()
 }

@@ -132,7 +132,7 @@ func slurmShard(id string, shards int, getenv func(string) string) (shardSpec, e
 		return shardSpec{}, fmt.Errorf("-shard auto: -shards %d, but the Slurm job array has %d tasks (%s)", shards, count, envSlurmCount)
 	}
 	i := (task - lo) / step
-	return shardSpec{index: i, count: count, from: fmt.Sprintf("Slurm array task %d of %d (%s=%d)", i, count, envSlurmTask, task)}, nil
+	return shardSpec{index: i, count: count, from: fmt.Sprintf("Slurm job array: %s=%d, %s=%d", envSlurmTask, task, envSlurmCount, count)}, nil
 }
 
 // owns reports whether job number n belongs to the shard.

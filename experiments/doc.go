@@ -9,6 +9,9 @@
 //	go run ./experiments -list                # experiments by theme, parameters, default configs
 //	go run ./experiments -only two_layer      # the default configs of one experiment
 //	go run ./experiments -config experiments/configs/paper/maml_sinusoid_paper.toml -out /tmp/out
+//	go run ./experiments -config experiments/configs/sweeps/train_mlp_lr.toml -j 2   # a sweep
+//	go run ./experiments -config experiments/configs/sweeps/train_mlp_lr.toml -shard 0/3 -out out/shard-0
+//	go run ./experiments -out out/sweep -merge out/shard-0 out/shard-1 out/shard-2
 //
 // The default suite is every *.toml file directly in experiments/configs/.
 // The configs are embedded in the binary, so it runs from any directory.
@@ -28,14 +31,26 @@
 //	-seed N           use seed N for every config, overriding the files' seed
 //	-log-every D      when the output is not a terminal, print a progress line
 //	                  at least this often during a config (default 10s)
+//	-j N              run up to N jobs at once (default 1); more than the cores
+//	                  this process may use (GOMAXPROCS) is cut to that, with a note
+//	-shard i/k        run only shard i of k (0 ≤ i < k) of the jobs: those whose
+//	                  number is i modulo k (see Sweeps and shards)
+//	-shard auto       the shard of this task of a Slurm job array
+//	                  (SLURM_ARRAY_TASK_ID, _MIN, _COUNT) or pod of a Kubernetes
+//	                  Indexed Job (JOB_COMPLETION_INDEX, with -shards k or
+//	                  EXPERIMENTS_SHARDS=k); an error when neither is set
+//	-force            run sweeps of more than 1000 runs
+//	-merge DIR...     run nothing: combine the output folders DIR... (given
+//	                  after the flags; only -out may come with it) into -out
 //
 // # Exit status
 //
 //	0  every run succeeded and no verification check failed
 //	1  a run failed (error, panic, missing figure), a check failed, or the
 //	   run was interrupted (Ctrl-C or SIGTERM)
-//	2  bad flags, bad config files, or an -out that is not a writable
-//	   folder: nothing was run
+//	2  bad flags, bad config files (a bad [sweep] too), an -out that is not
+//	   a writable folder, or folders that -merge cannot merge: nothing was
+//	   run or written
 //
 // Config files are all checked before anything runs, and every problem in
 // every file is reported, each as FILE:LINE: naming the key: unknown keys
@@ -67,6 +82,58 @@
 // (letters, digits, '.', '-', '_'). Two configs of one run may not share a
 // NAME.
 //
+// # Sweeps and shards
+//
+// A [sweep] table makes one config many runs: lists of values for any
+// [params] keys (nested keys dotted, as "solver.rtol" = [...], or in a
+// [sweep.solver] table), run as their grid product, and seeds, a count
+// (seeds = 3: the config's seed, or -seed, and the next two) or a list
+// (seeds = [1, 7, 42]; then neither seed nor -seed may be given):
+//
+//	# experiments/configs/sweeps/train_mlp_lr.toml
+//	experiment = "train_mlp"
+//	[params]
+//	steps = 1000
+//	[sweep]
+//	lr = [0.005, 0.01, 0.02]
+//	seeds = 3
+//
+// The sweep's values replace those of [params]. Points run in grid order,
+// the first key slowest and the last fastest, each point once per seed.
+// Each run writes a folder of its own, named from its values:
+//
+//	NAME,KEY=VALUE,...,seed=SEED     train_mlp_lr,lr=0.005,seed=1
+//
+// the keys in file order, each value as TOML writes it (0.003, 1e-06, 32,
+// true, strings without quotes), an array of numbers as its elements
+// joined by '_' (hidden=32_32), and every other byte than letters, digits,
+// '.', '_', '+' and '-' (and a final '.') as %XX: names every file system
+// accepts, the same on every machine, one per run. Every point is checked
+// like a config (types, NaN and ±Inf, the experiment's Validate, -quick)
+// before anything runs; a bad sweep is reported at the [sweep] key's line:
+// an unknown key, an empty list, a repeated value, a value rejected at
+// some point, or more than 1000 runs without -force.
+//
+// Once every run of a sweep is done, OUT/NAME holds its summary: the
+// experiment's headline metric (each experiment names one) per point, mean
+// ± sample standard deviation over its seeds, as a table and a figure with
+// error bars and the single runs, and checks that every run is present and
+// passed. The index lists a sweep's runs under it.
+//
+// Jobs (the runs of every config, a plain config being one run) are
+// numbered in the order the configs are listed (the default suite by name,
+// -config files as given), each sweep's runs in grid order. -shard i/k runs
+// the jobs whose number is i modulo k: shards differ by at most one job,
+// and a sweep's runs are dealt out in turn. Give every shard the same
+// configs and flags, and its own -out; then -merge copies the shards'
+// report folders into one -out, writes the sweeps' summaries and the index.
+// The merged folder's results.json files are byte for byte those of one
+// unsharded run (the tests check it). -merge refuses, writing nothing, a
+// folder that is not an output folder, the same run with different
+// results in two folders, and runs of two different sweeps of one name.
+// deploy/ holds a Slurm array script and Kubernetes Indexed Job manifests
+// that run a sweep this way.
+//
 // # Output
 //
 //	OUT/NAME/report.md      the report (Markdown), ending with its Verification section
@@ -76,7 +143,11 @@
 //	OUT/NAME/timings.json   how long the run took, for the next run's estimate
 //	OUT/index.md            every report folder in OUT (from this run or an
 //	OUT/index.html          earlier one) grouped by theme, with PASS/FAIL;
-//	                        index.html shows each report in full
+//	                        index.html shows each report in full, the runs of
+//	                        a sweep as a list under the sweep
+//	OUT/NAME,KEY=VALUE,.../ a run of a sweep: the same files as OUT/NAME/
+//	OUT/NAME/               for a sweep: its summary (report.md, report.html,
+//	                        headline.png, results.json)
 //
 // A report's status is PASS if it has checks and all passed, FAIL if any
 // failed, and NO CHECKS if it has none (its Verification section then says
@@ -96,12 +167,13 @@
 // the same report.md except for its "## Timings" section, the only place
 // wall-clock times appear.
 //
-// On a terminal the runner redraws one progress line: the config's number,
-// its progress and an estimate of the time left for the whole run (from the
-// previous run's timings.json where there is one). In a log it prints a
-// line when each config starts and ends and, during a long config, a
-// progress line every 10 s. Keep the default suite under five minutes on
-// two cores.
+// On a terminal the runner redraws one progress line: the number of jobs
+// done, the progress of each running job and an estimate of the time left
+// for the whole run (from the previous run's timings.json where there is
+// one, shared among the -j workers). In a log it prints a line when each
+// job starts and ends and, during a long job, a progress line every 10 s.
+// With -j, jobs may finish in any order; their files do not depend on it.
+// Keep the default suite under five minutes on two cores.
 //
 // # How to write an experiment
 //
@@ -157,9 +229,12 @@
 //     the words, and the sentence quotes the numbers. Captions say what the
 //     figure shows, not what it is hoped to show. Metrics are deterministic
 //     numbers (they go to results.json); wall-clock times go through
-//     rep.Timing and nowhere else. Checks come last: rep.Check(name, err,
-//     tol) against a runner.Tol, rep.CheckTrue(name, ok, detail) for yes/no
-//     properties, with detail quoting the numbers.
+//     rep.Timing and nowhere else. One of them, named whatever the
+//     configuration, is the Spec's Headline: the number a sweep's summary
+//     tabulates (the registry test checks that the report records it).
+//     Checks come last: rep.Check(name, err, tol) against a runner.Tol,
+//     rep.CheckTrue(name, ok, detail) for yes/no properties, with detail
+//     quoting the numbers.
 //
 //  6. Shared helpers (relErr, bestTime, sortByX, subscript, the physics fit
 //     figures and gradient checks) live in helpers.go and exp_phys_common.go;
@@ -193,6 +268,7 @@
 //			Summary:  "What the experiment shows, in one line.",
 //			Defaults: func() fooConfig { return fooConfig{N: 1000, FDTol: 1e-6} },
 //			Quick:    func(c *fooConfig) { c.N = min(c.N, 50) },
+//			Headline: "adjoint vs central differences",
 //			Compute:  computeFoo,
 //			Figures:  fooFigures,
 //			Report:   fooReport,
@@ -208,6 +284,7 @@
 //		rep.Paraf("The largest relative difference is %s, %s the tolerance %s.",
 //			runner.Num(e), runner.Compare(e, float64(c.FDTol)), runner.Num(float64(c.FDTol)))
 //		rep.Timing("gradient", res.seconds)
+//		rep.Metric("adjoint vs central differences", e)
 //		rep.Check("adjoint vs central differences", e, c.FDTol)
 //	}
 package main

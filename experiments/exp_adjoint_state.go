@@ -106,6 +106,7 @@ func init() {
 				MinTime: 100 * time.Millisecond,
 			}
 		},
+		Headline: "max rel error vs central differences",
 		Quick: func(c *adjointStateConfig) {
 			c.Sizes = slices.DeleteFunc(slices.Clone(c.Sizes), func(n int) bool { return n > 200 && n != c.FieldN })
 			c.FDMaxN = min(c.FDMaxN, max(200, c.FieldN))
@@ -770,6 +771,8 @@ func adjointStateReport(rep *runner.Report, c adjointStateConfig, res *adjointSt
 		rep.TimingNote(fmt.Sprintf("At N = %d one PCG gradient takes %.3g times as long as one forward solve.",
 			last.n, last.secs[diffPCG]/last.secs[nm+diffSecsForward]))
 	}
+
+	rep.Metric("max rel error vs central differences", floats.Max(maxVsFD))
 
 	// Checks.
 	//

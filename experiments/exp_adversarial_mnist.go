@@ -75,6 +75,7 @@ func init() {
 		Title: func(c adversarialConfig) string {
 			return fmt.Sprintf("FGSM and PGD against an MNIST CNN trained on %d images (%d test images attacked)", c.Model.TrainSize, c.Images)
 		},
+		Headline: "pgd_accuracy_linf_max_eps",
 		Defaults: func() adversarialConfig {
 			return adversarialConfig{Model: defaultMNISTModel(), Images: 200,
 				EpsLInf: []float64{0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3}, EpsL2: []float64{0, 0.5, 1, 1.5, 2, 3},

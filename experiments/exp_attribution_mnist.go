@@ -100,6 +100,7 @@ func init() {
 		Title: func(c attributionConfig) string {
 			return fmt.Sprintf("Attribution maps of an MNIST CNN trained on %d images", c.Model.TrainSize)
 		},
+		Headline: "ig_completeness_rel_max",
 		Defaults: func() attributionConfig {
 			return attributionConfig{Model: defaultMNISTModel(), Digits: 5, IGSteps: 64, IGRule: "gausslegendre",
 				Baseline: "black", SmoothSamples: 32, SmoothSigma: 0.15, OcclusionWindow: 4, OcclusionStride: 2,

@@ -93,6 +93,7 @@ func init() {
 				FDWindow: 1, FDStep: 1e-4, FDTol: 1e-5,
 			}
 		},
+		Headline: "fitted growth rate of the adjoint norm",
 		Quick: func(c *chaosConfig) {
 			var w []float64
 			for _, t := range c.Windows {

@@ -90,6 +90,7 @@ func init() {
 		Title: func(c checkpointingConfig) string {
 			return fmt.Sprintf("Checkpointing policies on a %d-step tanh recurrence (d = %d)", c.Steps, c.Dim)
 		},
+		Headline: "fd max rel error",
 		Defaults: func() checkpointingConfig {
 			return checkpointingConfig{
 				Dim: 32, Steps: 100_000, Gain: 0.9, Drive: 0.5,

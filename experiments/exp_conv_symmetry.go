@@ -81,6 +81,7 @@ func init() {
 				Tol: 1e-12, FDSize: 5, FDTol: 1e-6,
 			}
 		},
+		Headline: "reverse vs finite differences (rel)",
 		Quick: func(c *convSymConfig) {
 			c.Size = min(c.Size, 8)
 			c.Batch = min(c.Batch, 2)

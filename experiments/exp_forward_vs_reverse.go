@@ -105,6 +105,7 @@ func init() {
 				FDTol:        1e-6,
 			}
 		},
+		Headline: "reverse mode vs finite differences (rel)",
 		Quick: func(c *fwdRevConfig) {
 			small := slices.DeleteFunc(slices.Clone(c.Dims), func(d int) bool { return d > 1000 })
 			if len(small) == 0 {
@@ -539,6 +540,7 @@ func fwdRevReport(rep *runner.Report, c fwdRevConfig, res *fwdRevResult) {
 	}
 	rep.TimingNote("Measured crossover (pass counts predict d = k): " + strings.Join(cross, "; ") + ".")
 
+	rep.Metric("reverse mode vs finite differences (rel)", cr.RevFD.MaxRel)
 	// Checks.
 	for i, k := range ks {
 		rep.Check(fmt.Sprintf("forward = reverse Jacobian at k = %d, every d (%d sizes)", k, len(dims)), worst[i], c.ModeTol)

@@ -47,6 +47,7 @@ func init() {
 		Defaults: func() flowMapConfig {
 			return flowMapConfig{Depth: 30, Width: 32, Batch: 64, Init: "torch", InitGain: 1, Tol: 1e-12}
 		},
+		Headline: "plain: first/last block cotangent",
 		Quick: func(c *flowMapConfig) {
 			c.Depth = min(c.Depth, 8)
 			c.Width = min(c.Width, 16)

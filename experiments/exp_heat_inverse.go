@@ -87,6 +87,7 @@ func init() {
 				RTol:    1e-8, MaxIterations: 500, FDStep: 1e-3, FDTol: 1e-5,
 			}
 		},
+		Headline: "adjoint gradient vs central differences (rel)",
 		Quick: func(c *heatInverseConfig) {
 			c.N = min(c.N, 20)
 			if len(c.Weights) > 3 {
@@ -375,6 +376,7 @@ func heatInverseReport(rep *runner.Report, c heatInverseConfig, res *heatInverse
 		}
 	}
 	rep.Metric("fits stopped at the iteration limit", float64(len(capped)))
+	rep.Metric("adjoint gradient vs central differences (rel)", res.gradErr)
 
 	rep.Check("adjoint gradient at u₀ = 0 vs central differences (normwise rel.)", res.gradErr, c.FDTol)
 	for k, sigma := range c.Noise {

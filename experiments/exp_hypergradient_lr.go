@@ -75,6 +75,8 @@ func init() {
 		Compute: computeHyperLR,
 		Figures: hyperLRFigures,
 		Report:  hyperLRReport,
+
+		Headline: "validation MSE, learnt schedule",
 	})
 }
 

@@ -66,6 +66,7 @@ func init() {
 				FDCoords: 4, FDSteps: 20, FDTol: 1e-5, AgreeTol: 1e-6,
 			}
 		},
+		Headline: "implicit vs unrolled rel. difference at the most inner steps",
 		Quick: func(c *imamlConfig) {
 			c.Tasks = min(c.Tasks, 2)
 			c.Hidden = min(c.Hidden, 10)

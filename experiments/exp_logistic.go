@@ -72,6 +72,7 @@ func init() {
 				Steps: 300, LR: 0.5, Grid: 60, MinAccuracy: 0.9, GradTol: 1e-12, FDTol: 1e-6,
 			}
 		},
+		Headline: "final loss",
 		Quick: func(c *logisticConfig) {
 			c.N = min(c.N, 100)
 			c.Steps = min(c.Steps, 100)

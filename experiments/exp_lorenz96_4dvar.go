@@ -81,6 +81,7 @@ func init() {
 				Forecast: 3, RTol: 1e-8, MaxIterations: 500, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-4,
 			}
 		},
+		Headline: "analysis RMS error",
 		Quick: func(c *l96Config) {
 			c.N = min(c.N, 12)
 			c.Observations = min(c.Observations, 10)

@@ -80,6 +80,7 @@ func init() {
 				T1: 10, Observations: 20, Noise: 0.1, RTol: 1e-10, MaxIterations: 500, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
 			}
 		},
+		Headline: "noisy: max rel error",
 	}, lvFitConfig.spec)
 }
 

@@ -45,6 +45,7 @@ func init() {
 		Title: func(c mnistClassifierConfig) string {
 			return fmt.Sprintf("An MNIST CNN trained on %d images for %s", c.Model.TrainSize, runner.Count(c.Model.Epochs, "epoch", "epochs"))
 		},
+		Headline: "test_accuracy",
 		Defaults: func() mnistClassifierConfig {
 			return mnistClassifierConfig{Model: defaultMNISTModel(), MaxTestError: 0.05,
 				GradBatch: 8, GradEntries: 3, FDStep: 1e-6, FDTol: 1e-5}

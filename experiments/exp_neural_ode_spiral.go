@@ -149,6 +149,7 @@ func init() {
 		Title: func(c nodeConfig) string {
 			return fmt.Sprintf("A neural ODE learns the spiral dy/dt = y³A (%d iterations)", c.Iterations)
 		},
+		Headline: "test loss after training",
 		Defaults: func() nodeConfig {
 			return nodeConfig{
 				DataSize: 1000, T1: 25, BatchSize: 20, BatchTime: 10, Hidden: 50, InitStd: 0.1,

@@ -104,6 +104,7 @@ func init() {
 				CheckpointEvery: 20,
 			}
 		},
+		Headline: "LV largest rel error vs converged reference",
 		Quick: func(c *odeAdjConfig) {
 			c.LVSolvers = c.LVSolvers[:1]
 			c.RobTimes = c.RobTimes[:1]
@@ -517,6 +518,7 @@ func odeAdjReportLV(rep *runner.Report, c odeAdjConfig, runs []odeAdjLVRun) {
 		runner.Count(len(runs), "solver", "solvers"), worst, runner.Num(maxConv[worst]),
 		runner.Compare(maxConv[worst], float64(c.LVTol)), runner.Num(float64(c.LVTol)),
 		runner.Compare(maxConv[worst], odeAdjElemRel(cvodes, conv)), runner.Num(odeAdjElemRel(cvodes, conv)))
+	rep.Metric("LV largest rel error vs converged reference", maxConv[worst])
 
 	rep.Subheading("The adjoint λ(t)")
 	rep.Figure("lv_lambda.png", fmt.Sprintf("λ(t) = ∂G/∂u(t) reported by each adjoint method's `OnAdjoint` hook as it runs backwards from "+

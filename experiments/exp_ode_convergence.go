@@ -103,6 +103,7 @@ func init() {
 				ErrorFloor: 3e-14, FitPoints: 4, FitPointsAdaptive: 6, OrderTol: 0.3, WorkOrderTol: 0.5,
 			}
 		},
+		Headline: "largest |fixed-step order − theoretical order|",
 		Quick: func(c *odeConvConfig) {
 			c.StepsMax = min(c.StepsMax, 4096)
 			c.RTolPerDecade = min(c.RTolPerDecade, 2)
@@ -498,6 +499,11 @@ func odeConvReport(rep *runner.Report, c odeConvConfig, res *odeConvResult) {
 			rep.Metric(mr.name+" adaptive work-order", mr.adaptFit.slope)
 		}
 	}
+	worstOrder := 0.0
+	for _, mr := range res.methods {
+		worstOrder = max(worstOrder, math.Abs(mr.fixedFit.slope-float64(mr.order)))
+	}
+	rep.Metric("largest |fixed-step order − theoretical order|", worstOrder)
 	for _, mr := range res.methods {
 		d := math.Abs(mr.fixedFit.slope - float64(mr.order))
 		rep.CheckTrue(fmt.Sprintf("%s fixed-step order within ±%g of %d", mr.name, c.OrderTol, mr.order),

@@ -121,6 +121,7 @@ func init() {
 		Title: func(odeHessConfig) string {
 			return "Exact Hessians of an ODE functional, and Newton's method with them"
 		},
+		Headline: "H11 by reverse over adjoint",
 		Defaults: func() odeHessConfig {
 			return odeHessConfig{
 				RTol: 1e-10, ATol: 1e-12, Method: "interpolating",

@@ -90,6 +90,7 @@ func init() {
 				CheckRTol: 1e-10, CheckTol: 1e-6,
 			}
 		},
+		Headline: "largest pairwise difference",
 		Quick: func(c *odeScalConfig) {
 			small := slices.DeleteFunc(slices.Clone(c.Hidden), func(h int) bool { return h > 30 })
 			if len(small) == 0 && len(c.Hidden) > 0 {
@@ -433,6 +434,7 @@ func odeScalReport(rep *runner.Report, c odeScalConfig, res *odeScalResult) {
 	rep.Paraf("The largest pairwise difference is %s, %s the tolerance %s.",
 		runner.Num(res.worst), runner.Compare(res.worst, float64(c.CheckTol)), runner.Num(float64(c.CheckTol)))
 	rep.Metric(fmt.Sprintf("p=%d largest pairwise difference", res.np0), res.worst)
+	rep.Metric("largest pairwise difference", res.worst)
 
 	rep.Heading("Cost against the number of parameters")
 	rep.Paraf("Each time is the fastest of repeated runs (at least %v or %d runs) divided by the fastest forward solve "+

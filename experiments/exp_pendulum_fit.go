@@ -74,6 +74,7 @@ func init() {
 				RTol: 1e-10, MaxIterations: 500, FDStep: 1e-6, FDTol: 1e-5, FitTol: 1e-5,
 			}
 		},
+		Headline: "noisy: max rel error",
 		Quick: func(c *pendulumFitConfig) {
 			c.T1 = min(c.T1, 6)
 			c.Observations = min(c.Observations, 24)

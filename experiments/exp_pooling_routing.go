@@ -71,6 +71,8 @@ func init() {
 		Compute: computePoolRoute,
 		Figures: poolRouteFigures,
 		Report:  poolRouteReport,
+
+		Headline: "max rel error avg-pool gradient vs g/k^2",
 	})
 }
 

@@ -71,6 +71,8 @@ func init() {
 		Compute: computeProjectile,
 		Figures: projectileFigures,
 		Report:  projectileReport,
+
+		Headline: "max rel error",
 	})
 }
 

@@ -68,6 +68,7 @@ func init() {
 				Samples: 128, Steps: 400, LR: 3e-3, Tol: 1e-12, FDTol: 1e-6,
 			}
 		},
+		Headline: "reverse and forward mode vs central differences (max rel)",
 		Quick: func(c *residualConfig) {
 			c.Depth = min(c.Depth, 10)
 			c.Steps = min(c.Steps, 30)
@@ -426,6 +427,7 @@ func residualReport(rep *runner.Report, c residualConfig, res *residualResult) {
 		rep.Timing(fmt.Sprintf("%s: training residual net (%d steps)", p.act, c.Steps), p.resT)
 	}
 	rep.Timing(fmt.Sprintf("all %d trainings, run concurrently", 2*len(res.pairs)), res.trainT)
+	rep.Metric("reverse and forward mode vs central differences (max rel)", worstFD)
 	rep.Check("identity highway: dL/dh_{l−1} = dL/dh_l + branch VJP, every block", worstHighway, c.Tol)
 	rep.Check("Trainer's step-0 record (loss, per-layer gradient norms) vs nn.LayerGradNorms at initialisation", worstRec, c.Tol)
 	rep.Check("adjoint.Check: small residual nets, reverse and forward mode vs central differences", worstFD, c.FDTol)

@@ -84,6 +84,7 @@ func init() {
 				FDSteps: 6, FDTol: 1e-6,
 			}
 		},
+		Headline: "max |linear slope - log rho|",
 		Quick: func(c *rnnSpecConfig) {
 			c.Steps = min(c.Steps, 80)
 			c.FitSkip = min(c.FitSkip, c.Steps/4)

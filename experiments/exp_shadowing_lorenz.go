@@ -152,6 +152,7 @@ func init() {
 		Theme: "ode",
 		Summary: "Lorenz-63: d⟨z⟩/dρ by least-squares shadowing (LSS) and NILSS against the slope of ⟨z⟩ from long simulations, " +
 			"and against the finite-window adjoint that grows like exp(λ₁T); convergence and cost against the window.",
+		Headline: "dzdrho_lss",
 		Title: func(c shadowConfig) string {
 			if len(c.rhos()) > 1 {
 				r := c.rhos()

@@ -88,6 +88,7 @@ func init() {
 				TimingSizes: []int{25, 50, 100}, FDStep: 1e-5, FDTol: 1e-5, FitTol: 1e-3, AgreeTol: 1e-4, MaxIterations: 2000,
 			}
 		},
+		Headline: "noisy max rel error",
 		Quick: func(c *chainIDConfig) {
 			// 20 masses suffice: the directional check's solves run at
 			// fd_tol·fd_step (checkRTol), where it measures the gradient at

@@ -84,6 +84,7 @@ func init() {
 				RecoverN: 30, FDStep: 1e-6, FDTol: 1e-6, FitTol: 1e-3, GMRESRTol: 1e-11, GMRESTol: 1e-7, MaxIterations: 5000,
 			}
 		},
+		Headline: "recovery max rel error",
 		Quick: func(c *steadyDesignConfig) {
 			c.N = min(c.N, 30)
 			c.RecoverN = min(c.RecoverN, 15)

@@ -74,6 +74,7 @@ func init() {
 				Tol: 1e-12, FDTol: 1e-6,
 			}
 		},
+		Headline: "test accuracy",
 		Quick: func(c *trainMLPConfig) {
 			// Fewer points and steps on the same spirals. 400 steps, not
 			// fewer: 100 points of 1.5-turn spirals need about 300 to reach

@@ -64,6 +64,8 @@ func init() {
 		Compute: computeTwoLayer,
 		Figures: twoLayerFigures,
 		Report:  twoLayerReport,
+
+		Headline: "max rel err adjoint vs FD",
 	})
 }
 

@@ -87,6 +87,7 @@ func init() {
 				FDLength: 10, FDTol: 1e-6, TruncTol: 1e-12,
 			}
 		},
+		Headline: "dL/deta vs central differences (max rel)",
 		Quick: func(c *unrollLengthConfig) {
 			c.Lengths = slices.DeleteFunc(slices.Clone(c.Lengths), func(n int) bool { return n > 50 })
 			if len(c.Lengths) == 0 {
@@ -470,6 +471,7 @@ func unrollLengthReport(rep *runner.Report, c unrollLengthConfig, res *unrollLen
 		}
 	}
 	rep.Timing("all unrolls", res.seconds)
+	rep.Metric("dL/deta vs central differences (max rel)", slices.Max(res.fdErrs))
 	rep.Check(fmt.Sprintf("dL/dη vs 4-point central differences of the whole run (T = %d, every η)", c.FDLength), slices.Max(res.fdErrs), c.FDTol)
 	rep.Check(fmt.Sprintf("truncation K = T equals the full meta-gradient (T = %d)", c.TruncLength), res.truncFullErr, c.TruncTol)
 	rep.CheckTrue(fmt.Sprintf("binomial checkpointing kept at most %d states", c.Snapshots), res.maxStored <= c.Snapshots, fmt.Sprintf("peak %d", res.maxStored))

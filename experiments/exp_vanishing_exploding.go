@@ -76,6 +76,7 @@ func init() {
 				GrowthTol:   0.15, FDTol: 1e-6, ModeTol: 1e-12,
 			}
 		},
+		Headline: "max |fitted/theory - 1|",
 		Quick: func(c *vanExpConfig) {
 			ds := make([]int, 0, len(c.Depths))
 			for _, d := range c.Depths {

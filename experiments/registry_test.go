@@ -20,8 +20,10 @@ import (
 // and checks what a reader relies on: the run passes every verification
 // check; every figure the report shows exists, is a real image and is not
 // blank, and every figure written is shown; every link of the HTML pages
-// resolves; and the same config and seed give the same results.json and,
-// wall-clock timings aside, the same report.md.
+// resolves; the same config and seed give the same results.json and,
+// wall-clock timings aside, the same report.md; and the experiment's
+// headline metric (Spec.Headline, what a sweep's summary tabulates) is
+// among the metrics of its results.
 //
 // -quick shrinks sizes only, never tolerances (the runner enforces it), so
 // this verifies the claims a full run verifies, on smaller problems.
@@ -43,6 +45,10 @@ func TestRegistry(t *testing.T) {
 	for _, name := range runner.Names() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			info, _ := runner.Lookup(name)
+			if info.Headline == "" {
+				t.Error("the experiment declares no headline metric (Spec.Headline)")
+			}
 			args := []string{"-quick", "-only", name}
 			if !hasConfig[name] {
 				file := filepath.Join(t.TempDir(), name+".toml")
@@ -65,7 +71,7 @@ func TestRegistry(t *testing.T) {
 			}
 			for _, report := range reports {
 				folder := filepath.Dir(report)
-				checkRegistryReport(t, folder, filepath.Join(outs[1], filepath.Base(folder)))
+				checkRegistryReport(t, folder, filepath.Join(outs[1], filepath.Base(folder)), info.Headline)
 			}
 			if n, errs := runnertest.CheckPages(outs[0]); len(errs) > 0 {
 				t.Errorf("%d images checked; problems:\n%v", n, errs)
@@ -75,8 +81,8 @@ func TestRegistry(t *testing.T) {
 }
 
 // checkRegistryReport checks one report folder of the first run against
-// the same folder of the second.
-func checkRegistryReport(t *testing.T, folder, again string) {
+// the same folder of the second, and that it records the headline metric.
+func checkRegistryReport(t *testing.T, folder, again, headline string) {
 	t.Helper()
 	read := func(p string) string {
 		b, err := os.ReadFile(p)
@@ -91,11 +97,21 @@ func checkRegistryReport(t *testing.T, folder, again string) {
 		t.Fatalf("%s: report.md has no Verification section", folder)
 	}
 	var res struct {
-		Status string `json:"status"`
+		Status  string `json:"status"`
+		Metrics []struct {
+			Name string `json:"name"`
+		} `json:"metrics"`
 	}
 	js := read(filepath.Join(folder, "results.json"))
 	if err := json.Unmarshal([]byte(js), &res); err != nil || res.Status != "PASS" || strings.Contains(md[i:], "FAIL") {
 		t.Errorf("%s: status %q; the Verification section:\n%s", folder, res.Status, md[i:])
+	}
+	var names []string
+	for _, m := range res.Metrics {
+		names = append(names, m.Name)
+	}
+	if headline != "" && !slices.Contains(names, headline) {
+		t.Errorf("%s: the headline metric %q is not among the metrics of results.json: %q", folder, headline, names)
 	}
 
 	// Every figure written is shown in the report.

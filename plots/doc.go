@@ -113,7 +113,8 @@
 // pattern. Series.Reference marks a guide — a true function, a line of
 // slope 2, y = x — drawn in near-black outside the colour cycle. A Span
 // shades an interval of a Line figure's X axis behind the data, an
-// assimilation window for example.
+// assimilation window for example. Series.YErr adds vertical error bars
+// in the series' colour: a mean ± one standard deviation over seeds, say.
 //
 // # Graphs
 //

@@ -74,6 +74,10 @@ var (
 	axisWidth      = vg.Points(0.75)
 	gridWidth      = vg.Points(0.75)
 	tickLength     = vg.Points(4)
+	// Error bars (Series.YErr): thinner than a line, with caps as wide
+	// as a glyph.
+	errorBarWidth = vg.Points(1)
+	errorCapWidth = vg.Points(6)
 )
 
 // Graphs: colours of edges, node outlines and boxes (a translucent fill,

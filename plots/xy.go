@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -53,6 +54,15 @@ type Series struct {
 	// gives the n-th series that is not a Reference the n-th pattern
 	// (solid first), and Reference series a solid line.
 	Dash Dash
+
+	// YErr, if not nil, draws a vertical error bar from Y[i] − YErr[i] to
+	// Y[i] + YErr[i] at each point, in the series' colour with short caps
+	// (a mean ± one standard deviation, say). It must have the length of
+	// Y, or Save and Write panic. A NaN entry draws no bar at its point;
+	// negative and infinite entries are dropped, with a note. On a log Y
+	// axis, a bar reaching zero or below is drawn from its point upwards
+	// only, with a note.
+	YErr []float64
 }
 
 // Dash is the dash pattern of a line.
@@ -242,6 +252,25 @@ func xyFigure(title string, xa, ya Axis, pos LegendPosition, series []Series, sp
 			k.points = append(k.points, all)
 			thumbs = append(thumbs, sc)
 		}
+		if s.YErr != nil {
+			if len(s.YErr) != len(s.Y) {
+				panic(fmt.Sprintf("plots: %s has len(YErr) = %d but len(Y) = %d", what, len(s.YErr), len(s.Y)))
+			}
+			bars, note := s.errorBars(xa.Log, ya.Log, what)
+			if note != "" {
+				notes = append(notes, note)
+			}
+			if len(bars) > 0 {
+				eb := &plotter.YErrorBars{XYs: make(plotter.XYs, len(bars)), YErrors: make(plotter.YErrors, len(bars)),
+					LineStyle: draw.LineStyle{Color: sty.line.Color, Width: errorBarWidth}, CapWidth: errorCapWidth}
+				for i, b := range bars {
+					eb.XYs[i] = plotter.XY{X: b.x, Y: b.y}
+					eb.YErrors[i].Low, eb.YErrors[i].High = b.y-b.lo, b.hi-b.y
+					k.lines = append(k.lines, plotter.XYs{{X: b.x, Y: b.lo}, {X: b.x, Y: b.hi}})
+				}
+				p.Add(eb)
+			}
+		}
 		if s.Name != "" {
 			entries = append(entries, legendEntry{s.Name, thumbs})
 		}
@@ -292,6 +321,53 @@ func (s Series) clean(xlog, ylog bool, what string) (runs []plotter.XYs, all plo
 		runs = append(runs, all[start:])
 	}
 	return runs, all, d.note(xlog, ylog, "point", what, n)
+}
+
+// errorBar is one error bar of a series: from lo to hi at x, around y.
+type errorBar struct{ x, y, lo, hi float64 }
+
+// errorBars returns the error bars of s that can be drawn, at the points
+// clean keeps, and a note on those dropped or cut.
+func (s Series) errorBars(xlog, ylog bool, what string) ([]errorBar, string) {
+	var bars []errorBar
+	dropped, cut := 0, 0
+	for i, y := range s.Y {
+		x := float64(i)
+		if s.X != nil {
+			x = s.X[i]
+		}
+		var d dropCounter
+		e := s.YErr[i]
+		switch {
+		case d.bad(x, xlog, axisX) || d.bad(y, ylog, axisY) || math.IsNaN(e):
+			continue // the point is dropped (and noted), or has no bar
+		case e < 0 || math.IsInf(e, 0):
+			dropped++
+			continue
+		}
+		b := errorBar{x: x, y: y, lo: y - e, hi: y + e}
+		if math.IsInf(b.lo, 0) || math.IsInf(b.hi, 0) {
+			dropped++
+			continue
+		}
+		if ylog && !(b.lo > 0) {
+			b.lo = y
+			cut++
+		}
+		bars = append(bars, b)
+	}
+	var notes []string
+	if dropped > 0 {
+		notes = append(notes, fmt.Sprintf("y: dropped %s from %s", countOf(dropped, "negative or infinite error bar", "negative or infinite error bars"), what))
+	}
+	if cut > 0 {
+		verb := "reach"
+		if cut == 1 {
+			verb = "reaches"
+		}
+		notes = append(notes, fmt.Sprintf("log y: %s of %s %s zero or below: drawn upwards only", countOf(cut, "error bar", "error bars"), what, verb))
+	}
+	return bars, strings.Join(notes, "; ")
 }
 
 // shade draws a Span: a translucent band across the data area.

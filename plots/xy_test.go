@@ -2,6 +2,9 @@ package plots
 
 import (
 	"bytes"
+	"fmt"
+	"image"
+	"image/color"
 	"io"
 	"math"
 	"reflect"
@@ -255,4 +258,65 @@ func TestNoBlankBandAbovePlot(t *testing.T) {
 			t.Errorf("Y label %q: %.1f pt between the title and the plot", ylabel, gap.Points())
 		}
 	}
+}
+
+// TestErrorBars checks Series.YErr: the bars widen the Y range and are
+// drawn, in the series' colour, above and below their points and nowhere
+// else; NaN entries draw no bar; bad entries are dropped with a note; a
+// bar reaching below zero on a log axis is cut with a note; a YErr of the
+// wrong length panics.
+func TestErrorBars(t *testing.T) {
+	x, y := []float64{0, 1, 2}, []float64{0, 0, 0}
+	bars := Line{Series: []Series{{X: x, Y: y, YErr: []float64{nan, 5, nan}, NoLine: true}}}
+	fig, notes := xyFigure(bars.Title, bars.X, bars.Y, bars.Legend, bars.Series, nil, true)
+	if len(notes) != 0 {
+		t.Errorf("notes %q, want none (NaN means no bar)", notes)
+	}
+	if fig.p.Y.Min > -5 || fig.p.Y.Max < 5 {
+		t.Errorf("Y range [%v, %v] does not hold the bar from -5 to 5", fig.p.Y.Min, fig.p.Y.Max)
+	}
+	dc := pixelRect(dataCanvas(figureCanvas(), fig.p).Rectangle, DefaultHeight, 96)
+	img := decode(t, must(render(t, bars, &Options{Density: 1})))
+	plain := bars
+	// The same axes without bars: a guide at x = 0 spans the range.
+	plain.Series = []Series{{X: x, Y: y, NoLine: true}, {X: []float64{0, 0}, Y: []float64{-5, 5}, Reference: true}}
+	imgPlain := decode(t, must(render(t, plain, &Options{Density: 1})))
+	blue := func(c color.Color) bool { return near(c, seriesColor(0)) }
+	midX, midY := (dc.Min.X+dc.Max.X)/2, (dc.Min.Y+dc.Max.Y)/2
+	h := dc.Dy() / 4 // a quarter of the data area: past the glyph, short of the ends
+	above := image.Rect(midX-2, midY-h, midX+3, midY-15)
+	below := image.Rect(midX-2, midY+15, midX+3, midY+h)
+	left := image.Rect(dc.Min.X+2, midY-h, dc.Min.X+30, midY-15) // above the first point: NaN, no bar
+	for _, c := range []struct {
+		name string
+		img  image.Image
+		r    image.Rectangle
+		want bool
+	}{
+		{"above the middle point", img, above, true},
+		{"below the middle point", img, below, true},
+		{"above the first point", img, left, false},
+		{"above the middle point, no YErr", imgPlain, above, false},
+	} {
+		n := count(c.img, c.r, blue)
+		if c.want && n < c.r.Dy() || !c.want && n > 0 {
+			t.Errorf("%s: %d pixels of the series' colour in a %d-pixel-high strip", c.name, n, c.r.Dy())
+		}
+	}
+
+	_, notes = render(t, Line{Series: []Series{{Name: "a", Y: []float64{1, 2, 3, 4}, YErr: []float64{-1, inf, 0.5, nan}}}}, nil)
+	if want := []string{"y: dropped 2 negative or infinite error bars from series 'a'"}; !reflect.DeepEqual(notes, want) {
+		t.Errorf("bad errors: notes %q, want %q", notes, want)
+	}
+	_, notes = render(t, Line{Y: Axis{Log: true}, Series: []Series{{Name: "a", Y: []float64{1, 2}, YErr: []float64{1, 0.5}}}}, nil)
+	if want := []string{"log y: 1 error bar of series 'a' reaches zero or below: drawn upwards only"}; !reflect.DeepEqual(notes, want) {
+		t.Errorf("log axis: notes %q, want %q", notes, want)
+	}
+
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "len(YErr) = 1 but len(Y) = 2") {
+			t.Errorf("YErr of the wrong length: panic %v", p)
+		}
+	}()
+	render(t, Line{Series: []Series{{Y: []float64{1, 2}, YErr: []float64{1}}}}, nil)
 }

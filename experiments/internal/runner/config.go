@@ -3,6 +3,7 @@ package runner
 import (
 	"cmp"
 	"encoding"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -21,22 +22,26 @@ import (
 const defaultSeed = 1
 
 // topLevelKeys are the keys a config file may have outside [params], sorted.
-var topLevelKeys = []string{"experiment", "params", "seed", "title"}
+var topLevelKeys = []string{"experiment", "params", "seed", "sweep", "title"}
 
 // validOutputName is the form of an output name (a config file's base name
 // without ".toml"). It may not start with '.', which marks the runner's
 // temporary files.
 var validOutputName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// job is one validated config file, ready to run.
+// job is one run to make: a validated config file, or one run of a
+// config's sweep.
 type job struct {
 	file  string      // the file as named to the user, for messages
-	name  string      // output name: the file's base name without ".toml"
+	name  string      // output name: the file's base name without ".toml", or runName
 	exp   *experiment // the experiment the file names
-	cfg   any         // *C: defaults, then the file's [params], then -quick
-	seed  int64       // -seed, else the file's seed, else defaultSeed
+	cfg   any         // *C: defaults, then the file's [params] (and sweep values), then -quick
+	seed  int64       // -seed, else the file's seed, else defaultSeed; or the sweep's
 	title string      // the file's title, else the experiment's summary
 	quick bool        // whether -quick was applied
+
+	sw  *sweep    // the file's sweep: set on the job loadConfig returns and on each run
+	ref *sweepRef // on a run of a sweep: which one; nil otherwise
 }
 
 // inputError is a problem with a config file, located as precisely as
@@ -59,6 +64,7 @@ type loadOptions struct {
 	quick   bool  // apply each experiment's Quick shrink
 	seed    int64 // replaces the file's seed if seedSet
 	seedSet bool
+	force   bool // allow sweeps of more than MaxSweepRuns runs
 }
 
 // loader decodes one config file and collects its problems, each with the
@@ -73,8 +79,9 @@ type loader struct {
 
 // loadConfig parses, checks and decodes one config file. It returns every
 // problem it finds (syntax, unknown keys, wrong types, non-finite or
-// out-of-range values, an unknown experiment), ordered by line, and a nil
-// job if there is any.
+// out-of-range values, an unknown experiment, a bad [sweep]), ordered by
+// line, and a nil job if there is any. The job of a file with a [sweep]
+// table is not run itself: its sw field holds the runs.
 func loadConfig(file string, src []byte, opts loadOptions) (*job, []error) {
 	name := strings.TrimSuffix(path.Base(strings.ReplaceAll(file, `\`, "/")), ".toml")
 	if !validOutputName.MatchString(name) {
@@ -113,7 +120,7 @@ func loadConfig(file string, src []byte, opts loadOptions) (*job, []error) {
 	for _, k := range l.keysIn(nil, top) {
 		p := top[k]
 		switch k {
-		case "experiment", "params":
+		case "experiment", "params", "sweep":
 		case "seed":
 			seedSet = l.decode(toml.Key{k}, p, &hdr.seed, "integer")
 		case "title":
@@ -133,6 +140,10 @@ func loadConfig(file string, src []byte, opts loadOptions) (*job, []error) {
 	if p, ok := top["params"]; ok {
 		l.decodeStruct(toml.Key{"params"}, p, reflect.ValueOf(cfg).Elem())
 	}
+	var st *sweepTable
+	if p, ok := top["sweep"]; ok {
+		st = l.decodeSweep(p, exp)
+	}
 	for _, k := range l.md.Undecoded() {
 		// decodeStruct reports unknown keys where it meets them; this is a
 		// safety net for anything toml saw and nothing decoded.
@@ -144,6 +155,13 @@ func loadConfig(file string, src []byte, opts loadOptions) (*job, []error) {
 		return nil, l.done()
 	}
 	l.checkFinite(toml.Key{"params"}, reflect.ValueOf(cfg).Elem())
+	if st != nil {
+		seed := int64(defaultSeed)
+		if seedSet {
+			seed = hdr.seed
+		}
+		return l.expandSweep(src, name, exp, top, st, seedSet, seed, hdr.title, opts)
+	}
 	for _, e := range leafErrors(exp.validate(cfg)) {
 		var pe *ParamError
 		if errors.As(e, &pe) {
@@ -264,9 +282,8 @@ func tomlMessage(err error) string {
 // decodeStruct decodes the table p at path k into the struct v, key by key,
 // recording every unknown key and every value of the wrong type.
 func (l *loader) decodeStruct(k toml.Key, p toml.Primitive, v reflect.Value) {
-	var m map[string]toml.Primitive
-	if err := l.md.PrimitiveDecode(p, &m); err != nil {
-		l.typeError(k, p, err, "table (a ["+k.String()+"] section)")
+	m, ok := l.table(k, p, "table (a ["+k.String()+"] section)")
+	if !ok {
 		return
 	}
 	for key, sub := range m {
@@ -629,6 +646,8 @@ func tolerances(cfg any) []tolerance {
 // formatValue writes a configuration value as it would appear in TOML.
 func formatValue(v any) string {
 	switch x := v.(type) {
+	case json.RawMessage: // a value read back from results.json
+		return string(x)
 	case string:
 		return strconv.Quote(x)
 	case time.Duration:

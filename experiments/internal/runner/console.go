@@ -10,40 +10,50 @@ import (
 )
 
 // console prints the runner's messages. Start and finish lines go to out,
-// diagnostics to err. While a config runs, the console shows its progress
-// and the suite's: on a terminal (out is one) as a line redrawn in place,
-// with the number of configs done and an estimate of the time left;
-// otherwise, as in a log, as a plain line every logEvery.
+// diagnostics to err. While jobs run (up to workers at once), the console
+// shows their progress and the whole run's: on a terminal (out is one) as a
+// line redrawn in place, with the number of jobs done and an estimate of
+// the time left; otherwise, as in a log, as a plain line per running job
+// every logEvery. Its methods are safe for concurrent use.
 type console struct {
 	out, err io.Writer
 	term     bool          // out is a terminal
 	logEvery time.Duration // without a terminal, the interval of progress lines
+	workers  int           // jobs run at once
 
 	mu        sync.Mutex
-	total     int             // configs in this invocation
-	index     int             // 1-based number of the running config
-	estimates []time.Duration // each config's expected wall time; 0 if unknown
-	finished  []time.Duration // wall times of the configs done
-	name      string          // the running config, "" between runs
-	start     time.Time
-	done, tot int
-	what      string
+	total     int             // jobs in this invocation
+	estimates []time.Duration // each job's expected wall time; 0 if unknown
+	finished  []time.Duration // wall times of the jobs done
+	started   int             // jobs begun (they begin in order)
+	running   []*slot         // the jobs running, in the order they began
 	lastDraw  time.Time
-	lastLog   time.Time
 	shown     bool // a progress line is on the screen
 	stop      chan struct{}
 	ticker    sync.WaitGroup
+}
+
+// slot is one running job's line of progress.
+type slot struct {
+	c         *console
+	index     int // 0-based job number
+	name      string
+	start     time.Time
+	done, tot int
+	what      string
+	lastLog   time.Time
 }
 
 // progressLineWidth is the width progress lines are cut to, so that \r
 // returns to their start on common terminals.
 const progressLineWidth = 100
 
-// newConsole returns a console writing to out and err. It draws a progress
-// line only if out is an *os.File that is a character device.
-func newConsole(out, err io.Writer, estimates []time.Duration) *console {
+// newConsole returns a console writing to out and err, for jobs expected
+// to take estimates and run workers at once. It draws a progress line only
+// if out is an *os.File that is a character device.
+func newConsole(out, err io.Writer, estimates []time.Duration, workers int) *console {
 	c := &console{out: out, err: err, logEvery: 10 * time.Second, total: len(estimates),
-		estimates: estimates}
+		estimates: estimates, workers: max(workers, 1)}
 	if f, ok := out.(*os.File); ok {
 		if fi, e := f.Stat(); e == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			c.term = true
@@ -52,43 +62,55 @@ func newConsole(out, err io.Writer, estimates []time.Duration) *console {
 	return c
 }
 
-// begin announces the start of config number index (1-based).
-func (c *console) begin(index int, name, detail string) {
+// begin announces the start of job number index (0-based) and returns its
+// slot, through which it reports progress.
+func (c *console) begin(index int, name, detail string) *slot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.index, c.name, c.start, c.done, c.tot, c.what = index, name, time.Now(), 0, 0, ""
-	c.lastLog = c.start
+	s := &slot{c: c, index: index, name: name, start: time.Now()}
+	s.lastLog = s.start
+	c.running = append(c.running, s)
+	c.started = max(c.started, index+1)
 	if c.term {
 		c.draw()
 	} else {
-		fmt.Fprintf(c.out, "start  %s (%s) [%d/%d]\n", name, detail, index, c.total)
+		fmt.Fprintf(c.out, "start  %s (%s) [%d/%d]\n", name, detail, index+1, c.total)
 	}
-	c.stop = make(chan struct{})
-	c.ticker.Add(1)
-	tick := min(time.Second, c.logEvery)
-	go func(stop chan struct{}) { // keeps the elapsed time moving
-		defer c.ticker.Done()
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				c.mu.Lock()
-				if c.term {
-					c.draw()
-				} else if time.Since(c.lastLog) >= c.logEvery {
-					c.logLine()
-				}
-				c.mu.Unlock()
-			}
-		}
-	}(c.stop)
+	if c.stop == nil {
+		c.stop = make(chan struct{})
+		c.ticker.Add(1)
+		go c.tick(c.stop, min(time.Second, c.logEvery))
+	}
+	return s
 }
 
-// finish ends a run's progress display and prints its outcome line to out.
-func (c *console) finish(line string) {
+// tick keeps the elapsed times moving until stop is closed.
+func (c *console) tick(stop chan struct{}, every time.Duration) {
+	defer c.ticker.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			c.mu.Lock()
+			if c.term {
+				c.draw()
+			} else {
+				for _, s := range c.running {
+					if time.Since(s.lastLog) >= c.logEvery {
+						c.logLine(s)
+					}
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// close stops the ticker; call it when no job runs.
+func (c *console) close() {
 	c.mu.Lock()
 	stop := c.stop
 	c.stop = nil
@@ -100,11 +122,22 @@ func (c *console) finish(line string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clear()
-	if c.name != "" {
-		c.finished = append(c.finished, time.Since(c.start))
+}
+
+// finish ends the job of s and prints its outcome line to out.
+func (c *console) finish(s *slot, line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clear()
+	for i, r := range c.running {
+		if r == s {
+			c.running = append(c.running[:i], c.running[i+1:]...)
+			c.finished = append(c.finished, time.Since(s.start))
+			break
+		}
 	}
-	c.name = ""
 	fmt.Fprintln(c.out, line)
+	c.draw()
 }
 
 // errorf prints a line to err, keeping the progress line intact.
@@ -116,45 +149,49 @@ func (c *console) errorf(format string, args ...any) {
 	c.draw()
 }
 
-// progress records the running config's progress (Env.Progress).
-func (c *console) progress(done, total int, what string) {
+// progress records the job's progress (Env.Progress).
+func (s *slot) progress(done, total int, what string) {
+	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.done, c.tot, c.what = done, total, oneLine(what)
+	s.done, s.tot, s.what = done, total, oneLine(what)
 	if c.term && time.Since(c.lastDraw) >= 100*time.Millisecond {
 		c.draw()
 	}
 }
 
-// logf prints a diagnostic line of the running config (Env.Logf).
-func (c *console) logf(name, msg string) {
+// logf prints a diagnostic line of the job (Env.Logf).
+func (s *slot) logf(msg string) {
+	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clear()
-	fmt.Fprintf(c.err, "%s: %s\n", name, strings.TrimRight(msg, "\n"))
+	fmt.Fprintf(c.err, "%s: %s\n", s.name, strings.TrimRight(msg, "\n"))
 	c.draw()
 }
 
-// runStatus describes the running config: "2/4 (50%) what, 12s". c.mu is
+// status describes the job's progress: "2/4 (50%) what, 12s". c.mu is
 // held.
-func (c *console) runStatus() string {
+func (s *slot) status() string {
 	var b strings.Builder
 	switch {
-	case c.tot > 0:
-		fmt.Fprintf(&b, "%d/%d (%d%%) ", c.done, c.tot, 100*c.done/c.tot)
-	case c.done > 0:
-		fmt.Fprintf(&b, "%d ", c.done)
+	case s.tot > 0:
+		fmt.Fprintf(&b, "%d/%d (%d%%) ", s.done, s.tot, 100*s.done/s.tot)
+	case s.done > 0:
+		fmt.Fprintf(&b, "%d ", s.done)
 	}
-	if c.what != "" {
-		b.WriteString(c.what + ", ")
+	if s.what != "" {
+		b.WriteString(s.what + ", ")
 	}
-	b.WriteString(time.Since(c.start).Round(time.Second).String())
+	b.WriteString(time.Since(s.start).Round(time.Second).String())
 	return b.String()
 }
 
-// eta estimates the time left for the whole invocation, from earlier runs'
-// wall times where known, the mean of this run's finished configs
-// otherwise, and the running config's own progress. c.mu is held.
+// eta estimates the time left for the whole invocation: the work left in
+// the running jobs (from their progress, or from earlier runs' wall times)
+// and in the jobs not yet begun (earlier runs' wall times where known, the
+// mean of this run's finished jobs otherwise), shared among the workers.
+// c.mu is held.
 func (c *console) eta() (time.Duration, bool) {
 	var mean time.Duration
 	if len(c.finished) > 0 {
@@ -171,12 +208,12 @@ func (c *console) eta() (time.Duration, bool) {
 		return mean, len(c.finished) > 0
 	}
 	var left time.Duration
-	if c.name != "" {
-		elapsed := time.Since(c.start)
-		est, known := expect(c.index - 1)
+	for _, s := range c.running {
+		elapsed := time.Since(s.start)
+		est, known := expect(s.index)
 		frac := 0.0
-		if c.tot > 0 {
-			frac = float64(c.done) / float64(c.tot)
+		if s.tot > 0 {
+			frac = float64(s.done) / float64(s.tot)
 		}
 		switch {
 		case frac >= 0.1 || (!known && frac > 0):
@@ -187,23 +224,27 @@ func (c *console) eta() (time.Duration, bool) {
 			return 0, false
 		}
 	}
-	for i := c.index; i < c.total; i++ {
+	for i := c.started; i < c.total; i++ {
 		d, ok := expect(i)
 		if !ok {
 			return 0, false
 		}
 		left += d
 	}
-	return left, true
+	busy := min(c.workers, len(c.running)+c.total-c.started)
+	return left / time.Duration(max(busy, 1)), true
 }
 
-// suiteStatus is "config 3 of 26, about 1m20s left". c.mu is held.
-func (c *console) suiteStatus() string {
-	s := fmt.Sprintf("config %d of %d", c.index, c.total)
-	if left, ok := c.eta(); ok {
-		s += ", about " + roundETA(left).String() + " left"
+// runStatus is "job 3 of 26, 2 running, about 1m20s left". c.mu is held.
+func (c *console) runStatus(s *slot) string {
+	b := fmt.Sprintf("job %d of %d", s.index+1, c.total)
+	if len(c.running) > 1 {
+		b += fmt.Sprintf(", %d running", len(c.running))
 	}
-	return s
+	if left, ok := c.eta(); ok {
+		b += ", about " + roundETA(left).String() + " left"
+	}
+	return b
 }
 
 // roundETA rounds an estimate to what it is worth: seconds under a minute,
@@ -215,25 +256,27 @@ func roundETA(d time.Duration) time.Duration {
 	return d.Round(10 * time.Second)
 }
 
-// logLine prints a plain progress line, for logs. c.mu is held.
-func (c *console) logLine() {
-	if c.name == "" {
-		return
-	}
-	fmt.Fprintf(c.out, "       %s: %s (%s)\n", c.name, c.runStatus(), c.suiteStatus())
-	c.lastLog = time.Now()
+// logLine prints a plain progress line of s, for logs. c.mu is held.
+func (c *console) logLine(s *slot) {
+	fmt.Fprintf(c.out, "       %s: %s (%s)\n", s.name, s.status(), c.runStatus(s))
+	s.lastLog = time.Now()
 }
 
-// draw redraws the terminal's progress line; c.mu is held.
+// draw redraws the terminal's progress line: "[3/26 done, ETA 1m20s] a:
+// 2/4 (50%) epoch 2, 12s · b: 3s". c.mu is held.
 func (c *console) draw() {
-	if !c.term || c.name == "" {
+	if !c.term || len(c.running) == 0 {
 		return
 	}
-	head := fmt.Sprintf("[%d/%d", c.index, c.total)
+	head := fmt.Sprintf("[%d/%d done", len(c.finished), c.total)
 	if left, ok := c.eta(); ok {
 		head += ", ETA " + roundETA(left).String()
 	}
-	line := []rune(head + "] " + c.name + ": " + c.runStatus())
+	parts := make([]string, len(c.running))
+	for i, s := range c.running {
+		parts[i] = s.name + ": " + s.status()
+	}
+	line := []rune(head + "] " + strings.Join(parts, " · "))
 	if len(line) > progressLineWidth {
 		line = append(line[:progressLineWidth-1], '…')
 	}

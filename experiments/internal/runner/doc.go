@@ -20,4 +20,16 @@
 // what is allowed, using the positions the toml package keeps for every key.
 // Main and Run are the command; the experiments command is a thin main
 // around Main that embeds the default suite.
+//
+// Sweeps, parallel runs, shards and merges are the runner's alone; an
+// experiment knows nothing of them. A config's [sweep] table (sweep.go)
+// expands into runs, one job each, with folders named from their values
+// (runName); the runner checks every point with the experiment's Validate
+// before anything runs. Jobs run up to -j at once (main.go, console.go),
+// -shard picks a deterministic share of them for one task of a Slurm job
+// array or a Kubernetes Indexed Job (shard.go), -merge combines the shards'
+// folders (merge.go), and a sweep's summary — its experiment's headline
+// metric (Spec.Headline) per point, mean ± standard deviation over seeds —
+// is written from the runs' results.json alone (summary.go), so that
+// sharded and merged runs give the same files as one run.
 package runner

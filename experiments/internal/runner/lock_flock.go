@@ -31,3 +31,17 @@ func lockHeld(name string) bool {
 	}
 	return false
 }
+
+// lockDir takes an exclusive lock on the folder dir, waiting for it, and
+// returns the function that releases it.
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}

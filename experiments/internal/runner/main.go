@@ -11,8 +11,10 @@ import (
 	"os/signal"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -61,6 +63,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, suite fs.
 		}
 		return ExitOK
 	}
+	if opts.merge {
+		return runMerge(opts, stdout, stderr)
+	}
+	shard, err := parseShard(opts.shard, opts.shards, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "experiments: %v\n", err)
+		return ExitBadInput
+	}
 
 	jobs, errs := selectJobs(suite, opts)
 	if len(errs) > 0 {
@@ -74,60 +84,72 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, suite fs.
 		fmt.Fprintf(stdout, "no configs in experiments/%s/: nothing to run\n", SuiteDir)
 		return ExitOK
 	}
+	// This shard's jobs, and the sweeps all of whose runs it makes.
+	var mine []*job
+	var sweeps []*sweep
+	whole := map[*sweep]bool{}
+	for n, j := range jobs {
+		if shard.owns(n) {
+			mine = append(mine, j)
+		}
+		if j.sw != nil {
+			if _, seen := whole[j.sw]; !seen {
+				sweeps = append(sweeps, j.sw)
+				whole[j.sw] = true
+			}
+			whole[j.sw] = whole[j.sw] && shard.owns(n)
+		}
+	}
 
-	out, removed, err := openOut(opts.out)
-	if err != nil {
-		fmt.Fprintf(stderr, "experiments: -out %s: %v\n", opts.out, err)
+	out := openOutSaying(opts.out, stdout, stderr)
+	if out == nil {
 		return ExitBadInput
 	}
 	defer out.close()
-	if len(removed) > 0 {
-		fmt.Fprintf(stdout, "removed %s left in %s by runs that ended without cleaning up: %s\n",
-			Count(len(removed), "temporary file", "temporary files"), opts.out, strings.Join(removed, ", "))
+	workers := opts.jobs
+	if cores := runtime.GOMAXPROCS(0); workers > cores {
+		fmt.Fprintf(stdout, "-j %d: running %d at once, the number of cores this process may use (GOMAXPROCS)\n", workers, cores)
+		workers = cores
+	}
+	workers = max(min(workers, len(mine)), 1)
+	if shard.count > 0 {
+		fmt.Fprintf(stdout, "%s (%s): %s of %d\n", shard, shard.from, Count(len(mine), "job", "jobs"), len(jobs))
+		for _, s := range sweeps {
+			if !whole[s] {
+				n := 0
+				for _, r := range s.runs {
+					if slices.Contains(mine, r) {
+						n++
+					}
+				}
+				fmt.Fprintf(stdout, "sweep %s: %d of its %d runs are in this shard; -merge writes its summary\n", s.name, n, len(s.runs))
+			}
+		}
 	}
 
-	estimates := make([]time.Duration, len(jobs))
-	for i, j := range jobs {
-		estimates[i], _ = out.lastWall(j.name, j.quick)
-	}
-	con := newConsole(stdout, stderr, estimates)
-	if opts.logEvery > 0 {
-		con.logEvery = opts.logEvery
-	}
-	code := ExitOK
-	var nPass, nFail, nNone, nErr int
 	start := time.Now()
-	for i, j := range jobs {
-		if ctx.Err() != nil {
-			con.errorf("experiments: interrupted; %s not run", Count(len(jobs)-i, "config", "configs"))
-			code = ExitFailed
-			break
+	tally, attempted := runJobs(ctx, out, mine, workers, opts, stdout, stderr)
+	code := tally.code()
+
+	// The summaries of the sweeps whose runs this invocation made.
+	nSummaries := 0
+	for _, s := range sweeps {
+		if !whole[s] || ctx.Err() != nil || !slices.ContainsFunc(s.runs, func(r *job) bool { return attempted[r] }) {
+			continue
 		}
-		con.begin(i+1, j.name, fmt.Sprintf("experiment %s, %s, seed %d", j.exp.name, j.file, j.seed))
-		env := &Env{Seed: j.seed, ctx: ctx, cacheDir: filepath.Join(opts.out, "_cache"), progress: con.progress, logf: func(msg string) { con.logf(j.name, msg) }}
-		o := out.runJob(j, env)
-		wall := o.wall.Round(time.Millisecond)
-		report := filepath.Join(opts.out, j.name, "report.md")
+		status, n, err := out.summarise(s.runs[0].ref, s.runs[0].quick)
+		report := filepath.Join(opts.out, s.name, "report.md")
 		switch {
-		case o.err != nil:
-			nErr++
+		case err != nil:
 			code = ExitFailed
-			con.finish(fmt.Sprintf("ERROR  %-28s %9s  failed; %s left as it was", j.name, wall, filepath.Join(opts.out, j.name)))
-			con.errorf("%s: run failed: %v", j.name, o.err)
-		case o.status == statusFail:
-			nFail++
+			fmt.Fprintf(stdout, "ERROR  %-28s %9s  summary not written\n", s.name, "sweep")
+			fmt.Fprintf(stderr, "%s: summary of the sweep: %v\n", s.name, err)
+			continue
+		case status == statusFail:
 			code = ExitFailed
-			con.finish(fmt.Sprintf("FAIL   %-28s %9s  %s", j.name, wall, report))
-			for _, c := range o.failed {
-				con.errorf("%s: %s", j.name, c)
-			}
-		case o.status == statusNoChecks:
-			nNone++
-			con.finish(fmt.Sprintf("NOCHK  %-28s %9s  %s (no verification checks)", j.name, wall, report))
-		default:
-			nPass++
-			con.finish(fmt.Sprintf("PASS   %-28s %9s  %s", j.name, wall, report))
 		}
+		nSummaries++
+		fmt.Fprintf(stdout, "%-6s %-28s %9s  %s (summary of %d of %d runs)\n", summaryWord(status), s.name, "sweep", report, n, len(s.runs))
 	}
 
 	n, err := out.writeIndex()
@@ -135,11 +157,132 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, suite fs.
 		fmt.Fprintf(stderr, "experiments: writing the index: %v\n", err)
 		return ExitFailed
 	}
-	fmt.Fprintf(stdout, "ran %s in %s: %d PASS, %d FAIL, %d without checks, %s; index of %s: %s\n",
-		Count(nPass+nFail+nNone+nErr, "config", "configs"), time.Since(start).Round(time.Millisecond),
-		nPass, nFail, nNone, Count(nErr, "run error", "run errors"), Count(n, "report", "reports"),
+	summaries := ""
+	if nSummaries > 0 {
+		summaries = ", " + Count(nSummaries, "sweep summary", "sweep summaries")
+	}
+	fmt.Fprintf(stdout, "ran %s in %s: %d PASS, %d FAIL, %d without checks, %s%s; index of %s: %s\n",
+		Count(tally.pass+tally.fail+tally.none+tally.err, "job", "jobs"), time.Since(start).Round(time.Millisecond),
+		tally.pass, tally.fail, tally.none, Count(tally.err, "run error", "run errors"), summaries, Count(n, "report", "reports"),
 		filepath.Join(opts.out, "index.html"))
 	return code
+}
+
+// openOutSaying opens the output folder dir (openOut), says which
+// temporary files of dead runs it removed, and returns nil after saying
+// what is wrong if it cannot.
+func openOutSaying(dir string, stdout, stderr io.Writer) *outDir {
+	out, removed, err := openOut(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "experiments: -out %s: %v\n", dir, err)
+		return nil
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(stdout, "removed %s left in %s by runs that ended without cleaning up: %s\n",
+			Count(len(removed), "temporary file", "temporary files"), dir, strings.Join(removed, ", "))
+	}
+	return out
+}
+
+// summaryWord is a summary's status as the runner prints it.
+func summaryWord(status string) string {
+	if status == statusNoChecks {
+		return "NOCHK"
+	}
+	return status
+}
+
+// tally counts the outcomes of the jobs.
+type tally struct {
+	pass, fail, none, err int
+	notRun                int
+}
+
+// code is the exit status the outcomes call for.
+func (t tally) code() int {
+	if t.fail+t.err+t.notRun > 0 {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// runJobs runs the jobs, up to workers at once, until they are done or ctx
+// is cancelled, printing each outcome; it returns the counts and which
+// jobs were started.
+func runJobs(ctx context.Context, out *outDir, jobs []*job, workers int, opts options, stdout, stderr io.Writer) (tally, map[*job]bool) {
+	estimates := make([]time.Duration, len(jobs))
+	for i, j := range jobs {
+		estimates[i], _ = out.lastWall(j.name, j.quick)
+	}
+	con := newConsole(stdout, stderr, estimates, workers)
+	if opts.logEvery > 0 {
+		con.logEvery = opts.logEvery
+	}
+	defer con.close()
+
+	var mu sync.Mutex
+	var t tally
+	attempted := map[*job]bool{}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				j := jobs[i]
+				s := con.begin(i, j.name, fmt.Sprintf("experiment %s, %s, seed %d", j.exp.name, j.file, j.seed))
+				env := &Env{Seed: j.seed, ctx: ctx, cacheDir: filepath.Join(opts.out, "_cache"), progress: s.progress, logf: s.logf}
+				o := out.runJob(j, env)
+				wall := o.wall.Round(time.Millisecond)
+				report := filepath.Join(opts.out, j.name, "report.md")
+				mu.Lock()
+				attempted[j] = true
+				switch {
+				case o.err != nil:
+					t.err++
+				case o.status == statusFail:
+					t.fail++
+				case o.status == statusNoChecks:
+					t.none++
+				default:
+					t.pass++
+				}
+				mu.Unlock()
+				switch {
+				case o.err != nil:
+					con.finish(s, fmt.Sprintf("ERROR  %-28s %9s  failed; %s left as it was", j.name, wall, filepath.Join(opts.out, j.name)))
+					con.errorf("%s: run failed: %v", j.name, o.err)
+				case o.status == statusFail:
+					con.finish(s, fmt.Sprintf("FAIL   %-28s %9s  %s", j.name, wall, report))
+					for _, c := range o.failed {
+						con.errorf("%s: %s", j.name, c)
+					}
+				case o.status == statusNoChecks:
+					con.finish(s, fmt.Sprintf("NOCHK  %-28s %9s  %s (no verification checks)", j.name, wall, report))
+				default:
+					con.finish(s, fmt.Sprintf("PASS   %-28s %9s  %s", j.name, wall, report))
+				}
+			}
+		})
+	}
+	sent := 0
+feed:
+	for ; sent < len(jobs); sent++ {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case next <- sent:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if sent < len(jobs) {
+		t.notRun = len(jobs) - sent
+		con.errorf("experiments: interrupted; %s not run", Count(t.notRun, "job", "jobs"))
+	}
+	return t, attempted
 }
 
 // options are the parsed flags.
@@ -152,6 +295,12 @@ type options struct {
 	seed     int64
 	seedSet  bool
 	logEvery time.Duration // -log-every; 0 means the console's default
+	jobs     int           // -j
+	shard    string        // -shard, "" if not given
+	shards   int           // -shards, 0 if not given
+	force    bool          // -force
+	merge    bool          // -merge
+	dirs     []string      // the folders to merge
 }
 
 // fileList is a flag.Value collecting file names from repeated flags and
@@ -180,11 +329,13 @@ func (l *fileList) Set(s string) error {
 }
 
 const usageText = `usage: go run ./experiments [flags]
+       go run ./experiments [-out DIR] -merge DIR...
 
 Runs the default suite (every *.toml directly in experiments/configs/), or the
-files given with -config, and writes one report folder per config to -out,
-plus index.md and index.html. Exit status: 0 all good, 1 a run or a check
-failed, 2 bad flags, config files or -out (nothing run).
+files given with -config, and writes one report folder per config (per run of
+a sweep) to -out, plus index.md and index.html. -merge instead combines the
+output folders of shards into -out without running anything. Exit status: 0 all
+good, 1 a run or a check failed, 2 bad flags, config files or -out (nothing run).
 
 flags:
 `
@@ -193,42 +344,69 @@ flags:
 // -h, to stderr before returning it; flag.ErrHelp means -h was given.
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
+	fset := newFlagSet(&o, stderr)
+	if err := fset.Parse(args); err != nil {
+		return o, err // the flag package printed it, with the usage
+	}
+	given := map[string]bool{}
+	fset.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	o.seedSet = given["seed"]
+	var err error
+	switch {
+	case o.merge:
+		o.dirs = fset.Args()
+		var others []string
+		for name := range given {
+			if name != "merge" && name != "out" {
+				others = append(others, "-"+name)
+			}
+		}
+		slices.Sort(others)
+		switch i := slices.IndexFunc(o.dirs, func(d string) bool { return strings.HasPrefix(d, "-") }); {
+		case len(o.dirs) == 0:
+			err = errors.New("-merge needs the output folders to merge, given after the flags (-merge DIR DIR)")
+		case i >= 0:
+			err = fmt.Errorf("flags go before the folders to merge: %s comes after %s", o.dirs[i], o.dirs[0])
+		case len(others) > 0:
+			err = fmt.Errorf("-merge combines finished output folders and runs nothing: it takes only -out, not %s", strings.Join(others, ", "))
+		}
+	case fset.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q (config files are given with -config FILE)", fset.Arg(0))
+	case o.logEvery <= 0:
+		err = fmt.Errorf("-log-every must be positive, got %v", o.logEvery)
+	case o.jobs < 1:
+		err = fmt.Errorf("-j %d: want at least 1 (the number of configs to run at once)", o.jobs)
+	}
+	if err == nil && o.out == "" {
+		err = errors.New("-out must not be empty")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "experiments: %v; see -h\n", err)
+	}
+	return o, err
+}
+
+// newFlagSet defines the command's flags, storing them in o.
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fset := flag.NewFlagSet("experiments", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	fset.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fset.PrintDefaults()
 	}
-	var configs fileList
-	fset.Var(&configs, "config", "run this config `file` from disk instead of the default suite (repeatable, or a comma-separated list)")
+	fset.Var((*fileList)(&o.configs), "config", "run this config `file` from disk instead of the default suite (repeatable, or a comma-separated list)")
 	fset.StringVar(&o.out, "out", "out", "write reports into `dir`")
 	fset.BoolVar(&o.list, "list", false, "list the registered experiments and the default configs, then exit")
 	fset.StringVar(&o.only, "only", "", "run only the configs of experiment `name`")
 	fset.BoolVar(&o.quick, "quick", false, "shrink every config's sizes with its experiment's Quick function (what the tests use); tolerances stay")
-	fset.Int64Var(&o.seed, "seed", 0, "use seed `n` for every config, overriding the files' seed")
+	fset.Int64Var(&o.seed, "seed", 0, "use seed `n` for every config, overriding the files' seed (and starting a sweep's counted seeds)")
 	fset.DurationVar(&o.logEvery, "log-every", 10*time.Second, "when the output is not a terminal, print a progress line this often (`interval`)")
-	if err := fset.Parse(args); err != nil {
-		return o, err // the flag package printed it, with the usage
-	}
-	fset.Visit(func(f *flag.Flag) {
-		if f.Name == "seed" {
-			o.seedSet = true
-		}
-	})
-	o.configs = configs
-	var err error
-	switch {
-	case fset.NArg() > 0:
-		err = fmt.Errorf("unexpected argument %q (config files are given with -config FILE)", fset.Arg(0))
-	case o.out == "":
-		err = errors.New("-out must not be empty")
-	case o.logEvery <= 0:
-		err = fmt.Errorf("-log-every must be positive, got %v", o.logEvery)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "experiments: %v; see -h\n", err)
-	}
-	return o, err
+	fset.IntVar(&o.jobs, "j", 1, "run up to `n` jobs at once (at most the number of cores)")
+	fset.StringVar(&o.shard, "shard", "", "run only shard `i/k` of the jobs (0 ≤ i < k), or auto: the shard of this Slurm array task or Kubernetes Indexed Job pod")
+	fset.IntVar(&o.shards, "shards", 0, "with -shard auto in a Kubernetes Indexed Job: the number of shards `k` (its completions; or set "+EnvShards+")")
+	fset.BoolVar(&o.force, "force", false, fmt.Sprintf("run sweeps of more than %d runs", MaxSweepRuns))
+	fset.BoolVar(&o.merge, "merge", false, "combine the output folders given after the flags (shards of one run) into -out, without running anything")
+	return fset
 }
 
 // source is a config file's name (for messages) and content.
@@ -281,7 +459,7 @@ func selectJobs(suite fs.FS, opts options) ([]*job, []error) {
 		}
 	}
 
-	lo := loadOptions{quick: opts.quick, seed: opts.seed, seedSet: opts.seedSet}
+	lo := loadOptions{quick: opts.quick, seed: opts.seed, seedSet: opts.seedSet, force: opts.force}
 	var jobs []*job
 	byName := map[string]string{}
 	for _, s := range srcs {
@@ -296,7 +474,11 @@ func selectJobs(suite fs.FS, opts options) ([]*job, []error) {
 			continue
 		}
 		byName[j.name] = s.file
-		jobs = append(jobs, j)
+		if j.sw != nil {
+			jobs = append(jobs, j.sw.runs...)
+		} else {
+			jobs = append(jobs, j)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -127,12 +127,22 @@ func TestBadInput(t *testing.T) {
 		{
 			name:   "unknown top-level key that is a parameter",
 			config: "experiment = \"selftest\"\nn = 3\n",
-			want:   []string{"bad.toml:2:", `unknown key "n"`, "valid top-level keys: experiment, params, seed, title", "put it under [params]"},
+			want:   []string{"bad.toml:2:", `unknown key "n"`, "valid top-level keys: experiment, params, seed, sweep, title", "put it under [params]"},
 		},
 		{
 			name:   "wrong type",
 			config: "experiment = \"selftest\"\nseed = 3\n\n[params]\nn = \"ten\"\n",
 			want:   []string{"bad.toml:5:", `key "params.n": wrong type: got string "ten", want integer`},
+		},
+		{
+			name:   "params not a table",
+			config: "experiment = \"selftest\"\nparams = 3\n",
+			want:   []string{"bad.toml:2:", `key "params": wrong type: got integer 3, want table (a [params] section)`},
+		},
+		{
+			name:   "nested table not a table",
+			config: "experiment = \"selftest\"\n[params]\nsolver = \"rk4\"\n",
+			want:   []string{"bad.toml:3:", `key "params.solver": wrong type: got string "rk4", want table (a [params.solver] section)`},
 		},
 		{
 			name:   "wrong type in inline table",
@@ -439,7 +449,7 @@ func TestSuccessfulRun(t *testing.T) {
 	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(out, "good", "results.json"))), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Name != "good" || res.Experiment != "selftest" || res.Theme != "adjoint" || res.Seed != 7 || res.Status != statusPass ||
+	if res.Name != "good" || res.Experiment != "selftest" || res.Theme != "adjoint" || res.Seed == nil || *res.Seed != 7 || res.Status != statusPass ||
 		len(res.Metrics) != 2 || len(res.Checks) != 2 || res.Params["n"] != 30.0 || res.Params["solver.rtol"] != 1e-6 || res.Params["tol"] != 1e-9 {
 		t.Errorf("results.json has unexpected content: %+v", res)
 	}
@@ -630,7 +640,7 @@ func TestDeterminism(t *testing.T) {
 	var a, b results
 	json.Unmarshal([]byte(res1), &a)
 	json.Unmarshal([]byte(res3), &b)
-	if b.Seed != 8 || a.Metrics[0].Value == b.Metrics[0].Value {
+	if *b.Seed != 8 || a.Metrics[0].Value == b.Metrics[0].Value {
 		t.Errorf("-seed 8: seed %d, mean %v (seed 7 gave %v)", b.Seed, b.Metrics[0].Value, a.Metrics[0].Value)
 	}
 	_, res4 := runInto("out4", "-seed", "7")
@@ -717,33 +727,43 @@ func TestProgressInLogs(t *testing.T) {
 	if n < 2 { // about 8 are due; a loaded machine may delay some
 		t.Errorf("%d progress lines in 400ms at one per 50ms, want several:\n%s", n, stdout)
 	}
-	wantContains(t, "stdout", stdout, "/10 (", "sleeping, ", "(config 1 of 1")
+	wantContains(t, "stdout", stdout, "/10 (", "sleeping, ", "(job 1 of 1")
 }
 
 // TestETA checks the estimate of the time left from earlier wall times and
-// the running config's progress.
+// the running jobs' progress, with one worker and with two.
 func TestETA(t *testing.T) {
-	c := newConsole(&bytes.Buffer{}, &bytes.Buffer{}, []time.Duration{10 * time.Second, 0, 20 * time.Second})
-	c.index, c.name, c.start = 1, "a", time.Now().Add(-4*time.Second)
+	c := newConsole(&bytes.Buffer{}, &bytes.Buffer{}, []time.Duration{10 * time.Second, 0, 20 * time.Second}, 1)
+	a := &slot{c: c, index: 0, name: "a", start: time.Now().Add(-4 * time.Second)}
+	c.running, c.started = []*slot{a}, 1
 	if _, ok := c.eta(); ok {
-		t.Error("an estimate with a config of unknown length and no finished config")
+		t.Error("an estimate with a job of unknown length and no finished job")
 	}
 	c.estimates[1] = 30 * time.Second
 	left, ok := c.eta()
 	if want := 56 * time.Second; !ok || (left-want).Abs() > time.Second {
 		t.Errorf("eta = %v, %v; want about %v (6s + 30s + 20s)", left, ok, want)
 	}
-	c.done, c.tot = 1, 2 // half done after 4s: 4s more
+	a.done, a.tot = 1, 2 // half done after 4s: 4s more
 	left, _ = c.eta()
 	if want := 54 * time.Second; (left - want).Abs() > time.Second {
 		t.Errorf("eta at half way = %v, want about %v", left, want)
 	}
-	// A config of unknown length takes the mean of the finished ones.
+	// A job of unknown length takes the mean of the finished ones.
 	c.estimates[1] = 0
 	c.finished = []time.Duration{8 * time.Second}
 	left, ok = c.eta()
 	if want := 32 * time.Second; !ok || (left-want).Abs() > time.Second {
 		t.Errorf("eta with a mean = %v, %v; want about %v", left, ok, want)
+	}
+	// Two workers, both busy: the work left is shared between them.
+	c.workers = 2
+	b := &slot{c: c, index: 1, name: "b", start: time.Now().Add(-2 * time.Second)}
+	c.running, c.started = []*slot{a, b}, 2
+	left, ok = c.eta()
+	// a: 4s; b: 8s (the mean) − 2s = 6s; the third job: 20s. 30s over 2.
+	if want := 15 * time.Second; !ok || (left-want).Abs() > time.Second {
+		t.Errorf("eta with two workers = %v, %v; want about %v", left, ok, want)
 	}
 }
 

@@ -151,7 +151,7 @@ func (o *outDir) runJob(j *job, env *Env) outcome {
 
 	h := header{
 		name: j.name, title: j.title, summary: j.exp.summary, experiment: j.exp.name, theme: j.exp.theme,
-		config: path.Base(filepath.ToSlash(j.file)), seed: j.seed, quick: j.quick, params: params(j.cfg),
+		config: path.Base(filepath.ToSlash(j.file)), seed: j.seed, quick: j.quick, params: params(j.cfg), sweep: j.ref,
 	}
 	rep := &Report{}
 	start := time.Now()
@@ -166,45 +166,57 @@ func (o *outDir) runJob(j *job, env *Env) outcome {
 	if err != nil {
 		return outcome{err: err, wall: wall}
 	}
+	rep.timings = append([]timing{{name: "total (wall)", seconds: wall.Seconds()}}, rep.timings...)
+	tj, _ := json.Marshal(timingsFile{Quick: j.quick, WallSeconds: wall.Seconds()})
+	if err := o.publish(tmp, h, rep, append(tj, '\n')); err != nil {
+		return outcome{err: err, wall: wall}
+	}
+	kept = true
+	return outcome{status: rep.status(), failed: rep.Failed(), wall: wall}
+}
+
+// publish writes the report rep with header h (report.md, report.html,
+// results.json and, if not nil, timings.json) into the folder tmp, which
+// holds its figures, and moves tmp to o/NAME, replacing what was there.
+func (o *outDir) publish(tmp string, h header, rep *Report, timings []byte) error {
 	for _, b := range rep.blocks {
 		if b.kind != figureBlock {
 			continue
 		}
 		if fi, err := os.Stat(filepath.Join(tmp, b.file)); err != nil || !fi.Mode().IsRegular() {
-			return outcome{err: fmt.Errorf("figure %q is in the report but the Figures step wrote no such file", b.file), wall: wall}
+			return fmt.Errorf("figure %q is in the report but the Figures step wrote no such file", b.file)
 		}
 	}
-
-	rep.timings = append([]timing{{name: "total (wall)", seconds: wall.Seconds()}}, rep.timings...)
 	md := rep.markdown(h, tmp)
 	body, err := renderHTML(md, "", tmp, 0)
 	if err != nil {
-		return outcome{err: fmt.Errorf("rendering report.html: %w", err), wall: wall}
+		return fmt.Errorf("rendering report.html: %w", err)
 	}
 	nav := []byte("<p class=\"meta\"><a href=\"../index.html\">all experiments</a> · <a href=\"report.md\">report.md</a> · <a href=\"results.json\">results.json</a></p>\n")
 	js, err := rep.resultsJSON(h)
 	if err != nil {
-		return outcome{err: fmt.Errorf("encoding results.json: %w", err), wall: wall}
+		return fmt.Errorf("encoding results.json: %w", err)
 	}
-	tj, _ := json.Marshal(timingsFile{Quick: j.quick, WallSeconds: wall.Seconds()})
-	for _, f := range []struct {
+	files := []struct {
 		name string
 		data []byte
 	}{
 		{"report.md", md},
 		{"report.html", page(h.title, append(nav, body...))},
 		{"results.json", js},
-		{"timings.json", append(tj, '\n')},
-	} {
+	}
+	if timings != nil {
+		files = append(files, struct {
+			name string
+			data []byte
+		}{"timings.json", timings})
+	}
+	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(tmp, f.name), f.data, 0o644); err != nil {
-			return outcome{err: err, wall: wall}
+			return err
 		}
 	}
-	if err := o.replaceDir(j.name, tmp); err != nil {
-		return outcome{err: err, wall: wall}
-	}
-	kept = true
-	return outcome{status: rep.status(), failed: rep.Failed(), wall: wall}
+	return o.replaceDir(h.name, tmp)
 }
 
 // timingsFile is the content of timings.json: how long a report took, so

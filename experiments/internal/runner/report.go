@@ -326,6 +326,10 @@ type header struct {
 	seed       int64
 	quick      bool
 	params     []param
+
+	sweep       *sweepRef     // a run of a sweep: which one
+	seeds       string        // a sweep's summary: its seeds, shown in place of seed ("" if not swept)
+	summaryJSON *sweepSummary // a sweep's summary: its results
 }
 
 // Section headings the runner writes.
@@ -343,14 +347,34 @@ func (r *Report) markdown(h header, dir string) []byte {
 	if h.summary != h.title {
 		fmt.Fprintf(&b, "%s\n\n", h.summary)
 	}
-	fmt.Fprintf(&b, "- experiment: `%s` (theme %s)\n- config: `%s`\n- seed: %d\n- quick: %s\n\n",
-		h.experiment, h.theme, h.config, h.seed, yesNo(h.quick))
+	fmt.Fprintf(&b, "- experiment: `%s` (theme %s)\n- config: `%s`\n", h.experiment, h.theme, h.config)
+	switch {
+	case h.summaryJSON != nil && h.seeds != "":
+		fmt.Fprintf(&b, "- seeds: %s\n", h.seeds)
+	case h.summaryJSON == nil:
+		fmt.Fprintf(&b, "- seed: %d\n", h.seed)
+	}
+	if s := h.sweep; s != nil {
+		var point []string
+		for i, a := range s.Keys {
+			point = append(point, a.Key+" = "+displayValue(s.Point[i]))
+		}
+		if len(s.Seeds) > 0 {
+			point = append(point, fmt.Sprintf("seed %d", h.seed))
+		}
+		fmt.Fprintf(&b, "- sweep: `%s`, run %d of %d (%s)\n", s.Name, s.Run+1, s.runCount(), strings.Join(point, ", "))
+	}
+	fmt.Fprintf(&b, "- quick: %s\n\n", yesNo(h.quick))
 	if len(h.params) > 0 {
 		rows := make([][]string, len(h.params))
 		for i, p := range h.params {
 			rows[i] = []string{codeSpan(p.key), codeSpan(formatValue(p.val))}
 		}
-		mdTableCollapsed(&b, fmt.Sprintf("Parameters (%d)", len(h.params)), []string{"key", "value"}, rows, 0)
+		what := "Parameters"
+		if h.summaryJSON != nil {
+			what = "Parameters common to every run"
+		}
+		mdTableCollapsed(&b, fmt.Sprintf("%s (%d)", what, len(h.params)), []string{"key", "value"}, rows, 0)
 	}
 
 	r.body(&b, dir)
@@ -561,12 +585,15 @@ type results struct {
 	Title      string         `json:"title"`
 	Summary    string         `json:"summary"`
 	Config     string         `json:"config"`
-	Seed       int64          `json:"seed"`
+	Seed       *int64         `json:"seed,omitempty"` // nil for a sweep's summary
 	Quick      bool           `json:"quick"`
 	Params     map[string]any `json:"params"` // keys dotted for nested tables
 	Status     string         `json:"status"` // PASS, FAIL or NO CHECKS
 	Metrics    []resultMetric `json:"metrics"`
 	Checks     []resultCheck  `json:"checks"`
+
+	Sweep        *sweepRef     `json:"sweep,omitempty"`         // a run of a sweep
+	SweepSummary *sweepSummary `json:"sweep_summary,omitempty"` // a sweep's summary
 }
 
 type resultMetric struct {
@@ -587,6 +614,27 @@ type resultCheck struct {
 // "+Inf" and "-Inf", which JSON numbers cannot hold.
 type jsonFloat float64
 
+// UnmarshalJSON implements json.Unmarshaler: a number, or one of the
+// strings MarshalJSON writes.
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		switch s {
+		case "NaN", "+Inf", "-Inf":
+			v, _ := strconv.ParseFloat(s, 64)
+			*f = jsonFloat(v)
+			return nil
+		}
+		return fmt.Errorf("runner: %q is not a number", s)
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = jsonFloat(v)
+	return nil
+}
+
 // MarshalJSON implements json.Marshaler.
 func (f jsonFloat) MarshalJSON() ([]byte, error) {
 	v := float64(f)
@@ -600,10 +648,14 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 func (r *Report) resultsJSON(h header) ([]byte, error) {
 	res := results{
 		Name: h.name, Experiment: h.experiment, Theme: h.theme, Title: h.title, Summary: h.summary,
-		Config: h.config, Seed: h.seed, Quick: h.quick, Status: r.status(),
+		Config: h.config, Quick: h.quick, Status: r.status(),
 		Params:  map[string]any{},
 		Metrics: []resultMetric{},
 		Checks:  []resultCheck{},
+		Sweep:   h.sweep, SweepSummary: h.summaryJSON,
+	}
+	if h.summaryJSON == nil {
+		res.Seed = &h.seed
 	}
 	for _, p := range h.params {
 		res.Params[p.key] = jsonValue(p.val)

@@ -66,10 +66,11 @@ func init() {
 			return selftestConfig{N: 200, Scale: 1.5, Label: "selftest samples", Tol: 1e-9, Fail: "none", Rows: 5,
 				Solver: selftestSolver{Method: "rk4", Rtol: 1e-6}}
 		},
-		Quick:   func(c *selftestConfig) { c.N = min(c.N, 40) },
-		Compute: selftestCompute,
-		Figures: selftestFigures,
-		Report:  selftestReport,
+		Quick:    func(c *selftestConfig) { c.N = min(c.N, 40) },
+		Headline: "mean",
+		Compute:  selftestCompute,
+		Figures:  selftestFigures,
+		Report:   selftestReport,
 	})
 	Register(Spec[struct{}, struct{}]{
 		Name:    "noop",

@@ -49,6 +49,13 @@ type Spec[C, R any] struct {
 	// experiment whatever its configuration: sizes belong in Title.
 	Summary string
 
+	// Headline names the metric (Report.Metric) that sums up a run: the
+	// number a sweep's summary tabulates and plots, per point, as mean ±
+	// standard deviation over seeds. Name a metric the Report step records
+	// for every configuration (its name must not depend on the
+	// configuration). Empty means none: the experiment cannot be swept.
+	Headline string
+
 	// Title returns the report's title for a configuration (after -quick),
 	// used when the config file sets none: it may state sizes ("on a
 	// 2000-step recurrence"). Nil means the Summary.
@@ -91,10 +98,11 @@ type Spec[C, R any] struct {
 // experiment is a registered experiment with its types erased. Its
 // configuration travels as a pointer to a C held in an any.
 type experiment struct {
-	name    string
-	theme   string
-	summary string
-	typ     reflect.Type // the configuration struct type C
+	name     string
+	theme    string
+	summary  string
+	headline string       // the headline metric; "" if none
+	typ      reflect.Type // the configuration struct type C
 
 	title    func(cfg any) string // the title for a *C; nil if none
 	defaults func() any           // a fresh *C holding the defaults
@@ -134,13 +142,18 @@ var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 //
 // Register panics on programmer error: a malformed or duplicate name, an
 // unknown theme, a missing Compute or Report, a configuration that is not a
-// struct or has two fields with the same key, or a Quick that changes a Tol
-// field of the defaults.
+// struct or has two fields with the same key, a Quick that changes a Tol
+// field of the defaults, or a Headline with line breaks or surrounding
+// spaces.
 func Register[C, R any](s Spec[C, R]) {
 	if s.Compute == nil || s.Report == nil {
 		panic(fmt.Sprintf("runner: experiment %q needs Compute and Report", s.Name))
 	}
 	e := newExperiment(s.Name, s.Theme, s.Summary, s.Defaults, s.Quick, s.Title)
+	if strings.TrimSpace(s.Headline) != s.Headline || strings.ContainsAny(s.Headline, "\r\n") {
+		panic(fmt.Sprintf("runner: headline %q of %q must be a metric name on one line, without surrounding spaces", s.Headline, s.Name))
+	}
+	e.headline = s.Headline
 	e.run = func(env *Env, dir Dir, rep *Report, cfg any) error {
 		c := *cfg.(*C)
 		res, err := s.Compute(env, c)
@@ -265,6 +278,7 @@ func Names() []string {
 // Info describes a registered experiment, for tests and tools.
 type Info struct {
 	Name, Theme, Summary string
+	Headline             string // Spec.Headline
 }
 
 // Lookup returns what is registered under name, and whether anything is.
@@ -273,7 +287,7 @@ func Lookup(name string) (Info, bool) {
 	if e == nil {
 		return Info{}, false
 	}
-	return Info{Name: e.name, Theme: e.theme, Summary: e.summary}, true
+	return Info{Name: e.name, Theme: e.theme, Summary: e.summary, Headline: e.headline}, true
 }
 
 // Defaults returns a pointer to a fresh copy of the defaults of the

@@ -82,27 +82,26 @@ func (c vaeConfig) Validate() error {
 	if c.IWSamples != 0 && (c.IWSamples < 2 || c.IWSamples > 5000) {
 		errs = append(errs, runner.ParamErrorf("iw_samples", "must be 0 (no bound) or between 2 and 5000, got %d", c.IWSamples))
 	}
-	if n := len(c.Latents); n < 1 || n > 4 {
-		errs = append(errs, runner.ParamErrorf("latents", "must list 1 to 4 latent dimensions, got %d", n))
-	}
-	for i, z := range c.Latents {
-		if z < 1 || z > 100 {
-			errs = append(errs, runner.ParamErrorf("latents", "entry %d must be between 1 and 100, got %d", i, z))
-		} else if i > 0 && z <= c.Latents[i-1] {
-			errs = append(errs, runner.ParamErrorf("latents", "must increase, got %d after %d", z, c.Latents[i-1]))
-		}
-	}
-	if n := len(c.VarPoints); n < 1 || n > 10 {
-		errs = append(errs, runner.ParamErrorf("var_points", "must list 1 to 10 fractions of training, got %d", n))
-	}
-	for i, f := range c.VarPoints {
-		if f < 0 || f > 1 {
-			errs = append(errs, runner.ParamErrorf("var_points", "entry %d must be between 0 and 1, got %v", i, f))
-		} else if i > 0 && f <= c.VarPoints[i-1] {
-			errs = append(errs, runner.ParamErrorf("var_points", "must increase, got %v after %v", f, c.VarPoints[i-1]))
-		}
-	}
+	errs = append(errs, increasingList("latents", "latent dimensions", c.Latents, 1, 4, 1, 100)...)
+	errs = append(errs, increasingList("var_points", "fractions of training", c.VarPoints, 1, 10, 0, 1)...)
 	return errors.Join(errs...)
+}
+
+// increasingList checks that the list v under key has minN to maxN
+// entries (what they are: what), each in [lo, hi], increasing.
+func increasingList[T int | float64](key, what string, v []T, minN, maxN int, lo, hi T) []error {
+	var errs []error
+	if n := len(v); n < minN || n > maxN {
+		errs = append(errs, runner.ParamErrorf(key, "must list %d to %d %s, got %d", minN, maxN, what, n))
+	}
+	for i, x := range v {
+		if x < lo || x > hi {
+			errs = append(errs, runner.ParamErrorf(key, "entry %d must be between %v and %v, got %v", i, lo, hi, x))
+		} else if i > 0 && x <= v[i-1] {
+			errs = append(errs, runner.ParamErrorf(key, "must increase, got %v after %v", x, v[i-1]))
+		}
+	}
+	return errs
 }
 
 func init() {
@@ -188,16 +187,6 @@ type vaeResult struct {
 	fdPath, fdPRef         []float64 // pathwise gradient and its central differences
 	fdScore, fdSRef        []float64 // score-function surrogate's gradient and its central differences
 	loadSeconds, fdSeconds float64
-}
-
-// run returns the run of latent dimension z.
-func (r *vaeResult) run(z int) *vaeRun {
-	for _, run := range r.runs {
-		if run.latent == z {
-			return run
-		}
-	}
-	return nil
 }
 
 // flatImages returns the images idx of s as a [len(idx), pixels] tensor.
@@ -586,8 +575,9 @@ func vaeReport(rep *runner.Report, c vaeConfig, res *vaeResult) {
 	rep.Figure("reconstructions.png", fmt.Sprintf("The first test image of each digit (test images %s), the binarisation the models see, and each model's reconstruction: the decoder's pixel probabilities at the posterior mean.", intList(res.digits)))
 	rep.Figure("samples.png", fmt.Sprintf("%s per model: the decoder's pixel probabilities at latents drawn from the prior.", runner.Count(c.Samples, "sample", "samples")))
 	if res.manifold != nil {
-		rep.Figure("manifold.png", fmt.Sprintf("The latent-2 model's decoder means on a %d × %d grid of the latent at the prior's quantiles (%.2f to %.2f on each axis): "+
-			"equal areas of the figure hold equal prior probability.", c.ManifoldSide, c.ManifoldSide, res.manifoldZ[0], res.manifoldZ[len(res.manifoldZ)-1]))
+		rep.Figure("manifold.png", fmt.Sprintf("The latent-2 model's decoder means on a %d × %d grid of the latent at the prior's quantiles (%s to %s on each axis): "+
+			"equal areas of the figure hold equal prior probability.", c.ManifoldSide, c.ManifoldSide,
+			minusSign(fmt.Sprintf("%.2f", res.manifoldZ[0])), minusSign(fmt.Sprintf("%.2f", res.manifoldZ[len(res.manifoldZ)-1]))))
 	} else {
 		rep.Para("No model has a two-dimensional latent, so there is no manifold figure.")
 	}

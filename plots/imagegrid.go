@@ -274,8 +274,9 @@ func finiteRange(v []float64) (lo, hi float64, nan, inf int) {
 	return lo, hi, nan, inf
 }
 
-// widen returns a proper range around lo = hi, or [0, 1] if lo > hi (no
-// values).
+// widen returns a proper range around lo = hi (±|lo|/10, or ±0.5 around
+// zero), or [0, 1] if lo > hi (no values): the colour range of data
+// without a spread.
 func widen(lo, hi float64) (float64, float64) {
 	if lo > hi {
 		return 0, 1

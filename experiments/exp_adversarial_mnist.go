@@ -300,16 +300,25 @@ func adversarialFigures(dir runner.Dir, c adversarialConfig, res *adversarialRes
 		}
 	}
 	if len(res.examples) > 0 {
-		var tiles [][]float64
-		for k := range res.examples {
-			tiles = append(tiles, res.exOrig[k], res.exFGSM[k], res.exPGD[k], scaledToMaxAbs(res.exDelta[k]))
+		var rows [][]plots.Image
+		var labels []string
+		for k, i := range res.examples {
+			p := res.exPred[k]
+			im := func(pix []float64, pred int) plots.Image {
+				return plots.Image{Pix: pix, Width: 28, Height: 28, Label: fmt.Sprintf("predicted %d", pred)}
+			}
+			rows = append(rows, []plots.Image{im(res.exOrig[k], p[0]), im(res.exFGSM[k], p[1]), im(res.exPGD[k], p[2]),
+				{Pix: res.exDelta[k], Width: 28, Height: 28, Scale: 1}})
+			labels = append(labels, fmt.Sprintf("test image %d", i))
 		}
-		z, zr, zc := mnistTiles(tiles, len(res.examples), 4, 28, 28, 3)
-		if _, err := plots.Save(dir.Path("examples.png"), plots.HeatMap{
-			Title: fmt.Sprintf("Columns: input · FGSM · PGD (L∞, ε = %s) · PGD's perturbation / its max", runner.Num(res.exampleEps)),
-			Z:     z, Rows: zr, Cols: zc, NaNColor: gutterColor, ZRange: plots.Extent{Min: -1, Max: 1},
-			ColorLabel: "pixel value; perturbation scaled",
-		}, &plots.Options{WidthPx: 700, HeightPx: tileFigureHeight(700, zr, zc)}); err != nil {
+		if err := saveImageGrid(dir.Path("examples.png"), plots.ImageGrid{
+			Title:     fmt.Sprintf("Test images attacked at L∞ radius ε = %s", runner.Num(res.exampleEps)),
+			Images:    rows,
+			RowLabels: labels,
+			ColLabels: []string{"input", "FGSM", "PGD", "PGD's perturbation"},
+			Scales: append(slices.Clone(mnistPixelScale),
+				plots.ImageScale{Palette: plots.Diverging, PerImage: true, ColorBar: true, Label: "perturbation / max |perturbation|"}),
+		}, 700); err != nil {
 			return err
 		}
 	}

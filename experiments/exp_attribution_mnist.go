@@ -398,22 +398,25 @@ func absAll(v []float64) []float64 {
 
 func attributionFigures(dir runner.Dir, c attributionConfig, res *attributionResult) error {
 	// The grid: one row per digit, the input and then each method's map
-	// scaled to its own largest |value|.
-	cols := 1 + len(attributionMethods)
-	var tiles [][]float64
-	for k := range res.images {
-		tiles = append(tiles, res.inputs[k])
+	// on a range of its own, ±max |value|.
+	var rows [][]plots.Image
+	var labels []string
+	for k, i := range res.images {
+		row := []plots.Image{{Pix: res.inputs[k], Width: 28, Height: 28}}
 		for _, mp := range res.maps[k] {
-			tiles = append(tiles, scaledToMaxAbs(mp))
+			row = append(row, plots.Image{Pix: mp, Width: 28, Height: 28, Scale: 1})
 		}
+		rows = append(rows, row)
+		labels = append(labels, fmt.Sprintf("test image %d", i))
 	}
-	z, zr, zc := mnistTiles(tiles, len(res.images), cols, 28, 28, 3)
-	if _, err := plots.Save(dir.Path("grid.png"), plots.HeatMap{
-		Title: "Columns: input · gradient · gradient × input · integrated gradients · SmoothGrad · occlusion",
-		Z:     z, Rows: zr, Cols: zc, NaNColor: gutterColor,
-		ColorLabel: "value / max |value| of its map",
-		ZRange:     plots.Extent{Min: -1, Max: 1},
-	}, &plots.Options{WidthPx: 900, HeightPx: tileFigureHeight(900, zr, zc)}); err != nil {
+	if err := saveImageGrid(dir.Path("grid.png"), plots.ImageGrid{
+		Title:     "Attribution maps of the true class's logit",
+		Images:    rows,
+		RowLabels: labels,
+		ColLabels: append([]string{"input"}, attributionMethods...),
+		Scales: append(slices.Clone(mnistPixelScale),
+			plots.ImageScale{Palette: plots.Diverging, PerImage: true, ColorBar: true, Label: "value / max |value| of its map"}),
+	}, 900); err != nil {
 		return err
 	}
 

@@ -187,19 +187,20 @@ func mnistClassifierFigures(dir runner.Dir, c mnistClassifierConfig, res *mnistC
 		return err
 	}
 	if len(res.wrong) > 0 {
-		cols := 8
-		rows := (len(res.wrong) + cols - 1) / cols
-		tiles := make([][]float64, rows*cols)
+		var rows [][]plots.Image
 		for k, i := range res.wrong {
+			if k%8 == 0 {
+				rows = append(rows, nil)
+			}
 			x, _ := res.m.test.Batch([]int{i})
-			tiles[k] = x.Data
+			label := fmt.Sprintf("%d → %d", res.m.test.Labels[i], res.wrongPred[k])
+			rows[len(rows)-1] = append(rows[len(rows)-1], plots.Image{Pix: x.Data, Width: 28, Height: 28, Label: label})
 		}
-		zt, zr, zc := mnistTiles(tiles, rows, cols, 28, 28, 3)
-		if _, err := plots.Save(dir.Path("misclassified.png"), plots.HeatMap{
-			Title: "The first misclassified test images (labels in the table below)",
-			Z:     zt, Rows: zr, Cols: zc, NaNColor: gutterColor, ColorLabel: "pixel",
-			XLabel: "", YLabel: "",
-		}, &plots.Options{WidthPx: 800, HeightPx: tileFigureHeight(800, zr, zc)}); err != nil {
+		if err := saveImageGrid(dir.Path("misclassified.png"), plots.ImageGrid{
+			Title:  "The first misclassified test images, labelled true → predicted digit",
+			Images: rows,
+			Scales: mnistPixelScale,
+		}, 800); err != nil {
 			return err
 		}
 	}

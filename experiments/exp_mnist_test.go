@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,30 +83,6 @@ monitor = 50
 	}
 	if left, _ := filepath.Glob(filepath.Join(out, "_cache", "mnist_classifier", ".tmp-*")); len(left) > 0 {
 		t.Errorf("temporary cache folders left: %v", left)
-	}
-}
-
-func TestMNISTTiles(t *testing.T) {
-	a := []float64{1, 2, 3, 4}
-	b := []float64{5, 6, 7, 8}
-	z, r, c := mnistTiles([][]float64{a, b, nil, a}, 2, 2, 2, 2, 1)
-	if r != 5 || c != 5 {
-		t.Fatalf("grid %d×%d, want 5×5", r, c)
-	}
-	// Row 0: a's first row, gap, b's first row; row 2 is a gutter.
-	want := []float64{1, 2, -1, 5, 6}
-	for j, v := range want {
-		if got := z[j]; (v == -1) != math.IsNaN(got) || v != -1 && got != v {
-			t.Errorf("z[0][%d] = %v, want %v (−1: NaN)", j, got, v)
-		}
-	}
-	for j := range 5 {
-		if !math.IsNaN(z[2*5+j]) {
-			t.Errorf("gutter row has %v at %d", z[2*5+j], j)
-		}
-	}
-	if z[4*5+3] != 3 || z[4*5+4] != 4 || !math.IsNaN(z[3*5+0]) {
-		t.Errorf("last tile misplaced: row 4 = %v", z[20:25])
 	}
 }
 

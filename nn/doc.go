@@ -91,7 +91,12 @@
 // SmoothL1, NLL, CrossEntropy (class weights, ignored labels, label
 // smoothing, per-position labels), CrossEntropySoft, BCE on probabilities
 // and KLDiv follow torch.nn.functional exactly, including the reductions
-// (a Reduction: mean, sum, none, batchmean) and their denominators. The
+// (a Reduction: mean, sum, none, batchmean) and their denominators.
+// A variational autoencoder is two ordinary models plus a loss:
+// Reparameterize draws the latent sample as a differentiable function of
+// the encoder's mean and log-variance, GaussianKL is the divergence term
+// of the evidence lower bound in closed form, and GaussianLogDensity the
+// log-density whose gradient the score-function estimator weights. The
 // optimisers are SGD (momentum, Nesterov, L2 decay) and Adam, whose two
 // weight decays are named apart: L2 (coupled, PyTorch's Adam) and
 // DecoupledDecay (AdamW, NewAdamW). Scheduled drives either through a

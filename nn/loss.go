@@ -348,13 +348,7 @@ func KLDiv(logq, target *adjoint.Var, s *KLDivSettings) *adjoint.Var {
 		plogp := adjoint.Where(pos, adjoint.Mul(target, adjoint.Log(safe)), adjoint.ConstScalar(0))
 		l = adjoint.Sub(plogp, adjoint.Mul(target, logq))
 	}
-	if set.Reduction == ReduceBatchMean {
-		if len(logq.Shape()) == 0 {
-			return adjoint.Sum(l)
-		}
-		return adjoint.Scale(adjoint.Sum(l), 1/float64(logq.Shape()[0]))
-	}
-	return reduce("KLDiv", l, set.Reduction)
+	return reduceBatch("KLDiv", l, set.Reduction)
 }
 
 // ClassLossSettings configures the class losses CrossEntropy, NLL and

@@ -6,7 +6,7 @@
 // adjointkit package.
 //
 // A figure is a struct filled in field by field — Line, Scatter, HeatMap,
-// Bars or Graph — whose zero fields mean sensible defaults. Save writes
+// Bars, Graph or ImageGrid — whose zero fields mean sensible defaults. Save writes
 // it to a file and Write to an io.Writer:
 //
 //	notes, err := plots.Save("grads.png", plots.Line{
@@ -130,6 +130,19 @@
 // the graph not joined by edges are drawn side by side. WriteDOT and
 // SaveDOT write the same graph, colours included, in Graphviz's DOT
 // language.
+//
+// # Image grids
+//
+// ImageGrid draws small images — digits, a model's reconstructions and
+// samples, attribution maps beside their input — in rows and columns,
+// pixel for pixel with square pixels and no axes, with labels for rows,
+// columns and single images. Each image is drawn on one of the grid's
+// colour scales: Grey for intensities, Diverging (zero neutral) for
+// signed maps, over a shared range, a fixed one, or each image's own,
+// with an optional colour bar per scale. ImageGrid.HeightPx gives the
+// figure height that fits the grid at a given width. In a PNG the
+// pixels land on whole device pixels, drawn sharp; an SVG embeds each
+// image at its own size and asks the viewer not to smooth it.
 //
 // # Data that cannot be drawn
 //

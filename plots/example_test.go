@@ -99,6 +99,51 @@ func ExampleHeatMap() {
 	// 960x800
 }
 
+// Two 8 × 8 images and their signed maps in a grid: the images on a grey
+// scale from 0 to 1, each map on its own ±max |value|, with a colour bar
+// for each scale. HeightPx sizes the figure to fit the grid at the
+// chosen width.
+func ExampleImageGrid() {
+	dir, err := os.MkdirTemp("", "plots-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	const n = 8
+	var rows [][]plots.Image
+	for k := range 2 {
+		img := plots.Image{Pix: make([]float64, n*n), Width: n, Height: n, Label: fmt.Sprintf("digit %d", k)}
+		sal := plots.Image{Pix: make([]float64, n*n), Width: n, Height: n, Scale: 1}
+		for i := range img.Pix {
+			r, c := i/n, i%n
+			img.Pix[i] = math.Exp(-float64((r-3-k)*(r-3-k)+(c-4)*(c-4)) / 4)
+			sal.Pix[i] = float64(c-r) * float64(k+1)
+		}
+		rows = append(rows, []plots.Image{img, sal})
+	}
+	fig := plots.ImageGrid{
+		Title:     "inputs and saliency",
+		Images:    rows,
+		ColLabels: []string{"input", "∂y/∂x"},
+		Scales: []plots.ImageScale{
+			{Palette: plots.Grey, Range: plots.Extent{Min: 0, Max: 1}, ColorBar: true, Label: "pixel"},
+			{Palette: plots.Diverging, PerImage: true, ColorBar: true, Label: "value / max |value|"},
+		},
+	}
+	h := fig.HeightPx(400)
+	path := filepath.Join(dir, "grid.png")
+	notes, err := plots.Save(path, fig, &plots.Options{WidthPx: 400, HeightPx: h})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(notes)
+	fmt.Println(pngSize(path))
+	// Output:
+	// []
+	// 800x598
+}
+
 // Errors of several gradient methods per problem, on a log axis, written
 // as SVG to a buffer. The adjoint method's exact zero cannot be drawn.
 func ExampleBars() {

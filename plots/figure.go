@@ -23,7 +23,8 @@ import (
 )
 
 // Figure is a figure that Save and Write can render. It is implemented
-// by Line, Scatter, HeatMap, Bars and Graph (and pointers to them).
+// by Line, Scatter, HeatMap, Bars, Graph and ImageGrid (and pointers to
+// them).
 type Figure interface {
 	// layout checks the figure's data, panicking on misuse, and returns
 	// the function that draws it in the given format together with the
@@ -405,12 +406,26 @@ func drawCaption(c draw.Canvas, notes []string) draw.Canvas {
 	if len(notes) == 0 {
 		return c
 	}
-	sty := textStyle(captionSize)
+	sty, lines, lineHeight := captionLines(notes, c.Max.X-c.Min.X)
+	y := c.Min.Y
+	for i := len(lines) - 1; i >= 0; i-- {
+		c.FillText(sty, vg.Point{X: c.Min.X, Y: y}, lines[i])
+		y += lineHeight
+	}
+	c.Min.Y = y + captionGap
+	return c
+}
+
+// captionGap separates the caption from the figure above it.
+var captionGap = vg.Points(4)
+
+// captionLines returns the style, the word-wrapped lines and the line
+// height of the caption that drawCaption prints for notes in the given
+// width.
+func captionLines(notes []string, width vg.Length) (sty text.Style, lines []string, lineHeight vg.Length) {
+	sty = textStyle(captionSize)
 	sty.Color = captionColor
 	sty.XAlign, sty.YAlign = draw.XLeft, draw.YBottom
-	width := c.Max.X - c.Min.X
-
-	var lines []string
 	for i, n := range notes {
 		if len(lines) >= captionMaxLines-1 && i < len(notes)-1 {
 			lines = append(lines, fmt.Sprintf("(%d more notes not shown)", len(notes)-i))
@@ -418,15 +433,17 @@ func drawCaption(c draw.Canvas, notes []string) draw.Canvas {
 		}
 		lines = append(lines, wrap(sty, "note: "+n, width)...)
 	}
+	return sty, lines, sty.Rectangle("Mg").Size().Y
+}
 
-	lineHeight := sty.Rectangle("Mg").Size().Y
-	y := c.Min.Y
-	for i := len(lines) - 1; i >= 0; i-- {
-		c.FillText(sty, vg.Point{X: c.Min.X, Y: y}, lines[i])
-		y += lineHeight
+// captionHeight returns the height drawCaption takes for notes in the
+// given width.
+func captionHeight(notes []string, width vg.Length) vg.Length {
+	if len(notes) == 0 {
+		return 0
 	}
-	c.Min.Y = y + vg.Points(4)
-	return c
+	_, lines, lh := captionLines(notes, width)
+	return vg.Length(len(lines))*lh + captionGap
 }
 
 // wrap breaks s at spaces into lines no wider than width (a single word

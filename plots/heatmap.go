@@ -144,18 +144,7 @@ func (f HeatMap) layout(format Format) (drawFunc, []string) {
 
 	// Colour range.
 	var notes []string
-	lo, hi := math.Inf(1), math.Inf(-1)
-	var nan, inf int
-	for _, v := range f.Z {
-		switch {
-		case math.IsNaN(v):
-			nan++
-		case math.IsInf(v, 0):
-			inf++
-		default:
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-	}
+	lo, hi, nan, inf := finiteRange(f.Z)
 	if nan > 0 {
 		notes = append(notes, fmt.Sprintf("heat map: %s NaN, drawn in %s", cells(nan, len(f.Z)), colorName(f.NaNColor)))
 	}
@@ -168,14 +157,10 @@ func (f HeatMap) layout(format Format) (drawFunc, []string) {
 	} else {
 		switch {
 		case lo > hi: // no finite values
-			lo, hi = 0, 1
+			lo, hi = widen(lo, hi)
 		case lo == hi:
 			notes = append(notes, fmt.Sprintf("heat map: all finite cells equal %s; colour scale widened", formatTick(lo)))
-			d := math.Abs(lo) / 10
-			if d == 0 {
-				d = 0.5
-			}
-			lo, hi = math.Max(lo-d, -math.MaxFloat64), math.Min(hi+d, math.MaxFloat64)
+			lo, hi = widen(lo, hi)
 		case cm == nil && lo < 0 && hi > 0:
 			m := math.Max(-lo, hi)
 			lo, hi = -m, m

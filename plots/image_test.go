@@ -27,8 +27,8 @@ func decode(t *testing.T, data []byte) image.Image {
 
 // goldenFigures returns the figures compared with golden images: one of
 // each kind, using the markup, a Reference series, a Span, a colour bar
-// with a power of ten, a note, and a graph with nested boxes and a log
-// colour bar.
+// with a power of ten, a note, a graph with nested boxes and a log
+// colour bar, and an image grid with labels and two colour bars.
 func goldenFigures() map[string]Figure {
 	h := []float64{1, 0.5, 0.25, 0.125, 0.0625, 0.03125}
 	e1, e4 := make([]float64, len(h)), make([]float64, len(h))
@@ -77,6 +77,7 @@ func goldenFigures() map[string]Figure {
 			g.LogColor, g.ColorLabel, g.EdgeLabel = true, "‖∂L/∂h‖", "gain"
 			return g
 		}(),
+		"imagegrid": testImageGrid(),
 		"bars": Bars{
 			Title:      "gradient error",
 			Categories: []string{"linear", "van der Pol", "W_1"},

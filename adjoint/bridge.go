@@ -66,7 +66,8 @@ type Recording struct {
 	In  []*Var
 	Out *Var
 
-	order []*Var // topological order of Out, built on first use
+	order []*Var       // topological order of Out, built on first use,
+	index map[*Var]int // with each value's position in it
 }
 
 // Record runs f on tracked leaves (Params) holding the given tensors, which
@@ -155,7 +156,7 @@ func (r *Recording) tangent(dots [][]float64, graph bool) *Var {
 		ds = append(ds, Const(FromData(d, x.Shape()...)))
 	}
 	if r.order == nil {
-		r.order = topoOrder(r.Out)
+		r.order, r.index = topoIndex(r.Out)
 	}
-	return pushForward(r.order, xs, ds, graph)
+	return pushForward(r.order, r.index, xs, ds, graph)
 }

@@ -18,52 +18,91 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 		panic(fmt.Sprintf("adjoint: Tangent: %d inputs but %d tangents", len(xs), len(xdots)))
 	}
 	checkTracked("Tangent", xs)
-	return pushForward(topoOrder(y), xs, xdots, createGraph)
+	order, index := topoIndex(y)
+	return pushForward(order, index, xs, xdots, createGraph)
 }
 
 // pushForward runs the tangent rules over order (a topological order ending
-// with the output) and returns the output's tangent.
-func pushForward(order []*Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
-	tan := make(map[*Var]*Var, len(xs))
+// with the output; index gives each value's position in it) and returns the
+// output's tangent.
+//
+// Tangents are kept by position, so the pass looks values up in index but
+// never grows a map of its own; the tangent lists handed to the rules share
+// one buffer (each rule gets its own stretch of it). Without createGraph the
+// rules see constant copies of the recorded values, made once per value
+// however many operations read it, in two arrays allocated once.
+func pushForward(order []*Var, index map[*Var]int, xs []*Var, xdots []*Var, createGraph bool) *Var {
+	tan := make([]*Var, len(order))
+	seeded := make([]bool, len(order))
 	for i, x := range xs {
 		if !equalInts(x.Shape(), xdots[i].Shape()) {
 			panic(fmt.Sprintf("adjoint: tangent shape %v does not match input shape %v", xdots[i].Shape(), x.Shape()))
+		}
+		k, ok := index[x]
+		if !ok {
+			continue // y does not depend on x
 		}
 		t := xdots[i]
 		if !createGraph {
 			t = Detach(t)
 		}
-		if prev, ok := tan[x]; ok {
+		if prev := tan[k]; prev != nil {
 			t = Add(prev, t)
 		}
-		tan[x] = t
+		tan[k], seeded[k] = t, true
 	}
-	ts := make([]*Var, 0, 4)
+	nIn := 0
 	for _, v := range order {
-		if _, seeded := tan[v]; seeded || v.op == nil {
+		if v.op != nil {
+			nIn += len(v.in)
+		}
+	}
+	ts := make([]*Var, 0, nIn)
+	var pos []int
+	var det, detOut []Var
+	var detIn []*Var
+	if !createGraph {
+		det, detOut = make([]Var, len(order)), make([]Var, len(order))
+		detIn = make([]*Var, 0, nIn)
+	}
+	for i, v := range order {
+		if seeded[i] || v.op == nil {
 			continue
 		}
-		ts = ts[:0]
+		pos = pos[:0]
 		any := false
 		for _, x := range v.in {
-			t := tan[x]
-			ts = append(ts, t)
-			any = any || t != nil
+			k := index[x]
+			pos = append(pos, k)
+			any = any || tan[k] != nil
 		}
 		if !any {
 			continue
 		}
+		start := len(ts)
+		for _, k := range pos {
+			ts = append(ts, tan[k])
+		}
 		in, out := v.in, v
 		if !createGraph {
-			in, out = detachAll(v.in), Detach(v)
+			start := len(detIn)
+			for _, k := range pos {
+				d := &det[k]
+				if d.val == nil {
+					d.val = order[k].val
+				}
+				detIn = append(detIn, d)
+			}
+			in = detIn[start:len(detIn):len(detIn)]
+			out = &detOut[i]
+			*out = Var{val: v.val, scope: v.scope}
 		}
-		tan[v] = v.op.jvp(append([]*Var(nil), ts...), in, out)
+		tan[i] = v.op.jvp(ts[start:len(ts):len(ts)], in, out)
 	}
-	y := order[len(order)-1]
-	if t, ok := tan[y]; ok {
+	if t := tan[len(order)-1]; t != nil {
 		return t
 	}
-	return Const(New(y.Shape()...))
+	return Const(New(order[len(order)-1].Shape()...))
 }
 
 // JVP evaluates f at x and returns f(x) and the Jacobian-vector product

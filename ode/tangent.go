@@ -49,7 +49,7 @@ func (s *Traced) tangent() *Traced {
 		p, q := adjoint.Slice(pq, 0, 0, np), adjoint.Slice(pq, 0, np, 2*np)
 		f := adjoint.Reshape(s.F(t, y, p), n)
 		return adjoint.Concat(0, f, adjoint.Tangent(f, []*adjoint.Var{y, p}, []*adjoint.Var{sv, q}, true))
-	}}
+	}, base: s}
 }
 
 // tangentSys is the tangent system of a hand-written System.

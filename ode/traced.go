@@ -34,6 +34,12 @@ type Traced struct {
 	NP int
 	// F computes f(t, y, p).
 	F func(t, y, p *adjoint.Var) *adjoint.Var
+
+	// base, when not nil, is the system whose tangent system this is (see
+	// tangent): Eval then computes [f, ∂f/∂y·s + ∂f/∂p·q] from one
+	// recording of base's F and a forward pass that records nothing, the
+	// same arithmetic as F without building the graph of the tangent.
+	base *Traced
 }
 
 var (
@@ -74,6 +80,15 @@ func dtDot(dt float64) []float64 {
 
 // Eval writes f(t, y, p) to dst.
 func (s *Traced) Eval(dst []float64, t float64, y, p []float64) {
+	if b := s.base; b != nil {
+		if len(y) != s.N || len(p) != s.NP {
+			panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(y), len(p), s.N, s.NP))
+		}
+		r := b.record(t, y[:b.N], p[:b.NP])
+		copy(dst[:b.N], r.Value())
+		r.JVP(dst[b.N:], nil, y[b.N:], p[b.NP:])
+		return
+	}
 	copy(dst, s.record(t, y, p).Value())
 }
 

@@ -197,9 +197,13 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 			case owned[k]:
 				addInto(ct[k].val.Data, gs[j].val.Data)
 			default:
-				sum := &Tensor{Shape: ct[k].val.Shape, Data: make([]float64, ct[k].Size())}
-				binAdd.loop(sum.Data, ct[k].val.Data, gs[j].val.Data, nil)
-				ct[k], owned[k] = &Var{val: sum}, true
+				sum := &struct {
+					v Var
+					t Tensor
+				}{t: Tensor{Shape: ct[k].val.Shape, Data: make([]float64, ct[k].Size())}}
+				binAdd.loop(sum.t.Data, ct[k].val.Data, gs[j].val.Data, nil)
+				sum.v.val = &sum.t
+				ct[k], owned[k] = &sum.v, true
 			}
 		}
 		if !create && !s.keep[i] {

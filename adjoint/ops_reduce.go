@@ -111,11 +111,12 @@ func (p pickOp) jvp(t []*Var, _ []*Var, out *Var) *Var { return pick(t[0], p.pos
 // pick gathers the elements of x at the flat positions pos into a value of
 // the given shape.
 func pick(x *Var, pos []int, shape []int) *Var {
-	out := New(shape...)
+	out := newResultOp1(shape, nil, pickOp{pos}, x)
+	od := out.val.Data
 	for i, p := range pos {
-		out.Data[i] = x.val.Data[p]
+		od[i] = x.val.Data[p]
 	}
-	return newVar1(out, pickOp{pos}, x)
+	return out
 }
 
 type placeOp struct{ pos []int }
@@ -129,11 +130,12 @@ func (p placeOp) jvp(t []*Var, _ []*Var, out *Var) *Var { return place(t[0], p.p
 // place adds the elements of g into zeros of the given shape at the flat
 // positions pos: the adjoint of pick.
 func place(g *Var, pos []int, shape []int) *Var {
-	out := New(shape...)
+	out := newResultOp1(shape, nil, placeOp{pos}, g)
+	od := out.val.Data
 	for i, p := range pos {
-		out.Data[p] += g.val.Data[i]
+		od[p] += g.val.Data[i]
 	}
-	return newVar1(out, placeOp{pos}, g)
+	return out
 }
 
 type logSumExpOp struct {

@@ -289,7 +289,7 @@ func (s scaleOp) jvp(t []*Var, _ []*Var, _ *Var) *Var           { return Scale(t
 
 // Scale returns c·x.
 func Scale(x *Var, c float64) *Var {
-	out := newResult1(x.val.Shape, scaleOp{c}, x)
+	out := newResultOp1(x.val.Shape, nil, scaleOp{c}, x)
 	od := out.val.Data
 	for i, v := range x.val.Data {
 		od[i] = c * v

@@ -163,7 +163,13 @@ func shapeSize(shape []int) int {
 }
 
 func resolveShape(shape []int, size int) []int {
-	out := cloneInts(shape)
+	return resolveShapeTo(make([]int, 0, len(shape)), shape, size)
+}
+
+// resolveShapeTo is resolveShape appending the shape to dst (a buffer of
+// the caller's, which may then need no allocation).
+func resolveShapeTo(dst, shape []int, size int) []int {
+	out := append(dst, shape...)
 	infer := -1
 	known := 1
 	for i, d := range out {

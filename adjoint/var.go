@@ -203,6 +203,53 @@ func newResult1(shape []int, p primitive, x *Var) *Var {
 	return v
 }
 
+// resultOp1 is result1 with the operation's parameters alongside, so that
+// an operation with parameters (a factor, positions, a slice's bounds) is
+// not boxed into the primitive interface separately: the recorded edge
+// points at op inside the same allocation.
+type resultOp1[P any] struct {
+	result1
+	op P
+}
+
+// newResultOp1 is newResult1 for an operation with parameters: one
+// allocation for the Var, its tensor header, shape, input list and op,
+// besides the data, which is n zeroed elements, or the given data (not
+// copied) when data is not nil.
+func newResultOp1[P any, PP interface {
+	*P
+	primitive
+}](shape []int, data []float64, op P, x *Var) *Var {
+	var v *Var
+	if !x.tracked {
+		v = new(result0).initData(shape, data)
+		v.scope = x.scope
+		return v
+	}
+	r := &resultOp1[P]{op: op}
+	v = r.initData(shape, data)
+	r.in[0] = x
+	v.op, v.in, v.scope, v.tracked = PP(&r.op), r.in[:], x.scope, true
+	return v
+}
+
+// initData is init with the given data (not copied), or n zeroed
+// elements when data is nil.
+func (r *result0) initData(shape []int, data []float64) *Var {
+	if data == nil {
+		return r.init(shape)
+	}
+	if len(shape) > 4 {
+		r.t.Shape = cloneInts(shape)
+	} else {
+		copy(r.s[:], shape)
+		r.t.Shape = r.s[:len(shape):len(shape)]
+	}
+	r.t.Data = data
+	r.v.val = &r.t
+	return &r.v
+}
+
 // newResult2 is newResult1 for operations of two inputs.
 func newResult2(shape []int, p primitive, a, b *Var) *Var {
 	s := innerScope(a.scope, b.scope)

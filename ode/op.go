@@ -483,6 +483,14 @@ func (f *family) tangent() *family {
 				return adjoint.Tangent(g(tv, y, p), []*adjoint.Var{y, p}, []*adjoint.Var{s, q}, true)
 			}
 			t.integFlat = TracedIntegral(t.integ)
+			// Its value is g's JVP along (s, q): computed from one
+			// recording of g and a forward pass that records nothing,
+			// the same arithmetic as recording the tangent.
+			t.integFlat.G = func(tv float64, ys, pq []float64) float64 {
+				var d [1]float64
+				tracedRecord(g, tv, ys[:n], pq[:np]).JVP(d[:], nil, ys[n:], pq[np:])
+				return d[0]
+			}
 		} else if f.integFlat != nil {
 			t.integFlat = tangentIntegral(f.integFlat, n, np)
 		}

@@ -66,8 +66,8 @@ type Recording struct {
 	In  []*Var
 	Out *Var
 
-	order []*Var       // topological order of Out, built on first use,
-	index map[*Var]int // with each value's position in it
+	order []*Var    // topological order of Out, built on first use,
+	index *varIndex // with each value's position in it
 }
 
 // Record runs f on tracked leaves (Params) holding the given tensors, which

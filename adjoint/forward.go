@@ -31,14 +31,14 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 // one buffer (each rule gets its own stretch of it). Without createGraph the
 // rules see constant copies of the recorded values, made once per value
 // however many operations read it, in two arrays allocated once.
-func pushForward(order []*Var, index map[*Var]int, xs []*Var, xdots []*Var, createGraph bool) *Var {
+func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createGraph bool) *Var {
 	tan := make([]*Var, len(order))
 	seeded := make([]bool, len(order))
 	for i, x := range xs {
 		if !equalInts(x.Shape(), xdots[i].Shape()) {
 			panic(fmt.Sprintf("adjoint: tangent shape %v does not match input shape %v", xdots[i].Shape(), x.Shape()))
 		}
-		k, ok := index[x]
+		k, ok := index.get(x)
 		if !ok {
 			continue // y does not depend on x
 		}
@@ -72,7 +72,7 @@ func pushForward(order []*Var, index map[*Var]int, xs []*Var, xdots []*Var, crea
 		pos = pos[:0]
 		any := false
 		for _, x := range v.in {
-			k := index[x]
+			k := index.at(x)
 			pos = append(pos, k)
 			any = any || tan[k] != nil
 		}

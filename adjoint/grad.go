@@ -69,7 +69,7 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 // Jacobian row) share it.
 type sweep struct {
 	order    []*Var
-	index    map[*Var]int
+	index    *varIndex
 	relevant []bool // order[i] lies on a path from a wanted value to y
 	keep     []bool // order[i]'s cotangent must survive the pass
 	rec      *flowRecorder
@@ -81,7 +81,7 @@ func newSweep(y *Var, wrt []*Var) *sweep {
 	keep := make([]bool, len(order))
 	keep[len(order)-1] = true
 	for _, w := range wrt {
-		if i, ok := index[w]; ok {
+		if i, ok := index.get(w); ok {
 			relevant[i] = true
 			keep[i] = true
 		}
@@ -91,7 +91,7 @@ func newSweep(y *Var, wrt []*Var) *sweep {
 			continue
 		}
 		for _, x := range v.in {
-			if relevant[index[x]] {
+			if relevant[index.at(x)] {
 				relevant[i] = true
 				break
 			}
@@ -149,7 +149,7 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		need = need[:0]
 		any := false
 		for _, x := range v.in {
-			r := relevant[index[x]]
+			r := relevant[index.at(x)]
 			need = append(need, r)
 			any = any || r
 		}
@@ -160,14 +160,14 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		if !create {
 			start := len(detIn)
 			for _, x := range v.in {
-				detIn = append(detIn, detached(index[x]))
+				detIn = append(detIn, detached(index.at(x)))
 			}
 			in, out = detIn[start:len(detIn):len(detIn)], detached(i)
 		}
 		direct = direct[:0]
 		if acc, ok := v.op.(accumulatingVJP); ok && !create && rec == nil {
 			for j, x := range v.in {
-				d := need[j] && owned[index[x]] && acc.accumulates(j)
+				d := need[j] && owned[index.at(x)] && acc.accumulates(j)
 				direct = append(direct, d)
 				if d {
 					need[j] = false
@@ -181,14 +181,14 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		for j, x := range direct {
 			if x {
 				need[j] = true
-				v.op.(accumulatingVJP).vjpAdd(ct[index[v.in[j]]].val, j, g, in, out)
+				v.op.(accumulatingVJP).vjpAdd(ct[index.at(v.in[j])].val, j, g, in, out)
 			}
 		}
 		for j, x := range v.in {
 			if !need[j] || (j < len(direct) && direct[j]) || gs[j] == nil {
 				continue
 			}
-			k := index[x]
+			k := index.at(x)
 			switch {
 			case ct[k] == nil:
 				ct[k] = gs[j]
@@ -216,7 +216,7 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 	}
 	res := make([]*Var, len(wrt))
 	for j, w := range wrt {
-		if i, ok := index[w]; ok && ct[i] != nil {
+		if i, ok := index.get(w); ok && ct[i] != nil {
 			res[j] = ct[i]
 			if !create && res[j].tracked {
 				res[j] = Detach(res[j]) // (cotangents of an unrecorded pass are constants already)
@@ -302,16 +302,16 @@ func topoOrder(y *Var) []*Var {
 }
 
 // topoIndex is topoOrder together with each Var's position in the order.
-// One map serves as both the visited set and the index: −1 marks a Var
-// whose inputs are still being visited.
-func topoIndex(y *Var) ([]*Var, map[*Var]int) {
-	// Room for a small graph from the start: growing the map and the
+// One index serves as both the visited set and the positions: −1 marks a
+// Var whose inputs are still being visited.
+func topoIndex(y *Var) ([]*Var, *varIndex) {
+	// Room for a small graph from the start: growing the index and the
 	// slices step by step cost more allocations than the pass's arithmetic
 	// on small networks.
 	const small = 48
 	order := make([]*Var, 0, small)
-	index := make(map[*Var]int, small)
-	index[y] = -1
+	index := newVarIndex(small)
+	index.set(y, -1)
 	type frame struct {
 		v    *Var
 		next int
@@ -323,13 +323,13 @@ func topoIndex(y *Var) ([]*Var, map[*Var]int) {
 		if f.next < len(f.v.in) {
 			x := f.v.in[f.next]
 			f.next++
-			if _, seen := index[x]; !seen {
-				index[x] = -1
+			if _, seen := index.get(x); !seen {
+				index.set(x, -1)
 				stack = append(stack, frame{v: x})
 			}
 			continue
 		}
-		index[f.v] = len(order)
+		index.set(f.v, len(order))
 		order = append(order, f.v)
 		stack = stack[:len(stack)-1]
 	}

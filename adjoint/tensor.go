@@ -58,7 +58,13 @@ func Vector(v ...float64) *Tensor {
 
 // Scalar returns a 0-D tensor holding v.
 func Scalar(v float64) *Tensor {
-	return &Tensor{Shape: []int{}, Data: []float64{v}}
+	b := &struct {
+		t Tensor
+		d [1]float64
+	}{}
+	b.d[0] = v
+	b.t = Tensor{Shape: []int{}, Data: b.d[:]}
+	return &b.t
 }
 
 // Full returns a tensor of the given shape with every element set to v.

@@ -155,12 +155,14 @@ func newVar3(val *Tensor, p primitive, a, b, c *Var) *Var {
 
 // result0, result1 and result2 hold an operation's output Var together
 // with its tensor header, its shape (rank ≤ 4) and, when the edge is
-// recorded, its input list: one allocation besides the data. An unrecorded
+// recorded, its input list: one allocation besides the data, and none
+// besides for a one-element result, whose data is held too. An unrecorded
 // result (result0) has no input list at all.
 type result0 struct {
 	v Var
 	t Tensor
 	s [4]int
+	d [1]float64 // the data of a one-element result
 }
 
 type result1 struct {
@@ -182,7 +184,14 @@ func (r *result0) init(shape []int) *Var {
 		copy(r.s[:], shape)
 		r.t.Shape = r.s[:len(shape):len(shape)]
 	}
-	r.t.Data = make([]float64, shapeSize(shape))
+	if n := shapeSize(shape); n == 1 {
+		// Scalar operations (a vector field written element by element)
+		// are most of a small graph: their one element lives in the
+		// result itself.
+		r.t.Data = r.d[:]
+	} else {
+		r.t.Data = make([]float64, n)
+	}
 	r.v.val = &r.t
 	return &r.v
 }

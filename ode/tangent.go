@@ -47,9 +47,15 @@ func (s *Traced) tangent() *Traced {
 	return &Traced{N: 2 * n, NP: 2 * np, F: func(t, ys, pq *adjoint.Var) *adjoint.Var {
 		y, sv := adjoint.Slice(ys, 0, 0, n), adjoint.Slice(ys, 0, n, 2*n)
 		p, q := adjoint.Slice(pq, 0, 0, np), adjoint.Slice(pq, 0, np, 2*np)
-		f := adjoint.Reshape(s.F(t, y, p), n)
-		return adjoint.Concat(0, f, adjoint.Tangent(f, []*adjoint.Var{y, p}, []*adjoint.Var{sv, q}, true))
+		return s.tangentF(t, y, sv, p, q)
 	}, base: s}
+}
+
+// tangentF is the right-hand side of s's tangent system on the parts of its
+// state and parameters: [f, ∂f/∂y·s + ∂f/∂p·q].
+func (s *Traced) tangentF(t, y, sv, p, q *adjoint.Var) *adjoint.Var {
+	f := adjoint.Reshape(s.F(t, y, p), s.N)
+	return adjoint.Concat(0, f, adjoint.Tangent(f, []*adjoint.Var{y, p}, []*adjoint.Var{sv, q}, true))
 }
 
 // tangentSys is the tangent system of a hand-written System.

@@ -1,0 +1,95 @@
+package adjoint
+
+import (
+	"math/bits"
+	"unsafe"
+)
+
+// varIndex maps the Vars of one graph to their positions in its
+// topological order. Every pass over a graph looks its values up several
+// times per edge, and on the small graphs of a traced vector field (a few
+// dozen values, recorded and differentiated at every step of an ODE solve)
+// a Go map cost more than the arithmetic: allocating its groups, seeded
+// hashing and probing. varIndex is an open-addressing table with linear
+// probing over one slice, hashed by the Var's address (Fibonacci hashing;
+// the garbage collector does not move heap objects, and the table holds
+// the pointers, so an address stays valid and unique while the table is
+// in use). It is not safe for concurrent writes; once built it is only
+// read.
+type varIndex struct {
+	slots []varSlot
+	shift uint // 64 − log2(len(slots))
+	n     int
+}
+
+type varSlot struct {
+	v *Var
+	i int
+}
+
+// newVarIndex returns an empty index with room for about n values before
+// it grows.
+func newVarIndex(n int) *varIndex {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return &varIndex{slots: make([]varSlot, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+}
+
+func (x *varIndex) slot(v *Var) uint64 {
+	return (uint64(uintptr(unsafe.Pointer(v))) * 0x9E3779B97F4A7C15) >> x.shift
+}
+
+// get returns v's position and whether v is in the index.
+func (x *varIndex) get(v *Var) (int, bool) {
+	mask := uint64(len(x.slots) - 1)
+	for s := x.slot(v); ; s = (s + 1) & mask {
+		e := &x.slots[s]
+		if e.v == v {
+			return e.i, true
+		}
+		if e.v == nil {
+			return 0, false
+		}
+	}
+}
+
+// at returns v's position, or 0 if v is not in the index (as a map would).
+func (x *varIndex) at(v *Var) int {
+	i, _ := x.get(v)
+	return i
+}
+
+// set records position i for v.
+func (x *varIndex) set(v *Var, i int) {
+	mask := uint64(len(x.slots) - 1)
+	for s := x.slot(v); ; s = (s + 1) & mask {
+		e := &x.slots[s]
+		if e.v == v {
+			e.i = i
+			return
+		}
+		if e.v == nil {
+			e.v, e.i = v, i
+			x.n++
+			if 2*x.n > len(x.slots) {
+				x.grow()
+			}
+			return
+		}
+	}
+}
+
+// grow doubles the table, keeping its load at most one half.
+func (x *varIndex) grow() {
+	old := x.slots
+	x.slots = make([]varSlot, 2*len(old))
+	x.shift--
+	x.n = 0
+	for _, e := range old {
+		if e.v != nil {
+			x.set(e.v, e.i)
+		}
+	}
+}

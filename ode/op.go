@@ -477,20 +477,7 @@ func (f *family) tangent() *family {
 		t := &family{op: f.op, order: f.order + 1, sys: tangentSystem(f.sys), n: 2 * n, np: 2 * np,
 			t0: f.t0, t1: f.t1, times: f.times, solver: f.solver, method: quiet(f.method), set: set}
 		if g := f.integ; g != nil {
-			t.integ = func(tv, ys, pq *adjoint.Var) *adjoint.Var {
-				y, s := adjoint.Slice(ys, 0, 0, n), adjoint.Slice(ys, 0, n, 2*n)
-				p, q := adjoint.Slice(pq, 0, 0, np), adjoint.Slice(pq, 0, np, 2*np)
-				return adjoint.Tangent(g(tv, y, p), []*adjoint.Var{y, p}, []*adjoint.Var{s, q}, true)
-			}
-			t.integFlat = TracedIntegral(t.integ)
-			// Its value is g's JVP along (s, q): computed from one
-			// recording of g and a forward pass that records nothing,
-			// the same arithmetic as recording the tangent.
-			t.integFlat.G = func(tv float64, ys, pq []float64) float64 {
-				var d [1]float64
-				tracedRecord(g, tv, ys[:n], pq[:np]).JVP(d[:], nil, ys[n:], pq[np:])
-				return d[0]
-			}
+			t.integ, t.integFlat = tracedTangentIntegral(g, n, np)
 		} else if f.integFlat != nil {
 			t.integFlat = tangentIntegral(f.integFlat, n, np)
 		}

@@ -114,12 +114,6 @@ func (s *Traced) tangentVJP(ybar, pbar []float64, t float64, ys, pq, w []float64
 	}
 	r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return b.tangentF(in[0], in[1], in[3], in[2], in[4]) },
 		adjoint.Scalar(t), vec(ys[:n]), vec(pq[:np]), vec(ys[n:]), vec(pq[np:]))
-	part := func(v []float64, lo, hi int) []float64 {
-		if v == nil {
-			return nil
-		}
-		return v[lo:hi]
-	}
 	r.VJP([][]float64{nil, part(ybar, 0, n), part(pbar, 0, np), part(ybar, n, 2*n), part(pbar, np, 2*np)}, w)
 }
 

@@ -100,8 +100,8 @@ func (r *Recording) VJP(dst [][]float64, ybar []float64) {
 	if len(ybar) != r.Out.Size() {
 		panic(fmt.Sprintf("adjoint: Recording.VJP: cotangent of length %d for a result of shape %v", len(ybar), r.Out.Shape()))
 	}
-	var wrt []*Var
-	var into [][]float64
+	wrt := make([]*Var, 0, len(dst))
+	into := make([][]float64, 0, len(dst))
 	for i, d := range dst {
 		if d == nil {
 			continue
@@ -115,7 +115,7 @@ func (r *Recording) VJP(dst [][]float64, ybar []float64) {
 	if len(wrt) == 0 {
 		return
 	}
-	gs := Backward(r.Out, wrt, &GradSettings{Cotangent: Const(FromData(ybar, r.Out.Shape()...))})
+	gs := Backward(r.Out, wrt, &GradSettings{Cotangent: constOf(ybar, r.Out.Shape())})
 	for k, g := range gs {
 		accumulate(into[k], g.val.Data)
 	}
@@ -143,7 +143,7 @@ func (r *Recording) tangent(dots [][]float64, graph bool) *Var {
 	if len(dots) != len(r.In) {
 		panic(fmt.Sprintf("adjoint: Recording: %d tangents for %d arguments", len(dots), len(r.In)))
 	}
-	var xs, ds []*Var
+	xs, ds := make([]*Var, 0, len(dots)), make([]*Var, 0, len(dots))
 	for i, d := range dots {
 		if d == nil {
 			continue
@@ -153,7 +153,7 @@ func (r *Recording) tangent(dots [][]float64, graph bool) *Var {
 			panic(fmt.Sprintf("adjoint: Recording: tangent %d has length %d, argument has %d elements", i, len(d), x.Size()))
 		}
 		xs = append(xs, x)
-		ds = append(ds, Const(FromData(d, x.Shape()...)))
+		ds = append(ds, constOf(d, x.Shape()))
 	}
 	if r.order == nil {
 		r.order, r.index = topoIndex(r.Out)

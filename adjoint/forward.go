@@ -30,10 +30,24 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 // never grows a map of its own; the tangent lists handed to the rules share
 // one buffer (each rule gets its own stretch of it). Without createGraph the
 // rules see constant copies of the recorded values, made once per value
-// however many operations read it, in two arrays allocated once.
+// however many operations read it, in one array allocated once.
 func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createGraph bool) *Var {
-	tan := make([]*Var, len(order))
-	seeded := make([]bool, len(order))
+	// One buffer holds the tangents, the rules' tangent lists and, without
+	// createGraph, their input lists of constant copies.
+	nIn := 0
+	for _, v := range order {
+		if v.op != nil {
+			nIn += len(v.in)
+		}
+	}
+	n := len(order)
+	size := n + nIn
+	if !createGraph {
+		size += nIn
+	}
+	vars := make([]*Var, size)
+	tan, ts := vars[:n:n], vars[n:n:n+nIn]
+	seeded := make([]bool, n)
 	for i, x := range xs {
 		if !equalInts(x.Shape(), xdots[i].Shape()) {
 			panic(fmt.Sprintf("adjoint: tangent shape %v does not match input shape %v", xdots[i].Shape(), x.Shape()))
@@ -43,7 +57,7 @@ func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createG
 			continue // y does not depend on x
 		}
 		t := xdots[i]
-		if !createGraph {
+		if !createGraph && t.tracked {
 			t = Detach(t)
 		}
 		if prev := tan[k]; prev != nil {
@@ -51,19 +65,14 @@ func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createG
 		}
 		tan[k], seeded[k] = t, true
 	}
-	nIn := 0
-	for _, v := range order {
-		if v.op != nil {
-			nIn += len(v.in)
-		}
-	}
-	ts := make([]*Var, 0, nIn)
-	var pos []int
+	var posBuf [4]int
+	pos := posBuf[:0]
 	var det, detOut []Var
 	var detIn []*Var
 	if !createGraph {
-		det, detOut = make([]Var, len(order)), make([]Var, len(order))
-		detIn = make([]*Var, 0, nIn)
+		both := make([]Var, 2*n)
+		det, detOut = both[:n], both[n:]
+		detIn = vars[n+nIn : n+nIn]
 	}
 	for i, v := range order {
 		if seeded[i] || v.op == nil {
@@ -99,10 +108,10 @@ func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createG
 		}
 		tan[i] = v.op.jvp(ts[start:len(ts):len(ts)], in, out)
 	}
-	if t := tan[len(order)-1]; t != nil {
+	if t := tan[n-1]; t != nil {
 		return t
 	}
-	return Const(New(order[len(order)-1].Shape()...))
+	return Const(New(order[n-1].Shape()...))
 }
 
 // JVP evaluates f at x and returns f(x) and the Jacobian-vector product

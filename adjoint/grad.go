@@ -50,7 +50,7 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 	} else if !equalInts(seed.Shape(), y.Shape()) {
 		panic(fmt.Sprintf("adjoint: cotangent shape %v does not match value shape %v", seed.Shape(), y.Shape()))
 	}
-	if !create {
+	if !create && seed.tracked {
 		seed = Detach(seed)
 	}
 
@@ -310,7 +310,7 @@ func topoIndex(y *Var) ([]*Var, *varIndex) {
 	// on small networks.
 	const small = 48
 	order := make([]*Var, 0, small)
-	index := newVarIndex(small)
+	index := newVarIndex(small / 2)
 	index.set(y, -1)
 	type frame struct {
 		v    *Var

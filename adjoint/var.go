@@ -30,6 +30,19 @@ func Param(t *Tensor) *Var { return &Var{val: t, tracked: true} }
 // asked for one. Use Param for a value to differentiate with respect to.
 func Const(t *Tensor) *Var { return &Var{val: t} }
 
+// constOf returns a constant holding data with the given shape, both
+// shared, not copied, in one allocation: for the bridge's flat vectors,
+// whose lengths have been checked and whose shapes are those of recorded
+// values.
+func constOf(data []float64, shape []int) *Var {
+	b := &struct {
+		v Var
+		t Tensor
+	}{t: Tensor{Shape: shape, Data: data}}
+	b.v.val = &b.t
+	return &b.v
+}
+
 // ConstScalar returns a 0-D constant.
 func ConstScalar(v float64) *Var { return Const(Scalar(v)) }
 

@@ -167,7 +167,16 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		direct = direct[:0]
 		if acc, ok := v.op.(accumulatingVJP); ok && !create && rec == nil {
 			for j, x := range v.in {
-				d := need[j] && owned[index.at(x)] && acc.accumulates(j)
+				k := index.at(x)
+				d := need[j] && acc.accumulates(j)
+				if d && !owned[k] {
+					d = ct[k] == nil && acc.fromZero(j)
+					if d {
+						// The first contribution, added to zeros of the
+						// input's shape in a buffer of its own.
+						ct[k], owned[k] = new(result0).init(x.Shape()), true
+					}
+				}
 				direct = append(direct, d)
 				if d {
 					need[j] = false
@@ -236,6 +245,10 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 type accumulatingVJP interface {
 	// accumulates reports whether vjpAdd handles input j.
 	accumulates(j int) bool
+	// fromZero reports whether vjpAdd for input j into zeros gives
+	// exactly what vjp returns, so that a first contribution may be
+	// added into a fresh buffer too.
+	fromZero(j int) bool
 	vjpAdd(dst *Tensor, j int, g *Var, in []*Var, out *Var)
 }
 

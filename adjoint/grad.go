@@ -201,6 +201,9 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 			switch {
 			case ct[k] == nil:
 				ct[k] = gs[j]
+				if fr, ok := v.op.(freshVJP); ok && !create && rec == nil && fr.freshVJP(j) && SameShape(gs[j].val, x.val) {
+					owned[k] = true // later contributions are added into it
+				}
 			case create || !SameShape(ct[k].val, gs[j].val):
 				ct[k] = Add(ct[k], gs[j])
 			case owned[k]:
@@ -251,6 +254,26 @@ type accumulatingVJP interface {
 	fromZero(j int) bool
 	vjpAdd(dst *Tensor, j int, g *Var, in []*Var, out *Var)
 }
+
+// freshVJP is implemented by primitives whose VJP, in a pass without
+// CreateGraph, returns for input j a new buffer that nothing else refers
+// to. The reverse pass then owns a first contribution as it is and adds
+// later ones into it in place, instead of allocating a sum.
+type freshVJP interface {
+	freshVJP(j int) bool
+}
+
+var (
+	_ freshVJP = scaleOp{}
+	_ freshVJP = mulOp{}
+	_ freshVJP = subOp{}
+	_ freshVJP = unaryOp{}
+)
+
+func (scaleOp) freshVJP(int) bool { return true }   // Scale(g, c)
+func (mulOp) freshVJP(int) bool   { return true }   // SumTo(Mul(g, ·)): a product, summed or not
+func (subOp) freshVJP(j int) bool { return j == 1 } // SumTo(Neg(g)); input 0 gets g itself
+func (unaryOp) freshVJP(int) bool { return true }   // a mask, a fused product or Mul(g, ·)
 
 // addInto adds src to dst elementwise.
 func addInto(dst, src []float64) {

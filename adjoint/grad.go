@@ -346,7 +346,7 @@ func topoIndex(y *Var) ([]*Var, *varIndex) {
 	// on small networks.
 	const small = 48
 	order := make([]*Var, 0, small)
-	index := newVarIndex(small / 2)
+	index := newVarIndex(2 * small)
 	index.set(y, -1)
 	type frame struct {
 		v    *Var

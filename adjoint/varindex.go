@@ -11,30 +11,26 @@ import (
 // dozen values, recorded and differentiated at every step of an ODE solve)
 // a Go map cost more than the arithmetic: allocating its groups, seeded
 // hashing and probing. varIndex is an open-addressing table with linear
-// probing over one slice, hashed by the Var's address (Fibonacci hashing;
+// probing over two slices, hashed by the Var's address (Fibonacci hashing;
 // the garbage collector does not move heap objects, and the table holds
 // the pointers, so an address stays valid and unique while the table is
 // in use). It is not safe for concurrent writes; once built it is only
 // read.
 type varIndex struct {
-	slots []varSlot
-	shift uint // 64 − log2(len(slots))
+	keys  []*Var
+	pos   []int32
+	shift uint // 64 − log2(len(keys))
 	n     int
 }
 
-type varSlot struct {
-	v *Var
-	i int
-}
-
-// newVarIndex returns an empty index with room for about n values before
-// it grows.
+// newVarIndex returns an empty index with room for at least n values
+// before it grows.
 func newVarIndex(n int) *varIndex {
 	size := 16
-	for size < 2*n {
+	for size*3 < 4*n {
 		size *= 2
 	}
-	return &varIndex{slots: make([]varSlot, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	return &varIndex{keys: make([]*Var, size), pos: make([]int32, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 }
 
 func (x *varIndex) slot(v *Var) uint64 {
@@ -43,13 +39,12 @@ func (x *varIndex) slot(v *Var) uint64 {
 
 // get returns v's position and whether v is in the index.
 func (x *varIndex) get(v *Var) (int, bool) {
-	mask := uint64(len(x.slots) - 1)
+	mask := uint64(len(x.keys) - 1)
 	for s := x.slot(v); ; s = (s + 1) & mask {
-		e := &x.slots[s]
-		if e.v == v {
-			return e.i, true
-		}
-		if e.v == nil {
+		switch x.keys[s] {
+		case v:
+			return int(x.pos[s]), true
+		case nil:
 			return 0, false
 		}
 	}
@@ -63,17 +58,16 @@ func (x *varIndex) at(v *Var) int {
 
 // set records position i for v.
 func (x *varIndex) set(v *Var, i int) {
-	mask := uint64(len(x.slots) - 1)
+	mask := uint64(len(x.keys) - 1)
 	for s := x.slot(v); ; s = (s + 1) & mask {
-		e := &x.slots[s]
-		if e.v == v {
-			e.i = i
+		switch x.keys[s] {
+		case v:
+			x.pos[s] = int32(i)
 			return
-		}
-		if e.v == nil {
-			e.v, e.i = v, i
+		case nil:
+			x.keys[s], x.pos[s] = v, int32(i)
 			x.n++
-			if 2*x.n > len(x.slots) {
+			if 4*x.n > 3*len(x.keys) {
 				x.grow()
 			}
 			return
@@ -81,15 +75,15 @@ func (x *varIndex) set(v *Var, i int) {
 	}
 }
 
-// grow doubles the table, keeping its load at most one half.
+// grow doubles the table, keeping its load at most three quarters.
 func (x *varIndex) grow() {
-	old := x.slots
-	x.slots = make([]varSlot, 2*len(old))
+	keys, pos := x.keys, x.pos
+	x.keys, x.pos = make([]*Var, 2*len(keys)), make([]int32, 2*len(keys))
 	x.shift--
 	x.n = 0
-	for _, e := range old {
-		if e.v != nil {
-			x.set(e.v, e.i)
+	for s, v := range keys {
+		if v != nil {
+			x.set(v, int(pos[s]))
 		}
 	}
 }

@@ -19,7 +19,9 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 	}
 	checkTracked("Tangent", xs)
 	order, index := topoIndex(y)
-	return pushForward(order, index, xs, xdots, createGraph)
+	t := pushForward(order, index, xs, xdots, createGraph)
+	index.release()
+	return t
 }
 
 // pushForward runs the tangent rules over order (a topological order ending
@@ -30,7 +32,9 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 // never grows a map of its own; the tangent lists handed to the rules share
 // one buffer (each rule gets its own stretch of it). Without createGraph the
 // rules see constant copies of the recorded values, made once per value
-// however many operations read it, in one array allocated once.
+// however many operations read it, in one array allocated once (a value's
+// copy as an input serves as its copy as an output too when it has no
+// scope).
 func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createGraph bool) *Var {
 	// One buffer holds the tangents, the rules' tangent lists and, without
 	// createGraph, their input lists of constant copies.
@@ -67,11 +71,10 @@ func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createG
 	}
 	var posBuf [4]int
 	pos := posBuf[:0]
-	var det, detOut []Var
+	var det []Var
 	var detIn []*Var
 	if !createGraph {
-		both := make([]Var, 2*n)
-		det, detOut = both[:n], both[n:]
+		det = make([]Var, n)
 		detIn = vars[n+nIn : n+nIn]
 	}
 	for i, v := range order {
@@ -103,8 +106,16 @@ func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createG
 				detIn = append(detIn, d)
 			}
 			in = detIn[start:len(detIn):len(detIn)]
-			out = &detOut[i]
-			*out = Var{val: v.val, scope: v.scope}
+			if v.scope == nil {
+				// The same constant as v's copy as an input: a copy
+				// without a scope, like Detach(v).
+				out = &det[i]
+				if out.val == nil {
+					out.val = v.val
+				}
+			} else {
+				out = Detach(v)
+			}
 		}
 		tan[i] = v.op.jvp(ts[start:len(ts):len(ts)], in, out)
 	}

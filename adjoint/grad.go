@@ -61,7 +61,9 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 			sw.relevant[i] = v.tracked
 		}
 	}
-	return sw.backward(seed, wrt, create)
+	gs := sw.backward(seed, wrt, create)
+	sw.index.release()
+	return gs
 }
 
 // sweep is the part of a reverse pass that depends only on the graph and the
@@ -346,7 +348,7 @@ func topoIndex(y *Var) ([]*Var, *varIndex) {
 	// on small networks.
 	const small = 48
 	order := make([]*Var, 0, small)
-	index := newVarIndex(2 * small)
+	index := acquireVarIndex()
 	index.set(y, -1)
 	type frame struct {
 		v    *Var

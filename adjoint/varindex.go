@@ -2,6 +2,7 @@ package adjoint
 
 import (
 	"math/bits"
+	"sync"
 	"unsafe"
 )
 
@@ -31,6 +32,35 @@ func newVarIndex(n int) *varIndex {
 		size *= 2
 	}
 	return &varIndex{keys: make([]*Var, size), pos: make([]int32, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+}
+
+// smallIndexSlots is the size of the tables topoIndex starts with: room
+// for the graphs of traced vector fields and their tangents.
+const smallIndexSlots = 128
+
+// smallIndexes keeps emptied tables of smallIndexSlots slots for reuse:
+// a pass over a small graph then clears a kilobyte instead of allocating
+// one and a half for the garbage collector. Larger tables are not kept,
+// so that a pass over a small graph never clears a large one.
+var smallIndexes sync.Pool
+
+// acquireVarIndex returns an empty index of smallIndexSlots slots.
+func acquireVarIndex() *varIndex {
+	if x, ok := smallIndexes.Get().(*varIndex); ok {
+		return x
+	}
+	return newVarIndex(smallIndexSlots * 3 / 4)
+}
+
+// release empties x and keeps it for reuse if it still has the small
+// size. x must not be used afterwards.
+func (x *varIndex) release() {
+	if len(x.keys) != smallIndexSlots {
+		return
+	}
+	clear(x.keys)
+	x.n = 0
+	smallIndexes.Put(x)
 }
 
 func (x *varIndex) slot(v *Var) uint64 {

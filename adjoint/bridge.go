@@ -66,8 +66,9 @@ type Recording struct {
 	In  []*Var
 	Out *Var
 
-	order []*Var    // topological order of Out, built on first use,
-	index *varIndex // with each value's position in it
+	order    []*Var    // topological order of Out, kept from the second forward pass on,
+	index    *varIndex // with each value's position in it
+	tangents int       // forward passes taken before the order was kept
 }
 
 // Record runs f on tracked leaves (Params) holding the given tensors, which
@@ -155,8 +156,17 @@ func (r *Recording) tangent(dots [][]float64, graph bool) *Var {
 		xs = append(xs, x)
 		ds = append(ds, constOf(d, x.Shape()))
 	}
-	if r.order == nil {
-		r.order, r.index = topoIndex(r.Out)
+	if r.order != nil {
+		return pushForward(r.order, r.index, xs, ds, graph)
 	}
-	return pushForward(r.order, r.index, xs, ds, graph)
+	order, index := topoIndex(r.Out)
+	if r.tangents > 0 {
+		// Used again (a Jacobian, column by column): keep the order.
+		r.order, r.index = order, index
+		return pushForward(order, index, xs, ds, graph)
+	}
+	r.tangents++
+	t := pushForward(order, index, xs, ds, graph)
+	index.release()
+	return t
 }

@@ -322,14 +322,6 @@ func values(vs []*Var) []*Tensor {
 	return ts
 }
 
-func detachAll(vs []*Var) []*Var {
-	out := make([]*Var, len(vs))
-	for i, v := range vs {
-		out[i] = &Var{val: v.val}
-	}
-	return out
-}
-
 // topoOrder returns every Var that y depends on through recorded operations,
 // inputs before the values computed from them, ending with y. It is
 // iterative so that very long chains (recurrences of 10⁵ steps) cannot

@@ -66,7 +66,9 @@ type Recording struct {
 	In  []*Var
 	Out *Var
 
-	order []*Var // topological order of Out, built on first use
+	order    []*Var    // topological order of Out, kept from the second forward pass on,
+	index    *varIndex // with each value's position in it
+	tangents int       // forward passes taken before the order was kept
 }
 
 // Record runs f on tracked leaves (Params) holding the given tensors, which
@@ -99,8 +101,8 @@ func (r *Recording) VJP(dst [][]float64, ybar []float64) {
 	if len(ybar) != r.Out.Size() {
 		panic(fmt.Sprintf("adjoint: Recording.VJP: cotangent of length %d for a result of shape %v", len(ybar), r.Out.Shape()))
 	}
-	var wrt []*Var
-	var into [][]float64
+	wrt := make([]*Var, 0, len(dst))
+	into := make([][]float64, 0, len(dst))
 	for i, d := range dst {
 		if d == nil {
 			continue
@@ -114,7 +116,7 @@ func (r *Recording) VJP(dst [][]float64, ybar []float64) {
 	if len(wrt) == 0 {
 		return
 	}
-	gs := Backward(r.Out, wrt, &GradSettings{Cotangent: Const(FromData(ybar, r.Out.Shape()...))})
+	gs := Backward(r.Out, wrt, &GradSettings{Cotangent: constOf(ybar, r.Out.Shape())})
 	for k, g := range gs {
 		accumulate(into[k], g.val.Data)
 	}
@@ -142,7 +144,7 @@ func (r *Recording) tangent(dots [][]float64, graph bool) *Var {
 	if len(dots) != len(r.In) {
 		panic(fmt.Sprintf("adjoint: Recording: %d tangents for %d arguments", len(dots), len(r.In)))
 	}
-	var xs, ds []*Var
+	xs, ds := make([]*Var, 0, len(dots)), make([]*Var, 0, len(dots))
 	for i, d := range dots {
 		if d == nil {
 			continue
@@ -152,10 +154,19 @@ func (r *Recording) tangent(dots [][]float64, graph bool) *Var {
 			panic(fmt.Sprintf("adjoint: Recording: tangent %d has length %d, argument has %d elements", i, len(d), x.Size()))
 		}
 		xs = append(xs, x)
-		ds = append(ds, Const(FromData(d, x.Shape()...)))
+		ds = append(ds, constOf(d, x.Shape()))
 	}
-	if r.order == nil {
-		r.order = topoOrder(r.Out)
+	if r.order != nil {
+		return pushForward(r.order, r.index, xs, ds, graph)
 	}
-	return pushForward(r.order, xs, ds, graph)
+	order, index := topoIndex(r.Out)
+	if r.tangents > 0 {
+		// Used again (a Jacobian, column by column): keep the order.
+		r.order, r.index = order, index
+		return pushForward(order, index, xs, ds, graph)
+	}
+	r.tangents++
+	t := pushForward(order, index, xs, ds, graph)
+	index.release()
+	return t
 }

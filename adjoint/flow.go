@@ -259,7 +259,7 @@ type flowRecorder struct {
 	pending [][]crossKey
 }
 
-func newFlowRecorder(f *Flow, order []*Var, index map[*Var]int) *flowRecorder {
+func newFlowRecorder(f *Flow, order []*Var, index *varIndex) *flowRecorder {
 	r := &flowRecorder{
 		flow: f, order: order,
 		node:    make([]int, len(order)),
@@ -274,7 +274,7 @@ func newFlowRecorder(f *Flow, order []*Var, index map[*Var]int) *flowRecorder {
 		r.src[i] = i
 		r.node[i] = -1
 		if isScopeOp(v) {
-			r.src[i] = r.src[index[v.in[0]]]
+			r.src[i] = r.src[index.at(v.in[0])]
 		} else if v.tracked {
 			r.node[i] = len(f.Nodes)
 			name := ""
@@ -288,7 +288,7 @@ func newFlowRecorder(f *Flow, order []*Var, index map[*Var]int) *flowRecorder {
 			continue
 		}
 		for _, x := range v.in {
-			k := index[x]
+			k := index.at(x)
 			if x.tracked && x.op == nil {
 				if users[k] {
 					r.scope[k] = commonScope(r.scope[k], v.scope)
@@ -311,7 +311,7 @@ func newFlowRecorder(f *Flow, order []*Var, index map[*Var]int) *flowRecorder {
 			continue
 		}
 		for _, x := range v.in {
-			n := r.node[r.src[index[x]]]
+			n := r.node[r.src[index.at(x)]]
 			if n >= 0 && !slices.ContainsFunc(nd.Inputs, func(in FlowInput) bool { return in.Node == n }) {
 				nd.Inputs = append(nd.Inputs, FlowInput{Node: n})
 			}
@@ -339,7 +339,7 @@ func (r *flowRecorder) closeCross(i int) {
 
 // contributions records what the rule of order[i] passed back to its
 // inputs: gs[j] for input j, nil where nothing was computed.
-func (r *flowRecorder) contributions(i int, index map[*Var]int, gs []*Var) {
+func (r *flowRecorder) contributions(i int, index *varIndex, gs []*Var) {
 	n := r.node[i]
 	if n < 0 {
 		return // an InScope identity: its users have credited its input
@@ -351,7 +351,7 @@ func (r *flowRecorder) contributions(i int, index map[*Var]int, gs []*Var) {
 		if j >= len(gs) || gs[j] == nil {
 			continue
 		}
-		k := r.src[index[x]]
+		k := r.src[index.at(x)]
 		xn := r.node[k]
 		if xn < 0 {
 			continue

@@ -18,52 +18,111 @@ func Tangent(y *Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
 		panic(fmt.Sprintf("adjoint: Tangent: %d inputs but %d tangents", len(xs), len(xdots)))
 	}
 	checkTracked("Tangent", xs)
-	return pushForward(topoOrder(y), xs, xdots, createGraph)
+	order, index := topoIndex(y)
+	t := pushForward(order, index, xs, xdots, createGraph)
+	index.release()
+	return t
 }
 
 // pushForward runs the tangent rules over order (a topological order ending
-// with the output) and returns the output's tangent.
-func pushForward(order []*Var, xs []*Var, xdots []*Var, createGraph bool) *Var {
-	tan := make(map[*Var]*Var, len(xs))
+// with the output; index gives each value's position in it) and returns the
+// output's tangent.
+//
+// Tangents are kept by position, so the pass looks values up in index but
+// never grows a map of its own; the tangent lists handed to the rules share
+// one buffer (each rule gets its own stretch of it). Without createGraph the
+// rules see constant copies of the recorded values, made once per value
+// however many operations read it, in one array allocated once (a value's
+// copy as an input serves as its copy as an output too when it has no
+// scope).
+func pushForward(order []*Var, index *varIndex, xs []*Var, xdots []*Var, createGraph bool) *Var {
+	// One buffer holds the tangents, the rules' tangent lists and, without
+	// createGraph, their input lists of constant copies.
+	nIn := 0
+	for _, v := range order {
+		if v.op != nil {
+			nIn += len(v.in)
+		}
+	}
+	n := len(order)
+	size := n + nIn
+	if !createGraph {
+		size += nIn
+	}
+	vars := make([]*Var, size)
+	tan, ts := vars[:n:n], vars[n:n:n+nIn]
+	seeded := make([]bool, n)
 	for i, x := range xs {
 		if !equalInts(x.Shape(), xdots[i].Shape()) {
 			panic(fmt.Sprintf("adjoint: tangent shape %v does not match input shape %v", xdots[i].Shape(), x.Shape()))
 		}
+		k, ok := index.get(x)
+		if !ok {
+			continue // y does not depend on x
+		}
 		t := xdots[i]
-		if !createGraph {
+		if !createGraph && t.tracked {
 			t = Detach(t)
 		}
-		if prev, ok := tan[x]; ok {
+		if prev := tan[k]; prev != nil {
 			t = Add(prev, t)
 		}
-		tan[x] = t
+		tan[k], seeded[k] = t, true
 	}
-	ts := make([]*Var, 0, 4)
-	for _, v := range order {
-		if _, seeded := tan[v]; seeded || v.op == nil {
+	var posBuf [4]int
+	pos := posBuf[:0]
+	var det []Var
+	var detIn []*Var
+	if !createGraph {
+		det = make([]Var, n)
+		detIn = vars[n+nIn : n+nIn]
+	}
+	for i, v := range order {
+		if seeded[i] || v.op == nil {
 			continue
 		}
-		ts = ts[:0]
+		pos = pos[:0]
 		any := false
 		for _, x := range v.in {
-			t := tan[x]
-			ts = append(ts, t)
-			any = any || t != nil
+			k := index.at(x)
+			pos = append(pos, k)
+			any = any || tan[k] != nil
 		}
 		if !any {
 			continue
 		}
+		start := len(ts)
+		for _, k := range pos {
+			ts = append(ts, tan[k])
+		}
 		in, out := v.in, v
 		if !createGraph {
-			in, out = detachAll(v.in), Detach(v)
+			start := len(detIn)
+			for _, k := range pos {
+				d := &det[k]
+				if d.val == nil {
+					d.val = order[k].val
+				}
+				detIn = append(detIn, d)
+			}
+			in = detIn[start:len(detIn):len(detIn)]
+			if v.scope == nil {
+				// The same constant as v's copy as an input: a copy
+				// without a scope, like Detach(v).
+				out = &det[i]
+				if out.val == nil {
+					out.val = v.val
+				}
+			} else {
+				out = Detach(v)
+			}
 		}
-		tan[v] = v.op.jvp(append([]*Var(nil), ts...), in, out)
+		tan[i] = v.op.jvp(ts[start:len(ts):len(ts)], in, out)
 	}
-	y := order[len(order)-1]
-	if t, ok := tan[y]; ok {
+	if t := tan[n-1]; t != nil {
 		return t
 	}
-	return Const(New(y.Shape()...))
+	return Const(New(order[n-1].Shape()...))
 }
 
 // JVP evaluates f at x and returns f(x) and the Jacobian-vector product

@@ -50,7 +50,7 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 	} else if !equalInts(seed.Shape(), y.Shape()) {
 		panic(fmt.Sprintf("adjoint: cotangent shape %v does not match value shape %v", seed.Shape(), y.Shape()))
 	}
-	if !create {
+	if !create && seed.tracked {
 		seed = Detach(seed)
 	}
 
@@ -61,7 +61,9 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 			sw.relevant[i] = v.tracked
 		}
 	}
-	return sw.backward(seed, wrt, create)
+	gs := sw.backward(seed, wrt, create)
+	sw.index.release()
+	return gs
 }
 
 // sweep is the part of a reverse pass that depends only on the graph and the
@@ -69,7 +71,7 @@ func Backward(y *Var, wrt []*Var, s *GradSettings) []*Var {
 // Jacobian row) share it.
 type sweep struct {
 	order    []*Var
-	index    map[*Var]int
+	index    *varIndex
 	relevant []bool // order[i] lies on a path from a wanted value to y
 	keep     []bool // order[i]'s cotangent must survive the pass
 	rec      *flowRecorder
@@ -81,7 +83,7 @@ func newSweep(y *Var, wrt []*Var) *sweep {
 	keep := make([]bool, len(order))
 	keep[len(order)-1] = true
 	for _, w := range wrt {
-		if i, ok := index[w]; ok {
+		if i, ok := index.get(w); ok {
 			relevant[i] = true
 			keep[i] = true
 		}
@@ -91,7 +93,7 @@ func newSweep(y *Var, wrt []*Var) *sweep {
 			continue
 		}
 		for _, x := range v.in {
-			if relevant[index[x]] {
+			if relevant[index.at(x)] {
 				relevant[i] = true
 				break
 			}
@@ -149,7 +151,7 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		need = need[:0]
 		any := false
 		for _, x := range v.in {
-			r := relevant[index[x]]
+			r := relevant[index.at(x)]
 			need = append(need, r)
 			any = any || r
 		}
@@ -160,14 +162,23 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		if !create {
 			start := len(detIn)
 			for _, x := range v.in {
-				detIn = append(detIn, detached(index[x]))
+				detIn = append(detIn, detached(index.at(x)))
 			}
 			in, out = detIn[start:len(detIn):len(detIn)], detached(i)
 		}
 		direct = direct[:0]
 		if acc, ok := v.op.(accumulatingVJP); ok && !create && rec == nil {
 			for j, x := range v.in {
-				d := need[j] && owned[index[x]] && acc.accumulates(j)
+				k := index.at(x)
+				d := need[j] && acc.accumulates(j)
+				if d && !owned[k] {
+					d = ct[k] == nil && acc.fromZero(j)
+					if d {
+						// The first contribution, added to zeros of the
+						// input's shape in a buffer of its own.
+						ct[k], owned[k] = new(result0).init(x.Shape()), true
+					}
+				}
 				direct = append(direct, d)
 				if d {
 					need[j] = false
@@ -181,25 +192,32 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 		for j, x := range direct {
 			if x {
 				need[j] = true
-				v.op.(accumulatingVJP).vjpAdd(ct[index[v.in[j]]].val, j, g, in, out)
+				v.op.(accumulatingVJP).vjpAdd(ct[index.at(v.in[j])].val, j, g, in, out)
 			}
 		}
 		for j, x := range v.in {
 			if !need[j] || (j < len(direct) && direct[j]) || gs[j] == nil {
 				continue
 			}
-			k := index[x]
+			k := index.at(x)
 			switch {
 			case ct[k] == nil:
 				ct[k] = gs[j]
+				if fr, ok := v.op.(freshVJP); ok && !create && rec == nil && fr.freshVJP(j) && SameShape(gs[j].val, x.val) {
+					owned[k] = true // later contributions are added into it
+				}
 			case create || !SameShape(ct[k].val, gs[j].val):
 				ct[k] = Add(ct[k], gs[j])
 			case owned[k]:
 				addInto(ct[k].val.Data, gs[j].val.Data)
 			default:
-				sum := &Tensor{Shape: ct[k].val.Shape, Data: make([]float64, ct[k].Size())}
-				binAdd.loop(sum.Data, ct[k].val.Data, gs[j].val.Data, nil)
-				ct[k], owned[k] = &Var{val: sum}, true
+				sum := &struct {
+					v Var
+					t Tensor
+				}{t: Tensor{Shape: ct[k].val.Shape, Data: make([]float64, ct[k].Size())}}
+				binAdd.loop(sum.t.Data, ct[k].val.Data, gs[j].val.Data, nil)
+				sum.v.val = &sum.t
+				ct[k], owned[k] = &sum.v, true
 			}
 		}
 		if !create && !s.keep[i] {
@@ -212,7 +230,7 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 	}
 	res := make([]*Var, len(wrt))
 	for j, w := range wrt {
-		if i, ok := index[w]; ok && ct[i] != nil {
+		if i, ok := index.get(w); ok && ct[i] != nil {
 			res[j] = ct[i]
 			if !create && res[j].tracked {
 				res[j] = Detach(res[j]) // (cotangents of an unrecorded pass are constants already)
@@ -232,8 +250,32 @@ func (s *sweep) backward(seed *Var, wrt []*Var, create bool) []*Var {
 type accumulatingVJP interface {
 	// accumulates reports whether vjpAdd handles input j.
 	accumulates(j int) bool
+	// fromZero reports whether vjpAdd for input j into zeros gives
+	// exactly what vjp returns, so that a first contribution may be
+	// added into a fresh buffer too.
+	fromZero(j int) bool
 	vjpAdd(dst *Tensor, j int, g *Var, in []*Var, out *Var)
 }
+
+// freshVJP is implemented by primitives whose VJP, in a pass without
+// CreateGraph, returns for input j a new buffer that nothing else refers
+// to. The reverse pass then owns a first contribution as it is and adds
+// later ones into it in place, instead of allocating a sum.
+type freshVJP interface {
+	freshVJP(j int) bool
+}
+
+var (
+	_ freshVJP = scaleOp{}
+	_ freshVJP = mulOp{}
+	_ freshVJP = subOp{}
+	_ freshVJP = unaryOp{}
+)
+
+func (scaleOp) freshVJP(int) bool { return true }   // Scale(g, c)
+func (mulOp) freshVJP(int) bool   { return true }   // SumTo(Mul(g, ·)): a product, summed or not
+func (subOp) freshVJP(j int) bool { return j == 1 } // SumTo(Neg(g)); input 0 gets g itself
+func (unaryOp) freshVJP(int) bool { return true }   // a mask, a fused product or Mul(g, ·)
 
 // addInto adds src to dst elementwise.
 func addInto(dst, src []float64) {
@@ -280,14 +322,6 @@ func values(vs []*Var) []*Tensor {
 	return ts
 }
 
-func detachAll(vs []*Var) []*Var {
-	out := make([]*Var, len(vs))
-	for i, v := range vs {
-		out[i] = &Var{val: v.val}
-	}
-	return out
-}
-
 // topoOrder returns every Var that y depends on through recorded operations,
 // inputs before the values computed from them, ending with y. It is
 // iterative so that very long chains (recurrences of 10⁵ steps) cannot
@@ -298,16 +332,16 @@ func topoOrder(y *Var) []*Var {
 }
 
 // topoIndex is topoOrder together with each Var's position in the order.
-// One map serves as both the visited set and the index: −1 marks a Var
-// whose inputs are still being visited.
-func topoIndex(y *Var) ([]*Var, map[*Var]int) {
-	// Room for a small graph from the start: growing the map and the
+// One index serves as both the visited set and the positions: −1 marks a
+// Var whose inputs are still being visited.
+func topoIndex(y *Var) ([]*Var, *varIndex) {
+	// Room for a small graph from the start: growing the index and the
 	// slices step by step cost more allocations than the pass's arithmetic
 	// on small networks.
 	const small = 48
 	order := make([]*Var, 0, small)
-	index := make(map[*Var]int, small)
-	index[y] = -1
+	index := acquireVarIndex()
+	index.set(y, -1)
 	type frame struct {
 		v    *Var
 		next int
@@ -319,13 +353,13 @@ func topoIndex(y *Var) ([]*Var, map[*Var]int) {
 		if f.next < len(f.v.in) {
 			x := f.v.in[f.next]
 			f.next++
-			if _, seen := index[x]; !seen {
-				index[x] = -1
+			if _, seen := index.get(x); !seen {
+				index.set(x, -1)
 				stack = append(stack, frame{v: x})
 			}
 			continue
 		}
-		index[f.v] = len(order)
+		index.set(f.v, len(order))
 		order = append(order, f.v)
 		stack = stack[:len(stack)-1]
 	}

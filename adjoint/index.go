@@ -17,11 +17,33 @@ func Index(x *Var, idx ...int) *Var {
 // through Elements costs O(size²): it is meant for the handful of
 // components of a small state vector; use Slice or Take for large ones.
 func Elements(x *Var) []*Var {
-	out := make([]*Var, x.Size())
-	for i := range out {
-		out[i] = pick(x, []int{i}, []int{})
+	n := x.Size()
+	out := make([]*Var, n)
+	// One allocation holds every element with its tensor, position and
+	// recorded edge: the same values pick would make one by one.
+	es := make([]element, n)
+	for i := range es {
+		e := &es[i]
+		e.d[0], e.pos[0] = x.val.Data[i], i
+		e.t = Tensor{Shape: []int{}, Data: e.d[:]}
+		e.v = Var{val: &e.t, scope: x.scope}
+		if x.tracked {
+			e.op.pos, e.in[0] = e.pos[:], x
+			e.v.op, e.v.in, e.v.tracked = &e.op, e.in[:], true
+		}
+		out[i] = &e.v
 	}
 	return out
+}
+
+// element is one 0-D value of Elements and everything it refers to.
+type element struct {
+	v   Var
+	t   Tensor
+	d   [1]float64
+	pos [1]int
+	op  pickOp
+	in  [1]*Var
 }
 
 // Stack joins values of one shape along a new leading axis: k values of

@@ -36,10 +36,10 @@ func JacobianFwd(dst *mat.Dense, f func(*Var) *Var, x *Tensor) *mat.Dense {
 	m, n := y.Size(), x.Size()
 	dst = jacobianDst(dst, m, n)
 	dir := New(x.Shape...)
-	order := topoOrder(y)
+	order, index := topoIndex(y)
 	for j := range n {
 		dir.Data[j] = 1
-		t := pushForward(order, []*Var{xp}, []*Var{Const(dir)}, false)
+		t := pushForward(order, index, []*Var{xp}, []*Var{Const(dir)}, false)
 		dst.SetCol(j, t.val.Data)
 		dir.Data[j] = 0
 	}

@@ -81,6 +81,7 @@ func (m matMulOp) vjpAdd(dst *Tensor, j int, g *Var, in []*Var, _ *Var) {
 }
 
 func (matMulOp) accumulates(int) bool { return true }
+func (matMulOp) fromZero(int) bool    { return false }
 
 var _ accumulatingVJP = matMulOp{}
 
@@ -177,6 +178,7 @@ func (matMulAddOp) vjpAdd(dst *Tensor, j int, g *Var, in []*Var, out *Var) {
 }
 
 func (matMulAddOp) accumulates(j int) bool { return j < 2 }
+func (matMulAddOp) fromZero(int) bool      { return false }
 
 var _ accumulatingVJP = matMulAddOp{}
 

@@ -57,6 +57,9 @@ func (mulOp) vjp(g *Var, in []*Var, _ *Var, need []bool) []*Var {
 	return []*Var{ga, gb}
 }
 func (mulOp) jvp(t []*Var, in []*Var, out *Var) *Var {
+	if d := mulTangentFused(t, in); d != nil {
+		return d
+	}
 	var ta, tb *Var
 	if t[0] != nil {
 		ta = Mul(t[0], in[1])
@@ -65,6 +68,28 @@ func (mulOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 		tb = Mul(in[0], t[1])
 	}
 	return addTangents(out.Shape(), ta, tb)
+}
+
+// mulTangentFused returns ȧ⊙b + a⊙ḃ in one pass when nothing is recorded
+// (a forward pass without createGraph) and no operand broadcasts, with
+// the rounding of Add(Mul(ȧ, b), Mul(a, ḃ)); otherwise nil.
+func mulTangentFused(t, in []*Var) *Var {
+	ta, tb, a, b := t[0], t[1], in[0], in[1]
+	if ta == nil || tb == nil || ta.tracked || tb.tracked || a.tracked || b.tracked {
+		return nil
+	}
+	if !SameShape(a.val, b.val) || !SameShape(ta.val, a.val) || !SameShape(tb.val, b.val) {
+		return nil
+	}
+	r := new(result0).init(a.val.Shape)
+	r.scope = innerScope(innerScope(ta.scope, b.scope), innerScope(a.scope, tb.scope))
+	od, tad, tbd, ad, bd := r.val.Data, ta.val.Data, tb.val.Data, a.val.Data, b.val.Data
+	for i := range od {
+		// The conversions round each product on its own, as the
+		// separate operations do (no fused multiply-add).
+		od[i] = float64(tad[i]*bd[i]) + float64(ad[i]*tbd[i])
+	}
+	return r
 }
 
 // Mul returns the elementwise product a ⊙ b.

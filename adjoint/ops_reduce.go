@@ -103,19 +103,39 @@ func MaxAxis(x *Var, axis int, keepDims bool) *Var {
 type pickOp struct{ pos []int }
 
 func (pickOp) name() string { return "pick" }
-func (p pickOp) vjp(g *Var, in []*Var, _ *Var, _ []bool) []*Var {
+func (p pickOp) vjp(g *Var, in []*Var, _ *Var, need []bool) []*Var {
+	if !need[0] {
+		return nil
+	}
 	return []*Var{place(g, p.pos, in[0].Shape())}
 }
+
+// Without a recorded graph the reverse pass adds a pick's cotangent
+// straight into its input's: a vector field written with Elements picks
+// every component, and each would otherwise make a full-size vector and
+// a sum. The positions of a pick are distinct (Index, Elements and the
+// maximum's winners), so adding them one by one rounds as place does.
+func (pickOp) accumulates(int) bool { return true }
+func (pickOp) fromZero(int) bool    { return true }
+func (p pickOp) vjpAdd(dst *Tensor, _ int, g *Var, _ []*Var, _ *Var) {
+	for i, q := range p.pos {
+		dst.Data[q] += g.val.Data[i]
+	}
+}
+
+var _ accumulatingVJP = pickOp{}
+
 func (p pickOp) jvp(t []*Var, _ []*Var, out *Var) *Var { return pick(t[0], p.pos, out.Shape()) }
 
 // pick gathers the elements of x at the flat positions pos into a value of
 // the given shape.
 func pick(x *Var, pos []int, shape []int) *Var {
-	out := New(shape...)
+	out := newResultOp1(shape, nil, pickOp{pos}, x)
+	od := out.val.Data
 	for i, p := range pos {
-		out.Data[i] = x.val.Data[p]
+		od[i] = x.val.Data[p]
 	}
-	return newVar1(out, pickOp{pos}, x)
+	return out
 }
 
 type placeOp struct{ pos []int }
@@ -129,11 +149,12 @@ func (p placeOp) jvp(t []*Var, _ []*Var, out *Var) *Var { return place(t[0], p.p
 // place adds the elements of g into zeros of the given shape at the flat
 // positions pos: the adjoint of pick.
 func place(g *Var, pos []int, shape []int) *Var {
-	out := New(shape...)
+	out := newResultOp1(shape, nil, placeOp{pos}, g)
+	od := out.val.Data
 	for i, p := range pos {
-		out.Data[p] += g.val.Data[i]
+		od[p] += g.val.Data[i]
 	}
-	return newVar1(out, placeOp{pos}, g)
+	return out
 }
 
 type logSumExpOp struct {

@@ -59,11 +59,12 @@ func (reshapeOp) jvp(t []*Var, _ []*Var, out *Var) *Var { return Reshape(t[0], o
 // Reshape returns x with a new shape of the same size; one dimension may be
 // −1 and is inferred. The data is shared, not copied.
 func Reshape(x *Var, shape ...int) *Var {
-	s := resolveShape(shape, x.Size())
+	var buf [4]int
+	s := resolveShapeTo(buf[:0], shape, x.Size())
 	if equalInts(s, x.Shape()) {
 		return x
 	}
-	return newVar1(&Tensor{Shape: s, Data: x.val.Data}, reshapeOp{}, x)
+	return newResultOp1(s, x.val.Data, reshapeOp{}, x)
 }
 
 type permuteOp struct{ perm []int }
@@ -183,14 +184,16 @@ func Slice(x *Var, axis, from, to int) *Var {
 		return x
 	}
 	outer, _, inner := axisSplit(x.Shape(), a)
-	shape := slices.Clone(x.Shape())
+	var buf [4]int
+	shape := append(buf[:0], x.Shape()...)
 	shape[a] = to - from
-	out := New(shape...)
+	out := newResultOp1(shape, nil, sliceOp{a, from, n}, x)
+	od := out.val.Data
 	w := (to - from) * inner
 	for o := range outer {
-		copy(out.Data[o*w:(o+1)*w], x.val.Data[(o*n+from)*inner:])
+		copy(od[o*w:(o+1)*w], x.val.Data[(o*n+from)*inner:])
 	}
-	return newVar1(out, sliceOp{a, from, n}, x)
+	return out
 }
 
 type padOp struct{ axis, from, n int }

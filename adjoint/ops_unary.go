@@ -187,12 +187,26 @@ func (u unaryOp) vjp(g *Var, in []*Var, out *Var, _ []bool) []*Var {
 // arithmetic on x or y = f(x), computed exactly as deriv and Mul would,
 // or nil for the others.
 func (u unaryOp) fusedVJP(g, x, y *Tensor) *Tensor {
-	switch u.k {
-	case uExp, uTanh, uSigmoid, uSquare, uTanhDeriv, uSigmoidDeriv:
-	default:
+	if !u.fuses() {
 		return nil
 	}
 	out := &Tensor{Shape: g.Shape, Data: make([]float64, len(g.Data))}
+	u.fusedProduct(out, g, x, y)
+	return out
+}
+
+// fuses reports whether fusedProduct handles u.
+func (u unaryOp) fuses() bool {
+	switch u.k {
+	case uExp, uTanh, uSigmoid, uSquare, uTanhDeriv, uSigmoidDeriv:
+		return true
+	}
+	return false
+}
+
+// fusedProduct writes g ⊙ f′ to out (of g's size), f′ the derivative at x
+// (y = f(x)), with the arithmetic of Mul(g, deriv) element for element.
+func (u unaryOp) fusedProduct(out, g, x, y *Tensor) {
 	od, gd := out.Data, g.Data[:len(out.Data)]
 	switch u.k {
 	case uExp:
@@ -226,12 +240,28 @@ func (u unaryOp) fusedVJP(g, x, y *Tensor) *Tensor {
 			od[i] = gd[i] * (-2*xd[i] + 1)
 		}
 	}
-	return out
 }
 
 func (u unaryOp) jvp(t []*Var, in []*Var, out *Var) *Var {
 	if u.k == uReLU {
 		return maskWhere(t[0], in[0].val, keepPositive)
+	}
+	if x := t[0]; !x.tracked && !in[0].tracked && !out.tracked && SameShape(x.val, in[0].val) {
+		// Nothing is recorded (a forward pass without createGraph): the
+		// tangent is the same elementwise product with the derivative as
+		// the reverse rule's, in one pass with the arithmetic of
+		// Mul(t, deriv), in the scope that product would take.
+		if u.fuses() {
+			r := new(result0).init(x.val.Shape)
+			u.fusedProduct(r.val, x.val, in[0].val, out.val)
+			s := out.scope // derivatives from y
+			switch u.k {
+			case uSquare, uTanhDeriv, uSigmoidDeriv:
+				s = in[0].scope // derivatives from x
+			}
+			r.scope = innerScope(x.scope, s)
+			return r
+		}
 	}
 	return Mul(t[0], u.deriv(in[0], out))
 }
@@ -289,7 +319,7 @@ func (s scaleOp) jvp(t []*Var, _ []*Var, _ *Var) *Var           { return Scale(t
 
 // Scale returns c·x.
 func Scale(x *Var, c float64) *Var {
-	out := newResult1(x.val.Shape, scaleOp{c}, x)
+	out := newResultOp1(x.val.Shape, nil, scaleOp{c}, x)
 	od := out.val.Data
 	for i, v := range x.val.Data {
 		od[i] = c * v

@@ -58,7 +58,13 @@ func Vector(v ...float64) *Tensor {
 
 // Scalar returns a 0-D tensor holding v.
 func Scalar(v float64) *Tensor {
-	return &Tensor{Shape: []int{}, Data: []float64{v}}
+	b := &struct {
+		t Tensor
+		d [1]float64
+	}{}
+	b.d[0] = v
+	b.t = Tensor{Shape: []int{}, Data: b.d[:]}
+	return &b.t
 }
 
 // Full returns a tensor of the given shape with every element set to v.
@@ -163,7 +169,13 @@ func shapeSize(shape []int) int {
 }
 
 func resolveShape(shape []int, size int) []int {
-	out := cloneInts(shape)
+	return resolveShapeTo(make([]int, 0, len(shape)), shape, size)
+}
+
+// resolveShapeTo is resolveShape appending the shape to dst (a buffer of
+// the caller's, which may then need no allocation).
+func resolveShapeTo(dst, shape []int, size int) []int {
+	out := append(dst, shape...)
 	infer := -1
 	known := 1
 	for i, d := range out {

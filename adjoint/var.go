@@ -30,6 +30,19 @@ func Param(t *Tensor) *Var { return &Var{val: t, tracked: true} }
 // asked for one. Use Param for a value to differentiate with respect to.
 func Const(t *Tensor) *Var { return &Var{val: t} }
 
+// constOf returns a constant holding data with the given shape, both
+// shared, not copied, in one allocation: for the bridge's flat vectors,
+// whose lengths have been checked and whose shapes are those of recorded
+// values.
+func constOf(data []float64, shape []int) *Var {
+	b := &struct {
+		v Var
+		t Tensor
+	}{t: Tensor{Shape: shape, Data: data}}
+	b.v.val = &b.t
+	return &b.v
+}
+
 // ConstScalar returns a 0-D constant.
 func ConstScalar(v float64) *Var { return Const(Scalar(v)) }
 
@@ -155,12 +168,14 @@ func newVar3(val *Tensor, p primitive, a, b, c *Var) *Var {
 
 // result0, result1 and result2 hold an operation's output Var together
 // with its tensor header, its shape (rank ≤ 4) and, when the edge is
-// recorded, its input list: one allocation besides the data. An unrecorded
+// recorded, its input list: one allocation besides the data, and none
+// besides for a one-element result, whose data is held too. An unrecorded
 // result (result0) has no input list at all.
 type result0 struct {
 	v Var
 	t Tensor
 	s [4]int
+	d [1]float64 // the data of a one-element result
 }
 
 type result1 struct {
@@ -182,7 +197,14 @@ func (r *result0) init(shape []int) *Var {
 		copy(r.s[:], shape)
 		r.t.Shape = r.s[:len(shape):len(shape)]
 	}
-	r.t.Data = make([]float64, shapeSize(shape))
+	if n := shapeSize(shape); n == 1 {
+		// Scalar operations (a vector field written element by element)
+		// are most of a small graph: their one element lives in the
+		// result itself.
+		r.t.Data = r.d[:]
+	} else {
+		r.t.Data = make([]float64, n)
+	}
 	r.v.val = &r.t
 	return &r.v
 }
@@ -201,6 +223,53 @@ func newResult1(shape []int, p primitive, x *Var) *Var {
 	r.in[0] = x
 	v.op, v.in, v.scope, v.tracked = p, r.in[:], x.scope, true
 	return v
+}
+
+// resultOp1 is result1 with the operation's parameters alongside, so that
+// an operation with parameters (a factor, positions, a slice's bounds) is
+// not boxed into the primitive interface separately: the recorded edge
+// points at op inside the same allocation.
+type resultOp1[P any] struct {
+	result1
+	op P
+}
+
+// newResultOp1 is newResult1 for an operation with parameters: one
+// allocation for the Var, its tensor header, shape, input list and op,
+// besides the data, which is n zeroed elements, or the given data (not
+// copied) when data is not nil.
+func newResultOp1[P any, PP interface {
+	*P
+	primitive
+}](shape []int, data []float64, op P, x *Var) *Var {
+	var v *Var
+	if !x.tracked {
+		v = new(result0).initData(shape, data)
+		v.scope = x.scope
+		return v
+	}
+	r := &resultOp1[P]{op: op}
+	v = r.initData(shape, data)
+	r.in[0] = x
+	v.op, v.in, v.scope, v.tracked = PP(&r.op), r.in[:], x.scope, true
+	return v
+}
+
+// initData is init with the given data (not copied), or n zeroed
+// elements when data is nil.
+func (r *result0) initData(shape []int, data []float64) *Var {
+	if data == nil {
+		return r.init(shape)
+	}
+	if len(shape) > 4 {
+		r.t.Shape = cloneInts(shape)
+	} else {
+		copy(r.s[:], shape)
+		r.t.Shape = r.s[:len(shape):len(shape)]
+	}
+	r.t.Data = data
+	r.v.val = &r.t
+	return &r.v
 }
 
 // newResult2 is newResult1 for operations of two inputs.

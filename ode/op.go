@@ -477,12 +477,7 @@ func (f *family) tangent() *family {
 		t := &family{op: f.op, order: f.order + 1, sys: tangentSystem(f.sys), n: 2 * n, np: 2 * np,
 			t0: f.t0, t1: f.t1, times: f.times, solver: f.solver, method: quiet(f.method), set: set}
 		if g := f.integ; g != nil {
-			t.integ = func(tv, ys, pq *adjoint.Var) *adjoint.Var {
-				y, s := adjoint.Slice(ys, 0, 0, n), adjoint.Slice(ys, 0, n, 2*n)
-				p, q := adjoint.Slice(pq, 0, 0, np), adjoint.Slice(pq, 0, np, 2*np)
-				return adjoint.Tangent(g(tv, y, p), []*adjoint.Var{y, p}, []*adjoint.Var{s, q}, true)
-			}
-			t.integFlat = TracedIntegral(t.integ)
+			t.integ, t.integFlat = tracedTangentIntegral(g, n, np)
 		} else if f.integFlat != nil {
 			t.integFlat = tangentIntegral(f.integFlat, n, np)
 		}

@@ -47,9 +47,15 @@ func (s *Traced) tangent() *Traced {
 	return &Traced{N: 2 * n, NP: 2 * np, F: func(t, ys, pq *adjoint.Var) *adjoint.Var {
 		y, sv := adjoint.Slice(ys, 0, 0, n), adjoint.Slice(ys, 0, n, 2*n)
 		p, q := adjoint.Slice(pq, 0, 0, np), adjoint.Slice(pq, 0, np, 2*np)
-		f := adjoint.Reshape(s.F(t, y, p), n)
-		return adjoint.Concat(0, f, adjoint.Tangent(f, []*adjoint.Var{y, p}, []*adjoint.Var{sv, q}, true))
-	}}
+		return s.tangentF(t, y, sv, p, q)
+	}, base: s}
+}
+
+// tangentF is the right-hand side of s's tangent system on the parts of its
+// state and parameters: [f, ∂f/∂y·s + ∂f/∂p·q].
+func (s *Traced) tangentF(t, y, sv, p, q *adjoint.Var) *adjoint.Var {
+	f := adjoint.Reshape(s.F(t, y, p), s.N)
+	return adjoint.Concat(0, f, adjoint.Tangent(f, []*adjoint.Var{y, p}, []*adjoint.Var{sv, q}, true))
 }
 
 // tangentSys is the tangent system of a hand-written System.
@@ -84,12 +90,6 @@ func (s *tangentSys) VJP(ybar, pbar []float64, t float64, ys, pq, w []float64) {
 	n, np := s.n, s.np
 	y, sv, p, q := ys[:n], ys[n:], pq[:np], pq[np:]
 	a, b := w[:n], w[n:]
-	part := func(v []float64, lo, hi int) []float64 {
-		if v == nil {
-			return nil
-		}
-		return v[lo:hi]
-	}
 	yb0, yb1 := part(ybar, 0, n), part(ybar, n, 2*n)
 	pb0, pb1 := part(pbar, 0, np), part(pbar, np, 2*np)
 	s.vjp.VJP(yb0, pb0, t, y, p, a)
@@ -224,6 +224,47 @@ func (s *tangentSys) jvpTangent(dst []float64, t float64, y, p, ydot, pdot []flo
 	for i := range dst {
 		dst[i] = (dst[i] - a[i]) / (2 * e)
 	}
+}
+
+// tracedTangentIntegral returns the running cost of the tangent system for
+// a traced integrand g: g̃(t, [y, s], [p, q]) = ∂g/∂y·s + ∂g/∂p·q as a
+// traced function, and as an Integral with exact derivatives of every
+// order. The Integral's value and gradient take y, p, s and q as leaves of
+// their own (its value by a forward pass that records nothing), the same
+// arithmetic as recording the traced function on [y, s] and [p, q] without
+// cutting them apart and joining their cotangents.
+func tracedTangentIntegral(g func(t, y, p *adjoint.Var) *adjoint.Var, n, np int) (func(t, ys, pq *adjoint.Var) *adjoint.Var, *Integral) {
+	tan := func(t, y, sv, p, q *adjoint.Var) *adjoint.Var {
+		return adjoint.Tangent(g(t, y, p), []*adjoint.Var{y, p}, []*adjoint.Var{sv, q}, true)
+	}
+	traced := func(t, ys, pq *adjoint.Var) *adjoint.Var {
+		y, sv := adjoint.Slice(ys, 0, 0, n), adjoint.Slice(ys, 0, n, 2*n)
+		p, q := adjoint.Slice(pq, 0, 0, np), adjoint.Slice(pq, 0, np, 2*np)
+		return tan(t, y, sv, p, q)
+	}
+	integ := TracedIntegral(traced)
+	integ.G = func(t float64, ys, pq []float64) float64 {
+		var d [1]float64
+		tracedRecord(g, t, ys[:n], pq[:np]).JVP(d[:], nil, ys[n:], pq[np:])
+		return d[0]
+	}
+	integ.Grad = func(gys, gpq []float64, t float64, ys, pq []float64) {
+		r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return tan(in[0], in[1], in[3], in[2], in[4]) },
+			adjoint.Scalar(t), vec(ys[:n]), vec(pq[:np]), vec(ys[n:]), vec(pq[np:]))
+		if r.Out.Size() != 1 {
+			panic(fmt.Sprintf("ode: traced cost returned shape %v, want a scalar", r.Out.Shape()))
+		}
+		r.VJP([][]float64{nil, part(gys, 0, n), part(gpq, 0, np), part(gys, n, 2*n), part(gpq, np, 2*np)}, []float64{1})
+	}
+	return traced, integ
+}
+
+// part returns v[lo:hi], or nil for a nil v (a destination not wanted).
+func part(v []float64, lo, hi int) []float64 {
+	if v == nil {
+		return nil
+	}
+	return v[lo:hi]
 }
 
 // tangentIntegral returns the running cost of the tangent system for a

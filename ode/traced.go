@@ -34,6 +34,12 @@ type Traced struct {
 	NP int
 	// F computes f(t, y, p).
 	F func(t, y, p *adjoint.Var) *adjoint.Var
+
+	// base, when not nil, is the system whose tangent system this is (see
+	// tangent): Eval then computes [f, ∂f/∂y·s + ∂f/∂p·q] from one
+	// recording of base's F and a forward pass that records nothing, the
+	// same arithmetic as F without building the graph of the tangent.
+	base *Traced
 }
 
 var (
@@ -74,12 +80,41 @@ func dtDot(dt float64) []float64 {
 
 // Eval writes f(t, y, p) to dst.
 func (s *Traced) Eval(dst []float64, t float64, y, p []float64) {
+	if b := s.base; b != nil {
+		if len(y) != s.N || len(p) != s.NP {
+			panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(y), len(p), s.N, s.NP))
+		}
+		r := b.record(t, y[:b.N], p[:b.NP])
+		copy(dst[:b.N], r.Value())
+		r.JVP(dst[b.N:], nil, y[b.N:], p[b.NP:])
+		return
+	}
 	copy(dst, s.record(t, y, p).Value())
 }
 
 // VJP accumulates ybar += (∂f/∂y)ᵀ v and pbar += (∂f/∂p)ᵀ v by reverse mode.
 func (s *Traced) VJP(ybar, pbar []float64, t float64, y, p, v []float64) {
+	if s.base != nil {
+		s.tangentVJP(ybar, pbar, t, y, p, v)
+		return
+	}
 	s.record(t, y, p).VJP([][]float64{nil, ybar, pbar}, v)
+}
+
+// tangentVJP is VJP for the tangent system of s.base: the graph F records,
+// [f, ∂f/∂y·s + ∂f/∂p·q], taken on y, p, s and q as leaves of their own
+// rather than on slices of [y, s] and [p, q], which saves cutting the
+// arguments apart and joining their cotangents; the cotangents are the
+// same.
+func (s *Traced) tangentVJP(ybar, pbar []float64, t float64, ys, pq, w []float64) {
+	b := s.base
+	n, np := b.N, b.NP
+	if len(ys) != s.N || len(pq) != s.NP {
+		panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(ys), len(pq), s.N, s.NP))
+	}
+	r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return b.tangentF(in[0], in[1], in[3], in[2], in[4]) },
+		adjoint.Scalar(t), vec(ys[:n]), vec(pq[:np]), vec(ys[n:]), vec(pq[np:]))
+	r.VJP([][]float64{nil, part(ybar, 0, n), part(pbar, 0, np), part(ybar, n, 2*n), part(pbar, np, 2*np)}, w)
 }
 
 // JVP writes dst = (∂f/∂y)·ydot + (∂f/∂p)·pdot by forward mode.

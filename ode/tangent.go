@@ -249,14 +249,30 @@ func tracedTangentIntegral(g func(t, y, p *adjoint.Var) *adjoint.Var, n, np int)
 		return d[0]
 	}
 	integ.Grad = func(gys, gpq []float64, t float64, ys, pq []float64) {
-		r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return tan(in[0], in[1], in[3], in[2], in[4]) },
-			adjoint.Scalar(t), vec(ys[:n]), vec(pq[:np]), vec(ys[n:]), vec(pq[np:]))
+		r := recordParts(tan, t, ys, pq, n, np)
 		if r.Out.Size() != 1 {
 			panic(fmt.Sprintf("ode: traced cost returned shape %v, want a scalar", r.Out.Shape()))
 		}
-		r.VJP([][]float64{nil, part(gys, 0, n), part(gpq, 0, np), part(gys, n, 2*n), part(gpq, np, 2*np)}, []float64{1})
+		vjpParts(r, gys, gpq, []float64{1}, n, np)
 	}
 	return traced, integ
+}
+
+// recordParts records f(t, y, s, p, q) on the parts of a tangent system's
+// state ys = [y, s] and parameters pq = [p, q], each a leaf of its own:
+// the same arithmetic as recording on [y, s] and [p, q] and slicing them
+// inside, without cutting the arguments apart and joining their
+// cotangents in the graph.
+func recordParts(f func(t, y, sv, p, q *adjoint.Var) *adjoint.Var, t float64, ys, pq []float64, n, np int) *adjoint.Recording {
+	return adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return f(in[0], in[1], in[3], in[2], in[4]) },
+		adjoint.Scalar(t), vec(ys[:n]), vec(pq[:np]), vec(ys[n:]), vec(pq[np:]))
+}
+
+// vjpParts accumulates the cotangents of a recordParts recording for the
+// cotangent w of its result into ybar = [ȳ, s̄] and pbar = [p̄, q̄] (either
+// may be nil: not wanted).
+func vjpParts(r *adjoint.Recording, ybar, pbar, w []float64, n, np int) {
+	r.VJP([][]float64{nil, part(ybar, 0, n), part(pbar, 0, np), part(ybar, n, 2*n), part(pbar, np, 2*np)}, w)
 }
 
 // part returns v[lo:hi], or nil for a nil v (a destination not wanted).

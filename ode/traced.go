@@ -57,15 +57,20 @@ func (s *Traced) Dims() (n, np int) { return s.N, s.NP }
 
 // record runs F once on tracked t, y and p (shared, not copied).
 func (s *Traced) record(t float64, y, p []float64) *adjoint.Recording {
-	if len(y) != s.N || len(p) != s.NP {
-		panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(y), len(p), s.N, s.NP))
-	}
+	s.checkDims(y, p)
 	r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return s.F(in[0], in[1], in[2]) },
 		adjoint.Scalar(t), vec(y), vec(p))
 	if r.Out.Size() != s.N {
 		panic(fmt.Sprintf("ode: Traced.F returned shape %v, want %d elements", r.Out.Shape(), s.N))
 	}
 	return r
+}
+
+// checkDims panics unless y and p have the lengths N and NP.
+func (s *Traced) checkDims(y, p []float64) {
+	if len(y) != s.N || len(p) != s.NP {
+		panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(y), len(p), s.N, s.NP))
+	}
 }
 
 func vec(x []float64) *adjoint.Tensor { return adjoint.FromData(x, len(x)) }
@@ -81,9 +86,7 @@ func dtDot(dt float64) []float64 {
 // Eval writes f(t, y, p) to dst.
 func (s *Traced) Eval(dst []float64, t float64, y, p []float64) {
 	if b := s.base; b != nil {
-		if len(y) != s.N || len(p) != s.NP {
-			panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(y), len(p), s.N, s.NP))
-		}
+		s.checkDims(y, p)
 		r := b.record(t, y[:b.N], p[:b.NP])
 		copy(dst[:b.N], r.Value())
 		r.JVP(dst[b.N:], nil, y[b.N:], p[b.NP:])
@@ -109,12 +112,8 @@ func (s *Traced) VJP(ybar, pbar []float64, t float64, y, p, v []float64) {
 func (s *Traced) tangentVJP(ybar, pbar []float64, t float64, ys, pq, w []float64) {
 	b := s.base
 	n, np := b.N, b.NP
-	if len(ys) != s.N || len(pq) != s.NP {
-		panic(fmt.Sprintf("ode: Traced: len(y) = %d, len(p) = %d, want %d and %d", len(ys), len(pq), s.N, s.NP))
-	}
-	r := adjoint.Record(func(in []*adjoint.Var) *adjoint.Var { return b.tangentF(in[0], in[1], in[3], in[2], in[4]) },
-		adjoint.Scalar(t), vec(ys[:n]), vec(pq[:np]), vec(ys[n:]), vec(pq[np:]))
-	r.VJP([][]float64{nil, part(ybar, 0, n), part(pbar, 0, np), part(ybar, n, 2*n), part(pbar, np, 2*np)}, w)
+	s.checkDims(ys, pq)
+	vjpParts(recordParts(b.tangentF, t, ys, pq, n, np), ybar, pbar, w, n, np)
 }
 
 // JVP writes dst = (∂f/∂y)·ydot + (∂f/∂p)·pdot by forward mode.
